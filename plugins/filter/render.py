@@ -1,0 +1,411 @@
+# Copyright: policygroups.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``policygroups.core.render``: one host's concrete policy from the fleet document and host facts.
+
+Pure: no I/O, no Ansible state. The documentation lives in ``render.yml`` next to this file.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+try:
+    from ansible.errors import AnsibleFilterError
+except ImportError:  # pragma: no cover - only without ansible-core (e.g. a bare interpreter)
+    AnsibleFilterError = ValueError  # type: ignore[assignment,misc]
+
+# Optional: the collection's full validator (JSON Schema + semantic rules). When it is importable, every
+# merged host document goes through it; the structural checks below run in any case, because rendering
+# itself depends on them (unique names, known parents, no cycles).
+try:
+    from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+except ImportError:  # pragma: no cover - exercised when the validator or jsonschema is missing
+    validate_fleet = None  # type: ignore[assignment]
+
+SUPPORTED_ABI_VERSIONS = (1,)
+
+# Model key -> (kernel feature in policy.features, policy name in the kernel view).
+POLICY_FEATURES: dict[str, str] = {
+    "thp": "thp",
+    "ksm": "ksm",
+    "oom_score_adj": "oom_score_adj",
+    "swap": "swap_tiers",
+    "zswap_writeback": "zswap_writeback",
+    "numa": "numa",
+}
+POLICY_ORDER = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa")
+GROUP_KEYS = (
+    "name", "description", "parent", "state", "swap", "zswap_writeback", "thp", "ksm", "oom_score_adj",
+    "numa", "members",
+)
+MEMBER_KINDS = ("cgroups", "systemd_units", "pids")
+BOUND_MEMBER_KINDS = ("cgroups", "systemd_units")
+ON_UNSUPPORTED = ("keep", "drop")
+_NODELIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
+class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type]
+    """The document cannot be rendered; ``errors`` lists every problem as ``<path>: <message>``."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("the policy document is invalid:\n" + "\n".join(f"  - {e}" for e in self.errors))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Layering
+
+
+def merge_layers(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> list[dict[str, Any]]:
+    """Apply inventory layers (lists of partial group dicts, in order) over the base ``policy_groups`` list.
+
+    A layer item names a group; its keys replace the group's keys, except ``members``, whose kinds
+    (cgroups, systemd_units, pids) are replaced one by one. An item naming a new group adds it.
+    """
+    merged: list[dict[str, Any]] = [copy.deepcopy(dict(g)) for g in groups]
+    index = {g.get("name"): i for i, g in enumerate(merged)}
+    for li, layer in enumerate(layers or []):
+        if layer is None:
+            continue
+        if not isinstance(layer, Sequence) or isinstance(layer, (str, bytes)):
+            raise RenderError([f"layers[{li}]: must be a list of group items, got {type(layer).__name__}"])
+        for ii, item in enumerate(layer):
+            if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+                raise RenderError([f"layers[{li}][{ii}]: a layer item must be a mapping with a 'name'"])
+            name = item["name"]
+            if name not in index:
+                index[name] = len(merged)
+                merged.append(copy.deepcopy(dict(item)))
+                continue
+            target = merged[index[name]]
+            for key, value in item.items():
+                if key == "members" and isinstance(value, Mapping) and isinstance(target.get("members"), Mapping):
+                    members = dict(target["members"])
+                    members.update(copy.deepcopy(dict(value)))
+                    target["members"] = members
+                else:
+                    target[key] = copy.deepcopy(value)
+    return merged
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Structure: names, parents, paths
+
+
+def _structure(groups: Sequence[Mapping[str, Any]]) -> tuple[dict[str, str], list[str], list[str]]:
+    """Return (name -> path, names parents-first, errors)."""
+    errors: list[str] = []
+    by_name: dict[str, Mapping[str, Any]] = {}
+    for i, g in enumerate(groups):
+        name = g.get("name")
+        if not isinstance(name, str) or not name:
+            errors.append(f"policy_groups[{i}].name: required string")
+            continue
+        if name in by_name:
+            errors.append(f"policy_groups[{i}].name: duplicate group name '{name}'")
+            continue
+        by_name[name] = g
+    for i, g in enumerate(groups):
+        parent = g.get("parent")
+        if parent is not None and parent not in by_name:
+            errors.append(f"policy_groups[{i}].parent: unknown group '{parent}'")
+        elif parent is not None and parent == g.get("name"):
+            errors.append(f"policy_groups[{i}].parent: a group cannot be its own parent")
+    paths: dict[str, str] = {}
+    order: list[str] = []
+    if errors:
+        return paths, order, errors
+
+    def resolve(name: str, trail: tuple[str, ...]) -> str | None:
+        if name in paths:
+            return paths[name]
+        if name in trail:
+            errors.append(f"policy_groups[{_index(groups, name)}].parent: cycle {' -> '.join(trail + (name,))}")
+            return None
+        parent = by_name[name].get("parent")
+        if parent is None:
+            path = name
+        else:
+            parent_path = resolve(parent, trail + (name,))
+            if parent_path is None:
+                return None
+            path = f"{parent_path}/{name}"
+        paths[name] = path
+        order.append(name)
+        return path
+
+    for name in by_name:
+        resolve(name, ())
+    # Present groups need present ancestors; an absent group takes its subtree with it.
+    for name, g in by_name.items():
+        parent = g.get("parent")
+        if g.get("state", "present") == "present" and parent is not None \
+                and by_name[parent].get("state", "present") == "absent":
+            errors.append(f"policy_groups[{_index(groups, name)}].parent: group '{name}' is present but its "
+                          f"parent '{parent}' is absent")
+    return paths, order, sorted(set(errors), key=errors.index)
+
+
+def _index(groups: Sequence[Mapping[str, Any]], name: str) -> int:
+    return next(i for i, g in enumerate(groups) if g.get("name") == name)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Kernel values
+
+
+def _flag(value: Any) -> str:
+    return "1" if value else "0"
+
+
+def tier_order(tiers: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Tier names highest first, as the kernel prints them."""
+    return [t["name"] for t in sorted(tiers, key=lambda t: -int(t["start_priority"]))]
+
+
+def kernel_policies(group: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The group's own policy values as the kernel reads them back (``inherit`` when unset)."""
+    ranking = {name: i for i, name in enumerate(tier_order(tiers))}
+    out = {name: "inherit" for name in POLICY_ORDER}
+    if group.get("thp") is not None:
+        out["thp"] = str(group["thp"])
+    if group.get("ksm") is not None:
+        out["ksm"] = _flag(group["ksm"])
+    if group.get("oom_score_adj") is not None:
+        out["oom_score_adj"] = str(int(group["oom_score_adj"]))
+    swap = group.get("swap")
+    if isinstance(swap, Mapping):
+        if swap.get("tiers"):
+            names = sorted(dict.fromkeys(swap["tiers"]), key=lambda n: (ranking.get(n, len(ranking)), n))
+            out["swap_tiers"] = " ".join(names)
+        elif swap.get("enabled") is False:
+            out["swap_tiers"] = "none"
+    if group.get("zswap_writeback") is not None:
+        out["zswap_writeback"] = _flag(group["zswap_writeback"])
+    numa = group.get("numa")
+    if isinstance(numa, Mapping) and numa.get("mode"):
+        nodes = numa.get("nodes")
+        out["numa"] = f"{numa['mode']}:{nodes}" if nodes not in (None, "") else str(numa["mode"])
+    return out
+
+
+def parse_nodelist(text: str) -> list[int]:
+    """``0-2,5`` -> [0, 1, 2, 5]; raises ValueError on bad syntax."""
+    text = str(text).strip()
+    if not _NODELIST.match(text):
+        raise ValueError(f"bad NUMA node list '{text}'")
+    nodes: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        first, last = int(lo), int(hi or lo)
+        if last < first:
+            raise ValueError(f"bad NUMA node range '{part}'")
+        nodes.update(range(first, last + 1))
+    return sorted(nodes)
+
+
+def device_tier(priority: int, tiers: Sequence[Mapping[str, Any]]) -> str | None:
+    """The tier whose priority range contains ``priority`` under the given definitions."""
+    for t in sorted(tiers, key=lambda t: -int(t["start_priority"])):
+        if int(priority) >= int(t["start_priority"]):
+            return str(t["name"])
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Host checks
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.unsupported: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+
+    def unsupported_value(self, group: str | None, path: str | None, key: str, value: Any, reason: str,
+                          action: str) -> None:
+        self.unsupported.append(
+            {"group": group, "path": path, "key": key, "value": value, "reason": reason, "action": action})
+
+
+def _features(facts: Mapping[str, Any]) -> set[str]:
+    feats = facts.get("features") or []
+    if isinstance(feats, str):
+        feats = feats.split()
+    return {str(f) for f in feats}
+
+
+def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], groups: list[dict[str, Any]],
+                paths: dict[str, str], drop: bool, report: _Report) -> None:
+    """Record what this host cannot honour; with ``drop`` remove it from ``groups``/``tiers`` in place."""
+    action = "dropped" if drop else "kept"
+    if facts.get("available") is False:
+        report.unsupported_value(None, None, "backend", facts.get("backend"),
+                                 str(facts.get("reason") or "policy groups are not available on this host"), "kept")
+        return
+    abi = facts.get("abi_version")
+    if abi is not None and int(abi) not in SUPPORTED_ABI_VERSIONS:
+        report.unsupported_value(None, None, "abi_version", abi, f"unsupported policy ABI version {abi}", "kept")
+        return
+    features = _features(facts)
+    if tiers and "swap_tiers" not in features:
+        report.unsupported_value(None, None, "policy_swap_tiers", [t["name"] for t in tiers],
+                                 "the kernel has no swap tiers (feature 'swap_tiers' missing)", action)
+        if drop:
+            tiers.clear()
+    tier_names = {t["name"] for t in tiers}
+    device_tiers: dict[str, list[str]] = {}
+    for dev in facts.get("swap_devices") or []:
+        tier = device_tier(int(dev.get("priority", -1)), tiers) if tiers else None
+        if tier is not None:
+            device_tiers.setdefault(tier, []).append(str(dev.get("path")))
+    numa_nodes = facts.get("numa_nodes")
+    online = {int(n) for n in numa_nodes} if numa_nodes is not None else None
+
+    for g in groups:
+        if g.get("state", "present") != "present":
+            continue
+        name, path = g["name"], paths[g["name"]]
+        for key, feature in POLICY_FEATURES.items():
+            if g.get(key) is None:
+                continue
+            if feature not in features:
+                report.unsupported_value(name, path, key, g[key], f"the kernel does not enforce '{feature}' "
+                                         f"(missing from policy.features)", action)
+                if drop:
+                    del g[key]
+        swap = g.get("swap")
+        if isinstance(swap, Mapping) and swap.get("tiers"):
+            unknown = [t for t in swap["tiers"] if t not in tier_names]
+            if unknown:
+                report.unsupported_value(name, path, "swap", copy.deepcopy(swap),
+                                         f"tier(s) {', '.join(unknown)} not defined on this host", action)
+                if drop:
+                    del g["swap"]
+            elif facts.get("swap_devices") is not None and not any(t in device_tiers for t in swap["tiers"]):
+                report.warnings.append(
+                    f"{path}: swap tiers {', '.join(swap['tiers'])} have no active swap device on this host; "
+                    f"the group's pages will not be swapped out")
+        numa = g.get("numa")
+        if isinstance(numa, Mapping) and numa.get("nodes") not in (None, "") and online is not None:
+            try:
+                wanted = parse_nodelist(numa["nodes"])
+            except ValueError as exc:
+                report.unsupported_value(name, path, "numa", copy.deepcopy(numa), str(exc), action)
+                wanted = []
+            absent = [n for n in wanted if n not in online]
+            if absent:
+                report.unsupported_value(name, path, "numa", copy.deepcopy(numa),
+                                         f"NUMA node(s) {','.join(map(str, absent))} not present on this host "
+                                         f"(online: {','.join(map(str, sorted(online))) or 'none'})", action)
+                if drop and "numa" in g:
+                    del g["numa"]
+        members = g.get("members") or {}
+        bound = {k: members.get(k) for k in BOUND_MEMBER_KINDS if members.get(k)}
+        if bound and "bind" not in features:
+            report.unsupported_value(name, path, "members", bound,
+                                     "the kernel cannot bind cgroups (feature 'bind' missing)", action)
+            if drop:
+                for k in bound:
+                    g["members"][k] = []
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The filter
+
+
+def _normal_group(g: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: copy.deepcopy(g[k]) for k in GROUP_KEYS if k in g and g[k] is not None}
+    out.setdefault("parent", None)
+    out.setdefault("state", "present")
+    members = dict(out.get("members") or {})
+    out["members"] = {k: list(members.get(k) or []) for k in MEMBER_KINDS}
+    return out
+
+
+def _effective(name: str, by_name: Mapping[str, Mapping[str, Any]], views: Mapping[str, Mapping[str, str]]
+               ) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for policy in POLICY_ORDER:
+        node: str | None = name
+        value = "default"
+        while node is not None:
+            own = views[node][policy]
+            if own != "inherit":
+                value = own
+                break
+            node = by_name[node].get("parent")
+        out[policy] = value
+    return out
+
+
+def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None = None,
+           layers: Sequence[Any] | None = None, host: str | None = None, on_unsupported: str = "keep"
+           ) -> dict[str, Any]:
+    """Render one host's concrete policy. See ``render.yml`` for the contract."""
+    if on_unsupported not in ON_UNSUPPORTED:
+        raise AnsibleFilterError(f"on_unsupported must be one of {', '.join(ON_UNSUPPORTED)}, got '{on_unsupported}'")
+    document = dict(document or {})
+    tiers_in = document.get("policy_swap_tiers") or []
+    groups_in = merge_layers(document.get("policy_groups") or [], layers or [])
+    merged_doc = {"policy_swap_tiers": copy.deepcopy(list(tiers_in)), "policy_groups": groups_in}
+
+    errors: list[str] = []
+    if validate_fleet is not None:
+        errors.extend(f"{e.path}: {e.message}" for e in validate_fleet(merged_doc))
+    paths, order, structural = _structure(groups_in)
+    errors.extend(e for e in structural if e not in errors)
+    if errors:
+        raise RenderError(errors)
+
+    tiers = sorted(({"name": str(t["name"]), "start_priority": int(t["start_priority"])} for t in tiers_in),
+                   key=lambda t: -t["start_priority"])
+    groups = [_normal_group(g) for g in groups_in]
+    by_name = {g["name"]: g for g in groups}
+    report = _Report()
+    facts_state = "present" if facts else "missing"
+    if facts:
+        _check_host(facts, tiers, groups, paths, on_unsupported == "drop", report)
+    else:
+        report.warnings.append("rendered without host facts: features, swap devices and NUMA nodes not checked")
+    for g in groups:
+        pids = g["members"]["pids"]
+        if pids and g["state"] == "present":
+            report.warnings.append(f"{paths[g['name']]}: pids {', '.join(map(str, pids))} are joined now but not "
+                                   f"restored at boot (processes do not survive a reboot)")
+
+    views = {name: kernel_policies(by_name[name], tiers) for name in order}
+    rendered_groups: dict[str, Any] = {}
+    for name in order:
+        g = by_name[name]
+        rendered_groups[paths[name]] = {
+            "name": name,
+            "parent": g["parent"],
+            "state": g["state"],
+            "policies": views[name],
+            "effective": _effective(name, by_name, views),
+            "members": copy.deepcopy(g["members"]),
+        }
+    facts = facts or {}
+    return {
+        "host": host,
+        "facts": facts_state,
+        "available": facts.get("available") if facts else None,
+        "backend": facts.get("backend"),
+        "kernel_release": facts.get("kernel_release"),
+        "abi_version": facts.get("abi_version"),
+        "policy_swap_tiers": tiers,
+        "policy_groups": [by_name[name] for name in order],
+        "groups": rendered_groups,
+        "unsupported": report.unsupported,
+        "warnings": report.warnings,
+    }
+
+
+class FilterModule:
+    """policygroups.core.render"""
+
+    def filters(self) -> dict[str, Any]:
+        return {"render": render}

@@ -1,0 +1,209 @@
+"""policygroups.core.render: layering, parents, kernel values, and what a host cannot honour."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from ansible_collections.policygroups.core.plugins.filter import render as mod
+from ansible_collections.policygroups.core.plugins.filter.render import RenderError, render
+
+ALL_FEATURES = ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "bind"]
+
+
+def doc() -> dict[str, Any]:
+    return {
+        "policy_swap_tiers": [{"name": "slow", "start_priority": -1}, {"name": "fast", "start_priority": 100}],
+        "policy_groups": [
+            {"name": "batch", "parent": "background", "swap": {"tiers": ["slow"]}, "ksm": True,
+             "members": {"systemd_units": ["report.service"]}},
+            {"name": "latency", "description": "user-facing", "swap": {"tiers": ["slow", "fast"]}, "thp": "never",
+             "oom_score_adj": -500, "numa": {"mode": "bind", "nodes": "0"},
+             "members": {"cgroups": ["/system.slice/api.service"]}},
+            {"name": "background", "thp": "madvise", "zswap_writeback": False, "swap": {"enabled": False}},
+        ],
+    }
+
+
+def facts(**over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "backend": "policyfs", "available": True, "reason": None, "abi_version": 1, "features": ALL_FEATURES,
+        "kernel_release": "6.12.0-policy", "swap_tiers": [],
+        "swap_devices": [
+            {"path": "/dev/zram0", "type": "partition", "priority": 150, "size_kb": 1, "used_kb": 0, "tier": None},
+            {"path": "/swapfile", "type": "file", "priority": 0, "size_kb": 1, "used_kb": 0, "tier": None},
+        ],
+        "numa_nodes": [0], "groups": {},
+    }
+    base.update(over)
+    return base
+
+
+def test_parents_resolved_into_paths_parents_first() -> None:
+    out = render(doc(), facts(), host="web1")
+    assert [g["name"] for g in out["policy_groups"]] == ["background", "batch", "latency"]
+    assert list(out["groups"]) == ["background", "background/batch", "latency"]
+    assert out["host"] == "web1" and out["facts"] == "present"
+    assert out["unsupported"] == [] and out["warnings"] == []
+
+
+def test_kernel_values_defaults_and_effective_inheritance() -> None:
+    out = render(doc(), facts())
+    batch = out["groups"]["background/batch"]
+    assert batch["policies"] == {"thp": "inherit", "ksm": "1", "oom_score_adj": "inherit", "swap_tiers": "slow",
+                                 "zswap_writeback": "inherit", "numa": "inherit"}
+    assert batch["effective"] == {"thp": "madvise", "ksm": "1", "oom_score_adj": "default", "swap_tiers": "slow",
+                                  "zswap_writeback": "0", "numa": "default"}
+    latency = out["groups"]["latency"]["policies"]
+    assert latency["swap_tiers"] == "fast slow"  # highest tier first, as the kernel prints it
+    assert latency["oom_score_adj"] == "-500" and latency["numa"] == "bind:0"
+    assert out["groups"]["background"]["policies"]["swap_tiers"] == "none"
+
+
+def test_defaults_filled_in_module_items() -> None:
+    item = render(doc(), None)["policy_groups"][1]
+    assert item == {"name": "batch", "parent": "background", "state": "present", "swap": {"tiers": ["slow"]},
+                    "ksm": True, "members": {"cgroups": [], "systemd_units": ["report.service"], "pids": []}}
+
+
+def test_tiers_sorted_highest_first() -> None:
+    assert render(doc(), None)["policy_swap_tiers"] == [
+        {"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
+
+
+def test_without_facts_renders_and_marks_missing() -> None:
+    out = render(doc(), None)
+    assert out["facts"] == "missing" and out["available"] is None
+    assert out["unsupported"] == []
+    assert any("without host facts" in w for w in out["warnings"])
+    assert render(doc(), {})["facts"] == "missing"
+
+
+def test_input_not_mutated() -> None:
+    d = doc()
+    before = copy.deepcopy(d)
+    render(d, facts(features=["thp"]), on_unsupported="drop")
+    assert d == before
+
+
+def test_missing_feature_reported_and_kept_by_default() -> None:
+    out = render(doc(), facts(features=["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "bind"]))
+    assert [(u["path"], u["key"], u["action"]) for u in out["unsupported"]] == [("latency", "numa", "kept")]
+    assert "numa" in out["unsupported"][0]["reason"]
+    latency = next(g for g in out["policy_groups"] if g["name"] == "latency")
+    assert latency["numa"] == {"mode": "bind", "nodes": "0"}
+
+
+def test_missing_feature_dropped_on_request() -> None:
+    out = render(doc(), facts(features=["thp", "swap_tiers"]), on_unsupported="drop")
+    keys = sorted((u["path"], u["key"]) for u in out["unsupported"])
+    assert keys == [("background", "zswap_writeback"), ("background/batch", "ksm"), ("background/batch", "members"),
+                    ("latency", "members"), ("latency", "numa"), ("latency", "oom_score_adj")]
+    assert all(u["action"] == "dropped" for u in out["unsupported"])
+    batch = out["groups"]["background/batch"]
+    assert batch["policies"]["ksm"] == "inherit" and batch["members"]["systemd_units"] == []
+
+
+def test_no_swap_tiers_on_kernel() -> None:
+    feats = [f for f in ALL_FEATURES if f != "swap_tiers"]
+    out = render(doc(), facts(features=feats))
+    assert ("policy_swap_tiers" in [u["key"] for u in out["unsupported"]])
+    assert sum(u["key"] == "swap" for u in out["unsupported"]) == 3
+
+
+def test_tier_without_device_is_a_warning() -> None:
+    out = render(doc(), facts(swap_devices=[{"path": "/dev/zram0", "priority": 150}]))
+    assert out["unsupported"] == []
+    assert out["warnings"] == ["background/batch: swap tiers slow have no active swap device on this host; "
+                               "the group's pages will not be swapped out"]
+
+
+def test_device_tier_uses_desired_ranges() -> None:
+    tiers = doc()["policy_swap_tiers"]
+    assert mod.device_tier(100, tiers) == "fast" and mod.device_tier(99, tiers) == "slow"
+    assert mod.device_tier(-1, tiers) == "slow" and mod.device_tier(-2, tiers) is None
+
+
+def test_numa_node_absent() -> None:
+    d = doc()
+    d["policy_groups"][1]["numa"] = {"mode": "interleave", "nodes": "0-2"}
+    out = render(d, facts(numa_nodes=[0, 1]), on_unsupported="drop")
+    [u] = out["unsupported"]
+    assert u["key"] == "numa" and "node(s) 2 not present" in u["reason"]
+    assert out["groups"]["latency"]["policies"]["numa"] == "inherit"
+
+
+def test_host_without_policy_groups() -> None:
+    out = render(doc(), facts(available=False, reason="no 'policy' cgroup controller", features=[]))
+    assert [u["key"] for u in out["unsupported"]] == ["backend"]
+    assert out["available"] is False and "controller" in out["unsupported"][0]["reason"]
+
+
+def test_unknown_abi_version() -> None:
+    out = render(doc(), facts(abi_version=7))
+    assert out["unsupported"][0]["reason"] == "unsupported policy ABI version 7"
+
+
+def test_pids_warned_not_persistent() -> None:
+    d = doc()
+    d["policy_groups"][1]["members"]["pids"] = [42]
+    assert any("pids 42" in w for w in render(d, facts())["warnings"])
+
+
+def test_layers_override_add_and_merge_members() -> None:
+    layers = [
+        [{"name": "latency", "oom_score_adj": -900, "members": {"systemd_units": ["db.service"]}}],
+        None,
+        [{"name": "extra", "thp": "always"}, {"name": "batch", "state": "absent"}],
+    ]
+    out = render(doc(), None, layers=layers)
+    latency = out["groups"]["latency"]
+    assert latency["policies"]["oom_score_adj"] == "-900"
+    assert latency["members"]["cgroups"] == ["/system.slice/api.service"]
+    assert latency["members"]["systemd_units"] == ["db.service"]
+    assert out["groups"]["extra"]["policies"]["thp"] == "always"
+    assert out["groups"]["background/batch"]["state"] == "absent"
+
+
+@pytest.mark.parametrize(("groups", "message"), [
+    ([{"name": "a"}, {"name": "a"}], "duplicate group name 'a'"),
+    ([{"name": "a", "parent": "nope"}], "unknown group 'nope'"),
+    ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "cycle"),
+    ([{"name": "a", "parent": "b"}, {"name": "b", "state": "absent"}], "its parent 'b' is absent"),
+])
+def test_structural_errors(groups: list[dict[str, Any]], message: str) -> None:
+    with pytest.raises(RenderError) as exc:
+        render({"policy_groups": groups}, None)
+    assert any(message in e for e in exc.value.errors), exc.value.errors
+
+
+def test_all_errors_listed_with_paths() -> None:
+    with pytest.raises(RenderError) as exc:
+        render({"policy_groups": [{"name": "a", "parent": "x"}, {"name": "a"}]}, None)
+    text = str(exc.value)
+    assert "policy_groups[1].name" in text and "policy_groups[0].parent" in text
+
+
+def test_bad_layer_shape() -> None:
+    with pytest.raises(RenderError, match="layers\\[0\\]"):
+        render(doc(), None, layers=["oops"])
+    with pytest.raises(RenderError, match="name"):
+        render(doc(), None, layers=[[{"thp": "never"}]])
+
+
+def test_bad_on_unsupported() -> None:
+    with pytest.raises(Exception, match="on_unsupported"):
+        render(doc(), None, on_unsupported="ignore")
+
+
+def test_nodelist_parser() -> None:
+    assert mod.parse_nodelist("0-2,5") == [0, 1, 2, 5]
+    for bad in ("", "a", "2-1", "1,"):
+        with pytest.raises(ValueError):
+            mod.parse_nodelist(bad)
+
+
+def test_filter_registered() -> None:
+    assert mod.FilterModule().filters()["render"] is render
