@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: policygroups.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation of a fleet document on the controller: the JSON Schema plus the rules a schema cannot say.
+
+``validate_fleet`` is a pure function: it reports every problem, each with its exact path, in a
+deterministic order (document position), and never stops at the first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_rules import (
+    DEFAULT_NR_SWAP_TIERS,
+    semantic_errors,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._schema import SchemaUnavailable, schema_errors
+from ansible_collections.policygroups.core.plugins.module_utils._validation_error import ValidationError
+
+__all__ = ["DEFAULT_NR_SWAP_TIERS", "SchemaUnavailable", "ValidationError", "validate_fleet"]
+
+MAX_NR_SWAP_TIERS = 31  # the kernel's CONFIG_NR_SWAP_TIERS range is 1..31
+_PATH_TOKEN = re.compile(r"\[(\d+)\]|\[('(?:[^'\\]|\\.)*')\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def validate_fleet(doc: Any, nr_swap_tiers: int = DEFAULT_NR_SWAP_TIERS) -> list[ValidationError]:
+    """All problems in the fleet document ``doc`` (``policy_swap_tiers`` and ``policy_groups``).
+
+    An empty list means the document is valid. Raises ``ValueError`` for an ``nr_swap_tiers`` outside the
+    kernel's range and ``SchemaUnavailable`` when the schema or jsonschema cannot be loaded.
+    """
+    if isinstance(nr_swap_tiers, bool) or not isinstance(nr_swap_tiers, int) \
+            or not 1 <= nr_swap_tiers <= MAX_NR_SWAP_TIERS:
+        raise ValueError("nr_swap_tiers must be an integer 1..%d, got %r" % (MAX_NR_SWAP_TIERS, nr_swap_tiers))
+    errors = set(schema_errors(doc)) | set(semantic_errors(doc, nr_swap_tiers))
+    return sorted(errors, key=_order)
+
+
+def _order(error: ValidationError) -> tuple:
+    """Document position first (list indices numerically), then the message for a stable tie-break."""
+    key = []
+    for index, quoted, name in _PATH_TOKEN.findall(error.path):
+        key.append((0, int(index), "") if index else (1, 0, quoted or name))
+    return (tuple(key), error.message)
