@@ -1,0 +1,69 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The backend interface the engine talks to (stdlib only).
+
+A backend maps the model onto one kind of kernel interface. The engine only ever calls these methods, so a
+second backend (mainline cgroup v2 + systemd properties) plugs in without engine changes: it reports what it
+cannot express through ``Capabilities.features`` and the planner refuses those policies before any write.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from ._errors import NotAvailableError
+
+if TYPE_CHECKING:
+    from ._plan import Operation
+    from ._state import Capabilities, HostState
+
+BACKEND_CHOICES = ("auto", "policyfs")
+DEFAULT_POLICY_ROOT = "/sys/fs/cgroup/policy"
+
+
+class Backend(Protocol):
+    """What a backend provides. ``probe`` never raises for a missing feature: it reports it."""
+
+    name: str
+
+    def probe(self) -> Capabilities:
+        """Find out whether and how this host supports policy groups; writes nothing."""
+        ...
+
+    def require(self) -> Capabilities:
+        """``probe``, then raise NotAvailableError/UnsupportedError unless the backend is usable."""
+        ...
+
+    def read_state(self, capabilities: Capabilities | None = None) -> HostState:
+        """The host's actual tiers, groups, policies, bindings and members."""
+        ...
+
+    def apply(self, operation: Operation) -> None:
+        """Carry out one planned operation; raise BackendError (nothing changed by this operation) on failure."""
+        ...
+
+    def pid_exists(self, pid: int) -> bool:
+        """Whether a process with this PID exists now."""
+        ...
+
+
+def make_backend(name: str = "auto", root: str = "/", policy_root: str = DEFAULT_POLICY_ROOT) -> Backend:
+    """The backend called ``name``; ``auto`` probes each known backend and takes the first available one."""
+    from ._backend_policyfs import PolicyfsBackend
+
+    candidates: dict[str, type] = {"policyfs": PolicyfsBackend}
+    if name != "auto":
+        if name not in candidates:
+            raise NotAvailableError(f"unknown backend {name!r} (known: {', '.join(candidates)})")
+        return candidates[name](root=root, policy_root=policy_root)
+    reasons = []
+    first: Backend | None = None
+    for factory in candidates.values():
+        backend: Backend = factory(root=root, policy_root=policy_root)
+        first = first or backend
+        capabilities = backend.probe()
+        if capabilities.available:
+            return backend
+        reasons.append(capabilities.reason or f"{backend.name} backend unavailable")
+    assert first is not None
+    return first

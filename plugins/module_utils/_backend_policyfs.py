@@ -1,0 +1,260 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``policyfs`` backend: the reference kernel's policy-group hierarchy, ABI version 1 (stdlib only).
+
+Follows docs/policyfs-abi.md: groups are directories under ``policy_root``; each policy is one file written
+as a whole value; membership through ``policy.bind`` and ``cgroup.procs``; tier definitions through one batch
+write to /sys/kernel/mm/swap/tiers. Every OSError is turned into a message that names the group, the file
+and what the errno means for that file.
+"""
+
+from __future__ import annotations
+
+import errno as E
+from typing import Callable
+
+from ._errors import BackendError, NotAvailableError, ProcessGoneError, UnsupportedError
+from ._io import HostIO
+from ._model import POLICY_KEYS, TierSpec
+from ._plan import ROOT, Operation
+from ._procfs import cgroup_controllers, kernel_release, online_nodes, pid_exists, swap_devices
+from ._state import Capabilities, GroupState, HostState
+from ._swaptiers import change_batch, parse_table
+
+SUPPORTED_ABI_VERSIONS = (1,)
+TIERS_FILE = "/sys/kernel/mm/swap/tiers"
+POLICY_FILES = {
+    "thp": "policy.thp",
+    "ksm": "policy.ksm",
+    "oom_score_adj": "policy.oom_score_adj",
+    "swap_tiers": "policy.swap.tiers",
+    "zswap_writeback": "policy.zswap.writeback",
+    "numa": "policy.numa",
+}
+MOVE_ROUNDS = 20
+
+_POLICY_ERRORS = {
+    E.EINVAL: "the kernel rejected the value (EINVAL)",
+    E.ERANGE: "the value is out of range (ERANGE)",
+    E.ENOENT: "a named swap tier is not defined (ENOENT)",
+    E.ENODEV: "the group is being removed (ENODEV)",
+}
+_TIER_ERRORS = {
+    E.EINVAL: "bad name or syntax, or the tiers would not cover -1..32767 (EINVAL)",
+    E.EEXIST: "a tier with that name exists (EEXIST)",
+    E.ENOENT: "a tier to remove does not exist (ENOENT)",
+    E.ENOSPC: "more tiers than the kernel allows, see CONFIG_NR_SWAP_TIERS (ENOSPC)",
+    E.EBUSY: (
+        "a tier covers an active swap device, a start priority is already used, or a group still names a "
+        "removed tier (EBUSY)"
+    ),
+}
+
+
+def _strerror(exc: OSError) -> str:
+    name = E.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
+
+
+class PolicyfsBackend:
+    """Policy groups through the reference kernel's policyfs ABI. ``root`` re-roots every host path."""
+
+    name = "policyfs"
+
+    def __init__(self, root: str = "/", policy_root: str = "/sys/fs/cgroup/policy", io: HostIO | None = None) -> None:
+        self.io = io if io is not None else HostIO(root)
+        self.policy_root = "/" + policy_root.strip("/")
+
+    # -- paths -------------------------------------------------------------------------------------------------
+    def _dir(self, group: str) -> str:
+        return self.policy_root if group == ROOT else f"{self.policy_root}/{group}"
+
+    def _file(self, group: str, name: str) -> str:
+        return f"{self._dir(group)}/{name}"
+
+    # -- probe -------------------------------------------------------------------------------------------------
+    def probe(self) -> Capabilities:
+        release = kernel_release(self.io)
+        tiers = self.io.exists(TIERS_FILE)
+        abi_file = self._file(ROOT, "policy.abi_version")
+        if not self.io.exists(abi_file):
+            return Capabilities(self.name, False, self._why_unavailable(release), None, (), release, tiers)
+        try:
+            abi = int(self.io.read(abi_file).strip())
+            features = tuple(self.io.read(self._file(ROOT, "policy.features")).split())
+        except (OSError, ValueError) as exc:
+            reason = f"policy groups are not usable on this host: cannot read {abi_file} or policy.features: {exc}"
+            return Capabilities(self.name, False, reason, None, (), release, tiers)
+        return Capabilities(self.name, True, None, abi, features, release, tiers)
+
+    def _why_unavailable(self, release: str | None) -> str:
+        kernel = f"kernel {release}" if release else "the kernel"
+        controllers = cgroup_controllers(self.io)
+        prefix = "policy groups are not available on this host: "
+        if controllers is not None and "policy" in controllers:
+            return (
+                f"{prefix}{kernel} has the 'policy' cgroup controller but nothing is mounted at {self.policy_root} "
+                f"(mount -t cgroup -o policy none {self.policy_root})"
+            )
+        if controllers is None:
+            return f"{prefix}/proc/cgroups is unreadable and nothing is mounted at {self.policy_root}"
+        return f"{prefix}{kernel} has no 'policy' cgroup controller (/proc/cgroups) and nothing is mounted at {self.policy_root}"
+
+    def require(self) -> Capabilities:
+        capabilities = self.probe()
+        if not capabilities.available:
+            raise NotAvailableError(capabilities.reason or "policy groups are not available on this host")
+        if capabilities.abi_version not in SUPPORTED_ABI_VERSIONS:
+            known = ", ".join(map(str, SUPPORTED_ABI_VERSIONS))
+            raise UnsupportedError(
+                f"unsupported policy ABI version {capabilities.abi_version} at {self.policy_root} "
+                f"(this collection knows version {known})"
+            )
+        return capabilities
+
+    # -- read --------------------------------------------------------------------------------------------------
+    def read_state(self, capabilities: Capabilities | None = None) -> HostState:
+        caps = capabilities or self.require()
+        tiers = self.read_tiers() if caps.tiers_supported else None
+        groups: dict[str, GroupState] = {}
+        pending = [""]
+        while pending:
+            parent = pending.pop()
+            try:
+                children = self.io.subdirs(self._dir(parent))
+            except OSError as exc:
+                raise BackendError(f"cannot list {self._dir(parent)}: {_strerror(exc)}", exc.errno) from exc
+            for child in children:
+                path = f"{parent}/{child}" if parent else child
+                groups[path] = self._read_group(path, caps.features)
+                pending.append(path)
+        return HostState(
+            capabilities=caps,
+            tiers=tiers,
+            groups=dict(sorted(groups.items())),
+            swap_devices=swap_devices(self.io, tiers),
+            online_nodes=online_nodes(self.io),
+        )
+
+    def read_tiers(self) -> tuple[TierSpec, ...]:
+        try:
+            return parse_table(self.io.read(TIERS_FILE))
+        except OSError as exc:
+            raise BackendError(f"cannot read {TIERS_FILE}: {_strerror(exc)}", exc.errno) from exc
+
+    def _read(self, group: str, name: str) -> str:
+        path = self._file(group, name)
+        try:
+            return self.io.read(path)
+        except OSError as exc:
+            raise BackendError(f"cannot read {path}: {_strerror(exc)}", exc.errno) from exc
+
+    def _read_group(self, path: str, features: tuple[str, ...]) -> GroupState:
+        policies = {key: self._read(path, POLICY_FILES[key]).strip() for key in POLICY_KEYS if key in features}
+        bindings = tuple(sorted(self._read(path, "policy.bind").split())) if "bind" in features else ()
+        pids = tuple(sorted(int(p) for p in self._read(path, "cgroup.procs").split()))
+        effective = {}
+        for line in self._read(path, "policy.effective").splitlines():
+            key, _, value = line.strip().partition(" ")
+            if key:
+                effective[key] = value.strip()
+        return GroupState(path=path, policies=policies, bindings=bindings, pids=pids, effective=effective)
+
+    def pid_exists(self, pid: int) -> bool:
+        return pid_exists(self.io, pid)
+
+    # -- apply -------------------------------------------------------------------------------------------------
+    def apply(self, operation: Operation) -> None:
+        handler: Callable[[Operation], None] = getattr(self, f"_op_{operation.op}", None) or self._unknown
+        handler(operation)
+
+    def _unknown(self, op: Operation) -> None:
+        raise BackendError(f"the policyfs backend has no operation {op.op!r}")
+
+    def _op_set_tiers(self, op: Operation) -> None:
+        batch = change_batch(op.before or (), op.after or ())
+        try:
+            self.io.write(TIERS_FILE, batch)
+        except OSError as exc:
+            why = _TIER_ERRORS.get(exc.errno or 0, _strerror(exc))
+            raise BackendError(f"swap tier change {batch!r} refused: {why}; nothing was changed", exc.errno) from exc
+
+    def _op_create_group(self, op: Operation) -> None:
+        assert op.group
+        path = self._dir(op.group)
+        try:
+            self.io.mkdir(path)
+        except OSError as exc:
+            why = {
+                E.EEXIST: "it already exists",
+                E.EINVAL: "the kernel rejected the name",
+                E.ENOENT: "its parent group does not exist",
+            }.get(exc.errno or 0, _strerror(exc))
+            raise BackendError(f"cannot create group {op.group!r} ({path}): {why}", exc.errno) from exc
+
+    def _op_set_policy(self, op: Operation) -> None:
+        assert op.group and op.key
+        name = POLICY_FILES[op.key]
+        try:
+            self.io.write(self._file(op.group, name), str(op.after))
+        except OSError as exc:
+            why = _POLICY_ERRORS.get(exc.errno or 0, _strerror(exc))
+            raise BackendError(f"group {op.group!r}: writing {op.after!r} to {name} failed: {why}", exc.errno) from exc
+
+    def _op_bind(self, op: Operation) -> None:
+        self._write_bind(op, f"+{op.after}", {
+            E.ENOENT: f"cgroup {op.after} does not exist",
+            E.EBUSY: f"cgroup {op.after} is bound to another policy group",
+            E.EINVAL: f"{op.after!r} is not an absolute, normalised cgroup v2 path",
+        })
+
+    def _op_unbind(self, op: Operation) -> None:
+        self._write_bind(op, f"-{op.before}", {E.ENOENT: f"cgroup {op.before} is not bound to this group"})
+
+    def _write_bind(self, op: Operation, value: str, reasons: dict[int, str]) -> None:
+        assert op.group
+        try:
+            self.io.write(self._file(op.group, "policy.bind"), value)
+        except OSError as exc:
+            why = reasons.get(exc.errno or 0, _strerror(exc))
+            raise BackendError(f"group {op.group!r}: writing {value!r} to policy.bind failed: {why}", exc.errno) from exc
+
+    def _op_join_pid(self, op: Operation) -> None:
+        assert op.group
+        self._move_pid(int(op.after), op.group)
+
+    def _move_pid(self, pid: int, group: str) -> None:
+        try:
+            self.io.write(self._file(group, "cgroup.procs"), str(pid))
+        except OSError as exc:
+            where = f"group {group!r}" if group else "the root group"
+            if exc.errno == E.ESRCH:
+                raise ProcessGoneError(f"{where}: process {pid} does not exist (ESRCH)", pid, exc.errno) from exc
+            why = "it is a kernel thread or not a PID (EINVAL)" if exc.errno == E.EINVAL else _strerror(exc)
+            raise BackendError(f"{where}: cannot move process {pid} here: {why}", exc.errno) from exc
+
+    def _op_move_members(self, op: Operation) -> None:
+        assert op.group
+        target = op.after or ROOT
+        for _ in range(MOVE_ROUNDS):
+            pids = [int(p) for p in self._read(op.group, "cgroup.procs").split()]
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    self._move_pid(pid, target)
+                except ProcessGoneError:
+                    continue
+        raise BackendError(f"group {op.group!r} kept gaining processes while they were moved out ({MOVE_ROUNDS} rounds)")
+
+    def _op_remove_group(self, op: Operation) -> None:
+        assert op.group
+        try:
+            self.io.rmdir(self._dir(op.group))
+        except OSError as exc:
+            if exc.errno == E.EBUSY:
+                raise BackendError(
+                    f"cannot remove group {op.group!r}: it still has members, child groups or bindings (EBUSY)", exc.errno
+                ) from exc
+            why = "it does not exist" if exc.errno == E.ENOENT else _strerror(exc)
+            raise BackendError(f"cannot remove group {op.group!r}: {why}", exc.errno) from exc

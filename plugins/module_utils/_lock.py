@@ -1,0 +1,76 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Host-wide lock serialising policy-group runs: ``fcntl.flock`` on a lock file (stdlib only).
+
+Changing runs take the lock exclusively; check-mode runs take it shared, so they read a consistent state
+without blocking each other. The holder of an exclusive lock writes its PID into the file so a waiter that
+gives up can say who holds it. The file is never removed (removing a flock file races with waiters).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from types import TracebackType
+
+from ._errors import LockTimeoutError
+
+DEFAULT_LOCK_PATH = "/run/policygroups.lock"
+
+
+class HostLock:
+    """Context manager: ``with HostLock(path, timeout=30): ...``."""
+
+    def __init__(self, path: str = DEFAULT_LOCK_PATH, timeout: float = 60.0, shared: bool = False, poll: float = 0.05) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.shared = shared
+        self.poll = poll
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        mode = (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        deadline = time.monotonic() + max(self.timeout, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = self._holder(fd)
+                    os.close(fd)
+                    raise LockTimeoutError(
+                        f"another policy-groups run holds the host lock {self.path}{holder}; "
+                        f"gave up after {self.timeout:g} s"
+                    ) from None
+                time.sleep(self.poll)
+            except BaseException:
+                os.close(fd)
+                raise
+        if not self.shared:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        except OSError:
+            return ""
+        return f" (last exclusive holder: PID {text})" if text.isdigit() else ""
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> HostLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()

@@ -1,0 +1,61 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resolve members before planning: systemd units to their cgroups, and PIDs that no longer exist.
+
+A unit is bound through its cgroup (``systemctl show -p ControlGroup --value UNIT``); the caller passes the
+lookup as a callable so the engine needs no systemd. A unit with no cgroup (not running) or a PID with no
+process is an error naming it, unless ``missing="skip"``: then it is left out and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from ._errors import PlanError
+from ._model import GroupSpec, HostPolicy, Members, is_normalised_cgroup_path
+
+UnitResolver = Callable[[str], "str | None"]
+MISSING_CHOICES = ("fail", "skip")
+
+
+def resolve_members(
+    desired: HostPolicy,
+    resolve_unit: UnitResolver | None,
+    pid_exists: Callable[[int], bool],
+    missing: str = "fail",
+) -> tuple[HostPolicy, list[str]]:
+    """Return ``desired`` with units folded into cgroups and live PIDs only, plus the skipped members."""
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be one of {MISSING_CHOICES}")
+    skipped: list[str] = []
+    groups: list[GroupSpec] = []
+    for group in desired.groups:
+        if not group.present:
+            groups.append(group)
+            continue
+        cgroups = list(group.members.cgroups)
+        for unit in group.members.systemd_units:
+            path = resolve_unit(unit) if resolve_unit is not None else None
+            if path and not is_normalised_cgroup_path(path):
+                raise PlanError(f"group {group.path!r}: systemd unit {unit} reports an unusable cgroup {path!r}")
+            if not path or path == "/":
+                problem = f"group {group.path!r}: systemd unit {unit} has no cgroup (is it loaded and running?)"
+                if missing == "fail":
+                    raise PlanError(problem)
+                skipped.append(problem)
+                continue
+            if path not in cgroups:
+                cgroups.append(path)
+        pids = []
+        for pid in group.members.pids:
+            if pid_exists(pid):
+                pids.append(pid)
+                continue
+            problem = f"group {group.path!r}: process {pid} does not exist"
+            if missing == "fail":
+                raise PlanError(problem)
+            skipped.append(problem)
+        members = Members(cgroups=tuple(sorted(cgroups)), systemd_units=(), pids=tuple(pids))
+        groups.append(replace(group, members=members))
+    return replace(desired, groups=tuple(groups)), skipped

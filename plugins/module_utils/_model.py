@@ -1,0 +1,389 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired state: the fleet document normalised into typed, kernel-ready values (stdlib only).
+
+``normalize()`` is the single entry point. It is deliberately strict on its own (names that could escape the
+policy root, parents, cycles, value ranges), because it also runs on hosts without the controller-side JSON
+Schema, e.g. when persisted state is restored at boot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ._errors import ModelError
+
+# Policies in the order of the ABI's policy.features (bind is membership, not a policy).
+POLICY_KEYS: tuple[str, ...] = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa")
+INHERIT = "inherit"
+
+GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+NODELIST_RE = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
+UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.[a-z]+$")
+THP_MODES = ("inherit", "never", "madvise", "always")
+NUMA_MODES = ("default", "local", "preferred", "bind", "interleave")
+NUMA_MODES_WITHOUT_NODES = ("default", "local")
+PRIO_MIN, PRIO_MAX = -1, 32767
+OOM_MIN, OOM_MAX = -1000, 1000
+
+_GROUP_FIELDS = frozenset(
+    ("name", "description", "parent", "state", "swap", "zswap_writeback", "thp", "ksm", "oom_score_adj", "numa", "members")
+)
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """One swap tier: a named range of swap priorities starting at ``start_priority``."""
+
+    name: str
+    start_priority: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "start_priority": self.start_priority}
+
+
+@dataclass(frozen=True)
+class Members:
+    """Desired members: bound cgroup v2 paths, systemd units (bound via their cgroup) and joined PIDs."""
+
+    cgroups: tuple[str, ...] = ()
+    systemd_units: tuple[str, ...] = ()
+    pids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One desired group. ``path`` is its identity on the host (``parent/child``).
+
+    ``policies`` holds every key of POLICY_KEYS with its kernel value (``inherit`` when unset); for
+    ``swap_tiers`` the value is ``inherit``, ``none`` or tier names separated by one space.
+    """
+
+    name: str
+    path: str
+    parent: str | None = None
+    state: str = "present"
+    description: str | None = None
+    policies: Mapping[str, str] = field(default_factory=dict)
+    members: Members = field(default_factory=Members)
+
+    @property
+    def present(self) -> bool:
+        return self.state == "present"
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") + 1
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """What one host should look like. ``tiers`` is None when tier definitions are not managed."""
+
+    groups: tuple[GroupSpec, ...] = ()
+    tiers: tuple[TierSpec, ...] | None = None
+
+    def group(self, name: str) -> GroupSpec | None:
+        for group in self.groups:
+            if group.name == name:
+                return group
+        return None
+
+
+def parent_path(path: str) -> str:
+    """``a/b/c`` -> ``a/b``; a top-level group's parent is the root, ``""``."""
+    return path.rpartition("/")[0]
+
+
+def is_normalised_cgroup_path(path: str) -> bool:
+    """Absolute, no empty, ``.`` or ``..`` component, no trailing slash (``/`` itself is allowed)."""
+    if not path.startswith("/") or "\0" in path:
+        return False
+    if path == "/":
+        return True
+    parts = path[1:].split("/")
+    return all(part not in ("", ".", "..") for part in parts)
+
+
+def parse_nodelist(text: str) -> tuple[int, ...]:
+    """``0-2,4`` -> (0, 1, 2, 4). Raises ValueError on syntax errors."""
+    nodes: set[int] = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        low, high = int(first), int(last or first)
+        if high < low:
+            raise ValueError(f"descending node range {part!r}")
+        nodes.update(range(low, high + 1))
+    return tuple(sorted(nodes))
+
+
+def render_nodelist(nodes: tuple[int, ...]) -> str:
+    """(0, 1, 2, 4) -> ``0-2,4``: the kernel's ``%*pbl`` form, so comparisons are exact."""
+    parts: list[str] = []
+    ordered = sorted(set(nodes))
+    start = 0
+    for index in range(1, len(ordered) + 1):
+        if index == len(ordered) or ordered[index] != ordered[index - 1] + 1:
+            low, high = ordered[start], ordered[index - 1]
+            parts.append(str(low) if low == high else f"{low}-{high}")
+            start = index
+    return ",".join(parts)
+
+
+def _err(where: str, message: str) -> ModelError:
+    return ModelError(f"{where}: {message}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def normalize_tiers(items: Any, where: str = "policy_swap_tiers") -> tuple[TierSpec, ...]:
+    """Validate tier definitions; return them highest start priority first (the kernel's order)."""
+    if not isinstance(items, (list, tuple)):
+        raise _err(where, "expected a list of {name, start_priority}")
+    tiers: list[TierSpec] = []
+    names: set[str] = set()
+    prios: set[int] = set()
+    for index, item in enumerate(items):
+        at = f"{where}[{index}]"
+        if not isinstance(item, Mapping):
+            raise _err(at, "expected a mapping with name and start_priority")
+        unknown = set(item) - {"name", "start_priority"}
+        if unknown:
+            raise _err(at, f"unknown key(s) {', '.join(sorted(unknown))}")
+        name = item.get("name")
+        prio = item.get("start_priority")
+        if not isinstance(name, str) or not TIER_NAME_RE.match(name):
+            raise _err(f"{at}.name", f"{name!r} is not a tier name (1 to 15 of A-Z a-z 0-9 _)")
+        if not _is_int(prio) or not PRIO_MIN <= prio <= PRIO_MAX:
+            raise _err(f"{at}.start_priority", f"{prio!r} is not an integer in {PRIO_MIN}..{PRIO_MAX}")
+        if name in names:
+            raise _err(f"{at}.name", f"tier {name!r} is defined twice")
+        if prio in prios:
+            raise _err(f"{at}.start_priority", f"start priority {prio} is used by another tier")
+        names.add(name)
+        prios.add(prio)
+        tiers.append(TierSpec(name, prio))
+    if tiers and PRIO_MIN not in prios:
+        raise _err(where, f"one tier must start at {PRIO_MIN} so that the tiers cover {PRIO_MIN}..{PRIO_MAX}")
+    return tuple(sorted(tiers, key=lambda t: -t.start_priority))
+
+
+def _bool_value(value: Any, where: str) -> str:
+    if not isinstance(value, bool):
+        raise _err(where, f"expected true or false, got {value!r}")
+    return "1" if value else "0"
+
+
+def _swap_value(swap: Any, where: str) -> str:
+    if not isinstance(swap, Mapping):
+        raise _err(where, "expected {tiers: [...]} or {enabled: false}")
+    tiers = swap.get("tiers")
+    enabled = swap.get("enabled")
+    unknown = set(swap) - {"tiers", "enabled"}
+    if unknown:
+        raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+    if tiers is not None and enabled is not None:
+        raise _err(where, "set either tiers or enabled: false, not both")
+    if enabled is not None:
+        if enabled is not False:
+            raise _err(f"{where}.enabled", "only false is meaningful (no swap); to allow swap, list tiers or omit swap")
+        return "none"
+    if tiers is None:
+        raise _err(where, "expected tiers (a non-empty list of tier names) or enabled: false")
+    if not isinstance(tiers, (list, tuple)) or not tiers:
+        raise _err(f"{where}.tiers", "expected a non-empty list of tier names")
+    seen: list[str] = []
+    for index, name in enumerate(tiers):
+        if not isinstance(name, str) or not TIER_NAME_RE.match(name):
+            raise _err(f"{where}.tiers[{index}]", f"{name!r} is not a tier name")
+        if name in seen:
+            raise _err(f"{where}.tiers[{index}]", f"tier {name!r} is listed twice")
+        seen.append(name)
+    return " ".join(seen)
+
+
+def _numa_value(numa: Any, where: str) -> str:
+    if not isinstance(numa, Mapping):
+        raise _err(where, "expected {mode: ..., nodes: ...}")
+    unknown = set(numa) - {"mode", "nodes"}
+    if unknown:
+        raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+    mode = numa.get("mode")
+    nodes = numa.get("nodes")
+    if mode not in NUMA_MODES:
+        raise _err(f"{where}.mode", f"{mode!r} is not one of {', '.join(NUMA_MODES)}")
+    if mode in NUMA_MODES_WITHOUT_NODES:
+        if nodes not in (None, ""):
+            raise _err(f"{where}.nodes", f"mode {mode} takes no nodes")
+        return str(mode)
+    if _is_int(nodes):
+        nodes = str(nodes)
+    if not isinstance(nodes, str) or not NODELIST_RE.match(nodes):
+        raise _err(f"{where}.nodes", f"mode {mode} needs a node list such as 0-1 or 0,2 (got {nodes!r})")
+    try:
+        canonical = render_nodelist(parse_nodelist(nodes))
+    except ValueError as exc:
+        raise _err(f"{where}.nodes", str(exc)) from exc
+    return f"{mode}:{canonical}"
+
+
+def _policies(item: Mapping[str, Any], where: str) -> dict[str, str]:
+    policies = dict.fromkeys(POLICY_KEYS, INHERIT)
+    thp = item.get("thp")
+    if thp is not None:
+        if thp not in THP_MODES:
+            raise _err(f"{where}.thp", f"{thp!r} is not one of {', '.join(THP_MODES)}")
+        policies["thp"] = thp
+    if item.get("ksm") is not None:
+        policies["ksm"] = _bool_value(item["ksm"], f"{where}.ksm")
+    oom = item.get("oom_score_adj")
+    if oom is not None:
+        if not _is_int(oom) or not OOM_MIN <= oom <= OOM_MAX:
+            raise _err(f"{where}.oom_score_adj", f"{oom!r} is not an integer in {OOM_MIN}..{OOM_MAX}")
+        policies["oom_score_adj"] = str(oom)
+    if item.get("swap") is not None:
+        policies["swap_tiers"] = _swap_value(item["swap"], f"{where}.swap")
+    if item.get("zswap_writeback") is not None:
+        policies["zswap_writeback"] = _bool_value(item["zswap_writeback"], f"{where}.zswap_writeback")
+    if item.get("numa") is not None:
+        policies["numa"] = _numa_value(item["numa"], f"{where}.numa")
+    return policies
+
+
+def _members(value: Any, where: str) -> Members:
+    if value is None:
+        return Members()
+    if not isinstance(value, Mapping):
+        raise _err(where, "expected {cgroups: [...], systemd_units: [...], pids: [...]}")
+    unknown = set(value) - {"cgroups", "systemd_units", "pids"}
+    if unknown:
+        raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+    cgroups: list[str] = []
+    for index, path in enumerate(value.get("cgroups") or ()):
+        if not isinstance(path, str) or not is_normalised_cgroup_path(path) or path == "/":
+            raise _err(f"{where}.cgroups[{index}]", f"{path!r} is not an absolute, normalised cgroup v2 path")
+        if path not in cgroups:
+            cgroups.append(path)
+    units: list[str] = []
+    for index, unit in enumerate(value.get("systemd_units") or ()):
+        if not isinstance(unit, str) or not UNIT_NAME_RE.match(unit):
+            raise _err(f"{where}.systemd_units[{index}]", f"{unit!r} is not a systemd unit name (e.g. api.service)")
+        if unit not in units:
+            units.append(unit)
+    pids: list[int] = []
+    for index, pid in enumerate(value.get("pids") or ()):
+        if not _is_int(pid) or pid < 1:
+            raise _err(f"{where}.pids[{index}]", f"{pid!r} is not a process ID")
+        if pid not in pids:
+            pids.append(pid)
+    return Members(tuple(sorted(cgroups)), tuple(sorted(units)), tuple(sorted(pids)))
+
+
+def _resolve_paths(items: list[Mapping[str, Any]], existing: Mapping[str, str]) -> dict[str, str]:
+    """Group name -> path, following parents through the document, then through ``existing``."""
+    by_name = {item["name"]: item for item in items}
+    paths: dict[str, str] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> str:
+        if name in paths:
+            return paths[name]
+        index = next(i for i, item in enumerate(items) if item["name"] == name)
+        parent = by_name[name].get("parent")
+        if parent is None:
+            path = name
+        elif parent in chain or parent == name:
+            cycle = " -> ".join((*chain, name, parent))
+            raise _err(f"policy_groups[{index}].parent", f"parent cycle: {cycle}")
+        elif parent in by_name:
+            path = f"{resolve(parent, (*chain, name))}/{name}"
+        elif parent in existing:
+            path = f"{existing[parent]}/{name}"
+        else:
+            raise _err(f"policy_groups[{index}].parent", f"group {parent!r} is neither defined nor present on the host")
+        paths[name] = path
+        return path
+
+    for item in items:
+        resolve(item["name"], ())
+    return paths
+
+
+def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None) -> HostPolicy:
+    """Turn a fleet document (``policy_groups``, optional ``policy_swap_tiers``) into a HostPolicy.
+
+    ``existing`` maps names of groups already on the host to their paths, for parents the document does not
+    define (the single-group module). ``policy_swap_tiers`` absent or None means tiers are not managed.
+    """
+    if not isinstance(doc, Mapping):
+        raise ModelError("the document must be a mapping")
+    raw_tiers = doc.get("policy_swap_tiers")
+    tiers = None if raw_tiers is None else normalize_tiers(raw_tiers)
+    items_raw = doc.get("policy_groups") or []
+    if not isinstance(items_raw, (list, tuple)):
+        raise ModelError("policy_groups: expected a list of groups")
+    items: list[Mapping[str, Any]] = []
+    names: set[str] = set()
+    for index, item in enumerate(items_raw):
+        where = f"policy_groups[{index}]"
+        if not isinstance(item, Mapping):
+            raise _err(where, "expected a mapping")
+        unknown = set(item) - _GROUP_FIELDS
+        if unknown:
+            raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+        name = item.get("name")
+        if not isinstance(name, str) or not GROUP_NAME_RE.match(name):
+            raise _err(f"{where}.name", f"{name!r} is not a safe group name ([A-Za-z0-9][A-Za-z0-9_-]{{0,62}})")
+        if name in names:
+            raise _err(f"{where}.name", f"group {name!r} is defined twice")
+        parent = item.get("parent")
+        if parent is not None and (not isinstance(parent, str) or not GROUP_NAME_RE.match(parent)):
+            raise _err(f"{where}.parent", f"{parent!r} is not a group name")
+        state = item.get("state") or "present"
+        if state not in ("present", "absent"):
+            raise _err(f"{where}.state", f"{state!r} is not present or absent")
+        description = item.get("description")
+        if description is not None and not isinstance(description, str):
+            raise _err(f"{where}.description", "expected a string")
+        names.add(name)
+        items.append(item)
+    paths = _resolve_paths(items, existing or {})
+    groups: list[GroupSpec] = []
+    for index, item in enumerate(items):
+        where = f"policy_groups[{index}]"
+        groups.append(
+            GroupSpec(
+                name=item["name"],
+                path=paths[item["name"]],
+                parent=item.get("parent"),
+                state=item.get("state") or "present",
+                description=item.get("description"),
+                policies=_policies(item, where),
+                members=_members(item.get("members"), f"{where}.members"),
+            )
+        )
+    by_name = {g.name: g for g in groups}
+    for index, group in enumerate(groups):
+        if group.present and group.parent in by_name and not by_name[group.parent].present:
+            raise _err(f"policy_groups[{index}].parent", f"parent {group.parent!r} has state absent")
+    _check_tier_references(groups, tiers)
+    return HostPolicy(groups=tuple(sorted(groups, key=lambda g: (g.depth, g.path))), tiers=tiers)
+
+
+def _check_tier_references(groups: list[GroupSpec], tiers: tuple[TierSpec, ...] | None) -> None:
+    if tiers is None:
+        return
+    defined = {t.name for t in tiers}
+    for group in groups:
+        value = group.policies["swap_tiers"]
+        if not group.present or value in (INHERIT, "none"):
+            continue
+        for name in value.split():
+            if name not in defined:
+                raise ModelError(f"group {group.name!r}: swap tier {name!r} is not in policy_swap_tiers")

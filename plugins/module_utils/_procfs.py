@@ -1,0 +1,70 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Host facts from /proc and /sys that do not depend on the backend (stdlib only)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ._io import HostIO
+from ._model import TierSpec, parse_nodelist
+from ._state import SwapDevice
+from ._swaptiers import tier_of
+
+PROC_SWAPS = "/proc/swaps"
+PROC_CGROUPS = "/proc/cgroups"
+OSRELEASE = "/proc/sys/kernel/osrelease"
+NODE_ONLINE = "/sys/devices/system/node/online"
+
+
+def kernel_release(io: HostIO) -> str | None:
+    try:
+        return io.read(OSRELEASE).strip() or None
+    except OSError:
+        return None
+
+
+def cgroup_controllers(io: HostIO) -> tuple[str, ...] | None:
+    """Controller names in /proc/cgroups (None when the file is unreadable)."""
+    try:
+        text = io.read(PROC_CGROUPS)
+    except OSError:
+        return None
+    names = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        names.append(line.split()[0])
+    return tuple(names)
+
+
+def swap_devices(io: HostIO, tiers: Sequence[TierSpec] | None) -> tuple[SwapDevice, ...]:
+    """Parse /proc/swaps (``Filename Type Size Used Priority``); an unreadable file means no devices."""
+    try:
+        text = io.read(PROC_SWAPS)
+    except OSError:
+        return ()
+    devices = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        try:
+            size, used, prio = int(fields[-3]), int(fields[-2]), int(fields[-1])
+        except ValueError:
+            continue
+        path = " ".join(fields[:-4]).replace("\\040", " ")
+        tier = tier_of(prio, tiers) if tiers else None
+        devices.append(SwapDevice(path=path, type=fields[-4], size_kb=size, used_kb=used, priority=prio, tier=tier))
+    return tuple(devices)
+
+
+def online_nodes(io: HostIO) -> tuple[int, ...] | None:
+    try:
+        return parse_nodelist(io.read(NODE_ONLINE))
+    except (OSError, ValueError):
+        return None
+
+
+def pid_exists(io: HostIO, pid: int) -> bool:
+    return io.isdir(f"/proc/{pid}")

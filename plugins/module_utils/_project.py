@@ -1,0 +1,52 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The state a plan would produce, computed without touching the host (check mode's ``after``; stdlib only)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable
+
+from ._model import INHERIT, POLICY_KEYS
+from ._plan import ROOT, Operation
+from ._state import GroupState, HostState
+
+
+def project(state: HostState, operations: Iterable[Operation]) -> HostState:
+    groups = dict(state.groups)
+    tiers = state.tiers
+    features = set(state.capabilities.features)
+
+    def take_pids(pids: set[int]) -> None:
+        for path, group in list(groups.items()):
+            if pids & set(group.pids):
+                groups[path] = replace(group, pids=tuple(p for p in group.pids if p not in pids))
+
+    for op in operations:
+        if op.op == "set_tiers":
+            tiers = tuple(op.after)
+        elif op.op == "create_group":
+            policies = {key: INHERIT for key in POLICY_KEYS if key in features}
+            groups[op.group] = GroupState(path=op.group, policies=policies)
+        elif op.op == "set_policy":
+            group = groups[op.group]
+            groups[op.group] = replace(group, policies={**group.policies, op.key: op.after})
+        elif op.op == "bind":
+            group = groups[op.group]
+            groups[op.group] = replace(group, bindings=tuple(sorted({*group.bindings, op.after})))
+        elif op.op == "unbind":
+            group = groups[op.group]
+            groups[op.group] = replace(group, bindings=tuple(b for b in group.bindings if b != op.before))
+        elif op.op == "join_pid":
+            take_pids({op.after})
+            group = groups[op.group]
+            groups[op.group] = replace(group, pids=tuple(sorted({*group.pids, op.after})))
+        elif op.op == "move_members":
+            moving = set(groups[op.group].pids)
+            take_pids(moving)
+            if op.after != ROOT and op.after in groups:
+                target = groups[op.after]
+                groups[op.after] = replace(target, pids=tuple(sorted(set(target.pids) | moving)))
+        elif op.op == "remove_group":
+            groups.pop(op.group, None)
+    return replace(state, tiers=tiers, groups=dict(sorted(groups.items())))
