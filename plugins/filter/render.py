@@ -226,8 +226,9 @@ class _Report:
 
     def unsupported_value(self, group: str | None, path: str | None, key: str, value: Any, reason: str,
                           action: str) -> None:
-        self.unsupported.append(
-            {"group": group, "path": path, "key": key, "value": value, "reason": reason, "action": action})
+        where = f"{path}.{key}" if path else key
+        self.unsupported.append({"group": group, "path": path, "key": key, "value": value, "reason": reason,
+                                 "action": action, "message": f"{where}: {reason}"})
 
 
 def _features(facts: Mapping[str, Any]) -> set[str]:
@@ -237,9 +238,12 @@ def _features(facts: Mapping[str, Any]) -> set[str]:
     return {str(f) for f in feats}
 
 
-def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], groups: list[dict[str, Any]],
-                paths: dict[str, str], drop: bool, report: _Report) -> None:
-    """Record what this host cannot honour; with ``drop`` remove it from ``groups``/``tiers`` in place."""
+def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_tiers: bool,
+                groups: list[dict[str, Any]], paths: dict[str, str], drop: bool, report: _Report) -> None:
+    """Record what this host cannot honour; with ``drop`` remove it from ``groups``/``tiers`` in place.
+
+    ``tiers`` are the tiers the host will have: the document's when ``managed_tiers``, else the host's own.
+    """
     action = "dropped" if drop else "kept"
     if facts.get("available") is False:
         report.unsupported_value(None, None, "backend", facts.get("backend"),
@@ -250,11 +254,9 @@ def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], groups: l
         report.unsupported_value(None, None, "abi_version", abi, f"unsupported policy ABI version {abi}", "kept")
         return
     features = _features(facts)
-    if tiers and "swap_tiers" not in features:
+    if managed_tiers and tiers and "swap_tiers" not in features:
         report.unsupported_value(None, None, "policy_swap_tiers", [t["name"] for t in tiers],
                                  "the kernel has no swap tiers (feature 'swap_tiers' missing)", action)
-        if drop:
-            tiers.clear()
     tier_names = {t["name"] for t in tiers}
     device_tiers: dict[str, list[str]] = {}
     for dev in facts.get("swap_devices") or []:
@@ -316,6 +318,11 @@ def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], groups: l
 # The filter
 
 
+def _tiers(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(({"name": str(t["name"]), "start_priority": int(t["start_priority"])} for t in items),
+                  key=lambda t: -t["start_priority"])
+
+
 def _normal_group(g: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: copy.deepcopy(g[k]) for k in GROUP_KEYS if k in g and g[k] is not None}
     out.setdefault("parent", None)
@@ -348,26 +355,36 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
     if on_unsupported not in ON_UNSUPPORTED:
         raise AnsibleFilterError(f"on_unsupported must be one of {', '.join(ON_UNSUPPORTED)}, got '{on_unsupported}'")
     document = dict(document or {})
-    tiers_in = document.get("policy_swap_tiers") or []
+    # policy_swap_tiers undefined (None) means the host's tiers are not managed: checks use the host's own.
+    tiers_in = document.get("policy_swap_tiers")
     groups_in = merge_layers(document.get("policy_groups") or [], layers or [])
-    merged_doc = {"policy_swap_tiers": copy.deepcopy(list(tiers_in)), "policy_groups": groups_in}
+    merged_doc: dict[str, Any] = {"policy_groups": groups_in}
+    if tiers_in is not None:
+        merged_doc["policy_swap_tiers"] = copy.deepcopy(list(tiers_in))
 
     errors: list[str] = []
+    notes: list[str] = []
     if validate_fleet is not None:
-        errors.extend(f"{e.path}: {e.message}" for e in validate_fleet(merged_doc))
+        try:
+            errors.extend(f"{e.path}: {e.message}" for e in validate_fleet(merged_doc))
+        except Exception as exc:  # SchemaUnavailable: jsonschema or the schema file missing on this controller
+            notes.append(f"schema validation skipped ({exc}); structural checks only")
     paths, order, structural = _structure(groups_in)
     errors.extend(e for e in structural if e not in errors)
     if errors:
         raise RenderError(errors)
 
-    tiers = sorted(({"name": str(t["name"]), "start_priority": int(t["start_priority"])} for t in tiers_in),
-                   key=lambda t: -t["start_priority"])
+    tiers = _tiers(tiers_in) if tiers_in is not None else None
     groups = [_normal_group(g) for g in groups_in]
     by_name = {g["name"]: g for g in groups}
     report = _Report()
+    report.warnings.extend(notes)
     facts_state = "present" if facts else "missing"
     if facts:
-        _check_host(facts, tiers, groups, paths, on_unsupported == "drop", report)
+        host_tiers = tiers if tiers is not None else _tiers(facts.get("swap_tiers") or [])
+        _check_host(facts, host_tiers, tiers is not None, groups, paths, on_unsupported == "drop", report)
+        if any(u["key"] == "policy_swap_tiers" and u["action"] == "dropped" for u in report.unsupported):
+            tiers = None
     else:
         report.warnings.append("rendered without host facts: features, swap devices and NUMA nodes not checked")
     for g in groups:
@@ -376,7 +393,8 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
             report.warnings.append(f"{paths[g['name']]}: pids {', '.join(map(str, pids))} are joined now but not "
                                    f"restored at boot (processes do not survive a reboot)")
 
-    views = {name: kernel_policies(by_name[name], tiers) for name in order}
+    ranking_tiers = tiers if tiers is not None else _tiers((facts or {}).get("swap_tiers") or [])
+    views = {name: kernel_policies(by_name[name], ranking_tiers) for name in order}
     rendered_groups: dict[str, Any] = {}
     for name in order:
         g = by_name[name]
@@ -388,6 +406,14 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
             "effective": _effective(name, by_name, views),
             "members": copy.deepcopy(g["members"]),
         }
+    persist_groups = []
+    for name in order:
+        g = by_name[name]
+        if g["state"] != "present":
+            continue
+        item = copy.deepcopy(g)
+        item["members"]["pids"] = []
+        persist_groups.append(item)
     facts = facts or {}
     return {
         "host": host,
@@ -401,6 +427,7 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
         "groups": rendered_groups,
         "unsupported": report.unsupported,
         "warnings": report.warnings,
+        "persist": {"policy_swap_tiers": copy.deepcopy(tiers), "policy_groups": persist_groups},
     }
 
 

@@ -207,3 +207,46 @@ def test_nodelist_parser() -> None:
 
 def test_filter_registered() -> None:
     assert mod.FilterModule().filters()["render"] is render
+
+
+def test_unmanaged_tiers_checked_against_the_hosts_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fleet validator requires referenced tiers to be defined; the renderer itself copes without them.
+    monkeypatch.setattr(mod, "validate_fleet", None)
+    d = doc()
+    del d["policy_swap_tiers"]
+    host_tiers = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
+    out = render(d, facts(swap_tiers=host_tiers))
+    assert out["policy_swap_tiers"] is None and out["unsupported"] == []
+    assert out["groups"]["latency"]["policies"]["swap_tiers"] == "fast slow"
+    out = render(d, facts(swap_tiers=[{"name": "slow", "start_priority": -1}]))
+    assert [u["message"] for u in out["unsupported"]] == ["latency.swap: tier(s) fast not defined on this host"]
+
+
+def test_tiers_dropped_become_unmanaged() -> None:
+    feats = [f for f in ALL_FEATURES if f != "swap_tiers"]
+    out = render(doc(), facts(features=feats), on_unsupported="drop")
+    assert out["policy_swap_tiers"] is None
+    assert all("swap" not in g for g in out["policy_groups"])
+
+
+def test_persist_keeps_present_groups_without_pids() -> None:
+    d = doc()
+    d["policy_groups"][1]["members"]["pids"] = [42]
+    d["policy_groups"].append({"name": "old", "state": "absent"})
+    out = render(d, facts())
+    persisted = out["persist"]["policy_groups"]
+    assert [g["name"] for g in persisted] == ["background", "batch", "latency"]
+    assert persisted[2]["members"]["pids"] == [] and out["policy_groups"][2]["members"]["pids"] == [42]
+    assert out["persist"]["policy_swap_tiers"] == out["policy_swap_tiers"]
+
+
+def test_fleet_validator_errors_listed() -> None:
+    if mod.validate_fleet is None:
+        pytest.skip("fleet validator not importable")
+    d = doc()
+    d["policy_groups"][0]["thp"] = "sometimes"
+    d["policy_groups"][2]["oom_score_adj"] = 5000
+    with pytest.raises(RenderError) as exc:
+        render(d, None)
+    paths = [e.split(":")[0] for e in exc.value.errors]
+    assert "policy_groups[0].thp" in paths and "policy_groups[2].oom_score_adj" in paths

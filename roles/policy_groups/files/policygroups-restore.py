@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+# Copyright: policygroups.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Boot-time restore of the memory policy groups persisted by the policygroups.core.policy_groups role.
+
+Run by ``policygroups-restore.service`` before ``sysinit.target``, i.e. before the services it binds start. It
+reads the persisted document, and reconciles the host to it with the collection's engine (installed next to
+this file as the package ``policygroups_engine``; standard library only): swap tiers first, then groups,
+policies and bindings. Services that have not started yet have no cgroup: their cgroup is derived from the
+unit's slice and created, so the binding is in place before the first task enters it (systemd adopts an
+existing cgroup directory when it starts the unit).
+
+Exit status: 0 restored (or nothing to do), 1 something could not be restored (details on stderr, in the
+journal), 2 bad usage or unreadable document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import Any, Callable, Sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+SUPPORTED_FORMATS = (1,)
+CGROUP2_ROOT = "/sys/fs/cgroup"
+
+
+def log(message: str) -> None:
+    print(f"policygroups-restore: {message}", file=sys.stderr, flush=True)
+
+
+def slice_path(slice_name: str) -> str:
+    """``a-b.slice`` -> ``/a.slice/a-b.slice``; ``-.slice`` (the root slice) -> ``""``."""
+    if slice_name in ("", "-.slice"):
+        return ""
+    stem = slice_name[: -len(".slice")] if slice_name.endswith(".slice") else slice_name
+    parts = stem.split("-")
+    return "".join("/" + "-".join(parts[: i + 1]) + ".slice" for i in range(len(parts)))
+
+
+def systemctl_show(unit: str, prop: str) -> str:
+    try:
+        out = subprocess.run(["systemctl", "show", "-p", prop, "--value", "--", unit], check=False,
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def make_unit_resolver(root: str, cgroup_root: str, create: bool,
+                       show: Callable[[str, str], str] = systemctl_show) -> Callable[[str], str | None]:
+    """A unit's cgroup: the running unit's ControlGroup, else ``<slice path>/<unit>`` (created when asked)."""
+
+    def resolve(unit: str) -> str | None:
+        path = show(unit, "ControlGroup")
+        if path:
+            return path
+        slice_name = show(unit, "Slice")
+        if not slice_name:
+            return None
+        path = f"{slice_path(slice_name)}/{unit}"
+        if create:
+            real = os.path.join(root, cgroup_root.lstrip("/"), path.lstrip("/"))
+            try:
+                os.makedirs(real, exist_ok=True)
+            except OSError as exc:
+                log(f"cannot create cgroup {path} for {unit}: {exc}")
+                return None
+        return path
+
+    return resolve
+
+
+def ensure_cgroups(doc: dict[str, Any], root: str, cgroup_root: str) -> None:
+    """Create bound cgroup v2 paths that do not exist yet (their services start later)."""
+    for group in doc.get("policy_groups") or []:
+        for path in (group.get("members") or {}).get("cgroups") or []:
+            real = os.path.join(root, cgroup_root.lstrip("/"), str(path).lstrip("/"))
+            if not os.path.isdir(real):
+                try:
+                    os.makedirs(real, exist_ok=True)
+                except OSError as exc:
+                    log(f"cannot create cgroup {path}: {exc}")
+
+
+def load_document(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        doc = json.load(handle)
+    if not isinstance(doc, dict) or doc.get("format") not in SUPPORTED_FORMATS:
+        raise ValueError(f"{path}: not a persisted policy of a supported format {SUPPORTED_FORMATS}")
+    return doc
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="policygroups-restore", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--document", default="/etc/policygroups/policy.json", help="persisted policy (JSON)")
+    parser.add_argument("--root", default="/", help="prefix for every host path (tests)")
+    parser.add_argument("--policy-root", default=None, help="policy hierarchy mount (default: the document's)")
+    parser.add_argument("--cgroup-root", default=CGROUP2_ROOT, help="cgroup v2 mount")
+    parser.add_argument("--lock", default=None, help="host lock file (default: the engine's)")
+    parser.add_argument("--check", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--no-create-cgroups", action="store_true",
+                        help="do not create the cgroups of bound paths and units that do not exist yet")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        doc = load_document(os.path.join(args.root, args.document.lstrip("/")))
+    except (OSError, ValueError) as exc:
+        log(f"cannot read the persisted policy: {exc}")
+        return 2
+
+    from policygroups_engine._backend import make_backend
+    from policygroups_engine._errors import PolicyGroupsError
+    from policygroups_engine._lock import DEFAULT_LOCK_PATH
+    from policygroups_engine._model import normalize
+    from policygroups_engine._reconcile import reconcile
+
+    policy_root = args.policy_root or doc.get("policy_root") or "/sys/fs/cgroup/policy"
+    create = not args.no_create_cgroups and not args.check
+    if create:
+        ensure_cgroups(doc, args.root, args.cgroup_root)
+    lock = args.lock or os.path.join(args.root, DEFAULT_LOCK_PATH.lstrip("/"))
+    wanted = {"policy_groups": doc.get("policy_groups") or []}
+    if doc.get("policy_swap_tiers") is not None:
+        wanted["policy_swap_tiers"] = doc["policy_swap_tiers"]
+    try:
+        desired = normalize(wanted)
+        backend = make_backend("auto", root=args.root, policy_root=policy_root)
+        outcome = reconcile(backend, lambda _actual: desired, purge=bool(doc.get("purge")), check_mode=args.check,
+                            lock_path=lock, resolve_unit=make_unit_resolver(args.root, args.cgroup_root, create),
+                            missing="skip")
+    except PolicyGroupsError as exc:
+        log(f"not restored: {exc}")
+        return 1
+    result = outcome.result()
+    for change in result["changes"]:
+        log(f"{'would ' if args.check else ''}{change['op']} {change.get('group') or ''} {change.get('key') or ''}"
+            f" {change.get('before')!r} -> {change.get('after')!r}".rstrip())
+    for problem in result.get("skipped_members", []):
+        log(f"skipped: {problem}")
+    if outcome.failed is not None:
+        log(f"stopped at {outcome.failed.to_dict()}: {outcome.error}")
+        return 1
+    log(f"{'would apply' if args.check else 'applied'} {len(result['changes'])} operation(s); "
+        f"{len(desired.groups)} group(s) in the persisted policy")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
