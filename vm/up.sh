@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Boot one test guest and wait until it answers on SSH.
+#
+#   vm/up.sh NAME KERNEL [--mem MB] [--smp N] [--append 'ARGS'] [--timeout S]
+#
+# KERNEL is a bzImage path (booted without initramfs: the reference kernel has everything
+# built in) or the word "stock" (Debian's kernel and initramfs from the image).
+# The guest boots from a qcow2 overlay of the cached image (the image itself is never written),
+# with a second virtio disk formatted as swap and labelled "slowswap". Inside the guest,
+# test-swap.service (from vm/guest/) turns on zram0 at priority 100 and slowswap at priority 10.
+# SSH is forwarded from a free port on 127.0.0.1 only; the guest has no other network access.
+# State lives in .cache/vm/guests/NAME/: qemu.pid, port, console.log, overlay.qcow2, guest.env.
+#
+# Boots are serialised by a lock: under software emulation one booting guest takes both cores.
+# A guest that does not answer within the timeout (default 180 s), panics or exits is reported
+# with the tail of its console log and killed. Environment: VM_ACCEL=kvm|tcg skips the probe.
+set -euo pipefail
+# shellcheck source=vm/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+usage() { echo "usage: $0 NAME KERNEL|stock [--mem MB] [--smp N] [--append ARGS] [--timeout S]" >&2; exit 2; }
+
+[[ $# -ge 2 ]] || usage
+NAME=$1 KERNEL=$2
+shift 2
+MEM=1024 SMP=2 EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-180} SLOW_SWAP_SIZE=1G
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --mem) MEM=$2; shift 2 ;;
+        --smp) SMP=$2; shift 2 ;;
+        --append) EXTRA_APPEND=$2; shift 2 ;;
+        --timeout) TIMEOUT=$2; shift 2 ;;
+        *) usage ;;
+    esac
+done
+[[ "${NAME}" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$ ]] || die "bad guest name '${NAME}'"
+
+IMAGE_DIR=$("${VM_DIR}/image.sh" | tail -n1)
+DIR=$(guest_dir "${NAME}")
+
+if guest_alive "${NAME}"; then
+    log "${NAME} is already running (port $(<"${DIR}/port"))"
+    exit 0
+fi
+
+KERNEL_ARGS=()
+if [[ "${KERNEL}" == stock ]]; then
+    KERNEL_ARGS=(-kernel "${IMAGE_DIR}/vmlinuz-stock" -initrd "${IMAGE_DIR}/initrd-stock")
+    KERNEL_LABEL="stock $(<"${IMAGE_DIR}/kernel-release-stock")"
+else
+    [[ -f "${KERNEL}" ]] || die "no kernel image at ${KERNEL}"
+    KERNEL=$(cd "$(dirname "${KERNEL}")" && pwd)/$(basename "${KERNEL}")
+    KERNEL_ARGS=(-kernel "${KERNEL}")
+    KERNEL_LABEL=${KERNEL}
+fi
+
+# accel: "kvm" only when a KVM guest really runs here (nested KVM can exist and still fail),
+# probed once per host boot by booting the stock kernel to its "no root" panic.
+accel() {
+    if [[ -n "${VM_ACCEL:-}" ]]; then echo "${VM_ACCEL}"; return; fi
+    local cache="${VM_CACHE}/accel" boot_id
+    boot_id=$(cat /proc/sys/kernel/random/boot_id)
+    if [[ -f "${cache}" && "$(head -n1 "${cache}")" == "${boot_id}" ]]; then
+        tail -n1 "${cache}"; return
+    fi
+    local result=tcg probe_log="${VM_CACHE}/kvm-probe.log"
+    if [[ -r /dev/kvm && -w /dev/kvm ]]; then
+        rm -f "${probe_log}"
+        if timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 -display none \
+            -no-reboot -kernel "${IMAGE_DIR}/vmlinuz-stock" \
+            -append 'console=ttyS0 panic=-1 root=/dev/nonexistent rootwait=0' \
+            -serial "file:${probe_log}" >/dev/null 2>&1 \
+            && grep -q 'Kernel panic' "${probe_log}"; then
+            result=kvm
+        fi
+    fi
+    printf '%s\n%s\n' "${boot_id}" "${result}" >"${cache}"
+    echo "${result}"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+kill_guest() {
+    local pid
+    [[ -f "${DIR}/qemu.pid" ]] || return 0
+    pid=$(<"${DIR}/qemu.pid")
+    if guest_alive "${NAME}"; then
+        kill "${pid}" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "${pid}" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "${pid}" 2>/dev/null || true
+    fi
+    rm -f "${DIR}/qemu.pid"
+}
+
+fail_boot() {
+    log "${NAME}: $1; last lines of ${DIR}/console.log:"
+    tail -n 60 "${DIR}/console.log" >&2 2>/dev/null || true
+    kill_guest
+    exit 1
+}
+
+mkdir -p "${VM_CACHE}"
+exec 9>"${VM_CACHE}/boot.lock"
+flock 9
+
+ACCEL=$(accel)
+if [[ "${ACCEL}" == kvm ]]; then
+    ACCEL_ARGS=(-accel kvm -cpu host)
+else
+    ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+fi
+
+rm -rf "${DIR}"
+mkdir -p "${DIR}"
+qemu-img create -q -f qcow2 -b "${IMAGE_DIR}/rootfs.raw" -F raw "${DIR}/overlay.qcow2"
+truncate -s "${SLOW_SWAP_SIZE}" "${DIR}/slowswap.raw"
+mkswap -q -L slowswap "${DIR}/slowswap.raw" >/dev/null
+MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
+APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${NAME} systemd.machine_id=${MACHINE_ID}"
+APPEND+=" systemd.show_status=auto ${EXTRA_APPEND}"
+
+started=""
+for attempt in 1 2 3; do
+    PORT=$(free_port)
+    : >"${DIR}/console.log"
+    if qemu-system-x86_64 -name "${NAME}" "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" \
+        -display none -nodefaults -no-user-config \
+        "${KERNEL_ARGS[@]}" -append "${APPEND}" \
+        -drive "file=${DIR}/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
+        -drive "file=${DIR}/slowswap.raw,if=virtio,format=raw,cache=unsafe" \
+        -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${PORT}-:22" \
+        -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
+        -serial "file:${DIR}/console.log" -pidfile "${DIR}/qemu.pid" -daemonize \
+        2>"${DIR}/qemu.err"; then
+        started=yes
+        break
+    fi
+    grep -q 'hostfwd' "${DIR}/qemu.err" || break   # only a port clash is worth another try
+done
+[[ -n "${started}" ]] || { cat "${DIR}/qemu.err" >&2; die "${NAME}: QEMU did not start"; }
+
+echo "${PORT}" >"${DIR}/port"
+cat >"${DIR}/guest.env" <<ENV
+NAME=${NAME}
+PORT=${PORT}
+PID=$(<"${DIR}/qemu.pid")
+ACCEL=${ACCEL}
+KERNEL='${KERNEL_LABEL}'
+IMAGE_DIR=${IMAGE_DIR}
+ENV
+log "${NAME}: booting ${KERNEL_LABEL} (${ACCEL}, ${MEM} MB, ${SMP} cpu) ssh on 127.0.0.1:${PORT}"
+
+t0=${SECONDS}
+key=$(ssh_key)
+while :; do
+    guest_alive "${NAME}" || fail_boot "QEMU exited during boot"
+    if grep -q -e 'Kernel panic' -e 'end Kernel panic' "${DIR}/console.log"; then
+        fail_boot "kernel panic during boot"
+    fi
+    if ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 true 2>/dev/null; then
+        break
+    fi
+    (( SECONDS - t0 < TIMEOUT )) || fail_boot "no SSH after ${TIMEOUT} s"
+    sleep 1
+done
+log "${NAME}: up in $((SECONDS - t0)) s"
