@@ -1,0 +1,154 @@
+"""The validate action plugin: arguments, result shape, check mode, and a real playbook run."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible_collections.policygroups.core.plugins.action.validate import ActionModule, fleet_document, plain
+
+from ..module_utils.fleet_examples import BRIEF_EXAMPLE
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+def run_action(args: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+    task = MagicMock()
+    task.args = args
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.action = "policygroups.core.validate"
+    connection = MagicMock()
+    connection._shell.tmpdir = "/nonexistent"  # never used: the action makes no remote call
+    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), None)
+    result = action.run(task_vars={})
+    assert connection.exec_command.call_count == 0
+    return result
+
+
+def brief_args() -> dict[str, Any]:
+    d = copy.deepcopy(BRIEF_EXAMPLE)
+    return {"policy_groups": d["policy_groups"], "policy_swap_tiers": d["policy_swap_tiers"]}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_valid_document(check_mode: bool) -> None:
+    result = run_action(brief_args(), check_mode=check_mode)
+    assert not result.get("failed")
+    assert result["changed"] is False
+    assert result["errors"] == []
+    assert result["msg"] == "the fleet document is valid: 3 policy groups and 2 swap tiers"
+
+
+def test_invalid_document_lists_every_error_on_its_own_line() -> None:
+    args = brief_args()
+    args["policy_groups"][0]["thp"] = "sometimes"
+    args["policy_groups"][2]["parent"] = "ghost"
+    args["policy_swap_tiers"][0]["name"] = "bad-name"
+    result = run_action(args)
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert [e["path"] for e in result["errors"]] == [
+        "policy_groups[0].swap.tiers[0]", "policy_groups[0].thp", "policy_groups[2].parent",
+        "policy_swap_tiers[0].name"]
+    lines = result["msg"].splitlines()
+    assert lines[0] == "the fleet document has 4 errors:"
+    assert lines[1:] == ["%s: %s" % (e["path"], e["message"]) for e in result["errors"]]
+
+
+def test_omitted_parts_are_absent_from_the_document() -> None:
+    assert fleet_document({"policy_groups": None, "policy_swap_tiers": []}) == {"policy_swap_tiers": []}
+    result = run_action({"policy_groups": [{"name": "x", "swap": {"tiers": ["fast"]}}]})
+    assert result["errors"] == [{"path": "policy_groups[0].swap.tiers[0]",
+                                 "message": "tier 'fast' is not defined in policy_swap_tiers (defined: none)"}]
+
+
+def test_nr_swap_tiers_option() -> None:
+    args = {"policy_swap_tiers": [{"name": "t%d" % i, "start_priority": i - 1} for i in range(6)]}
+    assert run_action(dict(args, nr_swap_tiers=8))["errors"] == []
+    assert [e["path"] for e in run_action(args)["errors"]] == ["policy_swap_tiers"]
+    result = run_action(dict(args, nr_swap_tiers=99))
+    assert result["failed"] is True and "nr_swap_tiers must be an integer 1..31" in result["msg"]
+
+
+def test_wrong_top_level_types_are_reported_by_the_schema() -> None:
+    result = run_action({"policy_groups": "latency", "policy_swap_tiers": {"name": "fast"}})
+    assert [e["path"] for e in result["errors"]] == ["policy_groups", "policy_swap_tiers"]
+
+
+def test_unknown_option_is_rejected() -> None:
+    from ansible.errors import AnsibleActionFail
+    with pytest.raises(AnsibleActionFail, match="policy_group"):
+        run_action({"policy_group": []})
+
+
+def test_plain_converts_subclasses() -> None:
+    class Tagged(str):
+        pass
+
+    value = plain({Tagged("k"): [Tagged("v"), (1, True)]})
+    assert value == {"k": ["v", [1, True]]}
+    assert type(next(iter(value))) is str and type(value["k"][0]) is str
+
+
+def _playbook_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / ".cache" / "collections"),
+        ANSIBLE_HOME=str(tmp_path / "home"),
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_HOST_KEY_CHECKING="0",
+    )
+    return env
+
+
+def test_playbook_validates_once_without_connecting(tmp_path: Path) -> None:
+    """Hosts whose connection can never work: validation still runs, once, and fails listing all errors."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(textwrap.dedent("""\
+        all:
+          hosts:
+            h1: {ansible_host: 192.0.2.1, ansible_connection: ssh, ansible_port: 1}
+            h2: {ansible_host: 192.0.2.2, ansible_connection: ssh, ansible_port: 1}
+          vars:
+            policy_swap_tiers: [{name: fast, start_priority: 100}]
+            policy_groups:
+              - {name: latency, thp: sometimes}
+              - {name: "..", parent: ghost}
+        """))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Validate
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Validate the fleet document
+              policygroups.core.validate:
+                policy_groups: "{{ policy_groups }}"
+                policy_swap_tiers: "{{ policy_swap_tiers }}"
+              run_once: true
+        """))
+    bindir = Path(sys.executable).parent
+    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "--check"],
+                          capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "UNREACHABLE" not in out
+    assert "the fleet document has 4 errors:" in out
+    for line in ("policy_groups[0].thp: expected one of: inherit, never, madvise, always; got 'sometimes'",
+                 "policy_groups[1].name: contains '..', which could escape the policy root",
+                 "policy_groups[1].parent: names 'ghost', which is not a group in policy_groups",
+                 "policy_swap_tiers: no tier starts at -1"):
+        assert line in out, out
+    assert out.count("fatal: [h") == 1, out
