@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ._apply import apply_plan
 from ._backend import Backend
+from ._errors import PolicyGroupsError
 from ._lock import HostLock
 from ._members import UnitResolver, resolve_members
 from ._model import HostPolicy
@@ -33,6 +34,11 @@ class Outcome:
     failed: Operation | None = None
     error: str | None = None
     skipped: list[str] = field(default_factory=list)
+    read_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None and self.read_error is None
 
     @property
     def changed(self) -> bool:
@@ -53,6 +59,9 @@ class Outcome:
             out["applied"] = [op.to_dict() for op in self.applied]
             out["failed_operation"] = self.failed.to_dict()
             out["msg"] = self.error
+        elif self.read_error is not None:
+            out["applied"] = [op.to_dict() for op in self.applied]
+            out["msg"] = self.read_error
         return out
 
 
@@ -77,7 +86,12 @@ def reconcile(
         if check_mode:
             return Outcome(operations, actual, project(actual, operations), True, skipped=skipped)
         result = apply_plan(backend, operations, missing)
-        after = backend.read_state(capabilities) if result.applied else actual
+        read_error = None
+        try:
+            after = backend.read_state(capabilities) if result.applied else actual
+        except PolicyGroupsError as exc:
+            after = project(actual, result.applied)
+            read_error = f"{len(result.applied)} operation(s) applied, but reading the host afterwards failed: {exc}"
     return Outcome(
         operations,
         actual,
@@ -87,4 +101,5 @@ def reconcile(
         failed=result.failed,
         error=result.error,
         skipped=skipped + result.skipped,
+        read_error=read_error,
     )

@@ -109,6 +109,7 @@ class FakeKernel(HostIO):
             self._put(f"{POLICY_ROOT}/policy.abi_version", f"{spec.abi_version}\n")
             self._put(f"{POLICY_ROOT}/policy.features", " ".join(spec.features) + "\n")
             self._put(f"{POLICY_ROOT}/cgroup.procs", "".join(f"{p}\n" for p in sorted(spec.pids)))
+            self._put(f"{POLICY_ROOT}/policy.effective", "".join(f"{f} default\n" for f in spec.features if f != "bind"))
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _group_of(self, path: str) -> tuple[str, str] | None:
@@ -162,13 +163,10 @@ class FakeKernel(HostIO):
                 raise _oserror(code, path)
 
     # -- file operations -----------------------------------------------------------------------------------------
-    def read(self, path: str) -> str:
-        where = self._group_of(path)
-        if where and where[1] == "policy.effective":
-            if not self.isdir(self.group_dir(where[0])):
-                raise _oserror(E.ENOENT, path)
-            return self._effective(where[0])
-        return super().read(path)
+    def _refresh_effective(self, group: str) -> None:
+        """Rewrite policy.effective of ``group`` and its descendants (the kernel computes it on read)."""
+        for path in [group, *(g for g in self.groups() if g.startswith(group + "/"))]:
+            self._put(f"{self.group_dir(path)}/policy.effective", self._effective(path))
 
     def mkdir(self, path: str) -> None:
         self._injected(path)
@@ -185,6 +183,7 @@ class FakeKernel(HostIO):
         for feature in self.spec.features:
             self._put(f"{path}/{FILES[feature]}", "" if feature == "bind" else "inherit\n")
         self._put(f"{path}/cgroup.procs", "")
+        self._refresh_effective(path[len(POLICY_ROOT) + 1:])
 
     def rmdir(self, path: str) -> None:
         self._injected(path)
@@ -247,6 +246,7 @@ class FakeKernel(HostIO):
         else:
             raise _oserror(E.EACCES, path)
         self._put(path, value + "\n")
+        self._refresh_effective(group)
 
     def _swap_value(self, path: str, value: str) -> str:
         if value in ("inherit", "none"):

@@ -1,0 +1,43 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options shared by the policygroups.core modules."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  policy_root:
+    description:
+      - Where the policy-group hierarchy is mounted.
+      - The collection's C(kernel) role mounts it at the default.
+    type: path
+    default: /sys/fs/cgroup/policy
+  backend:
+    description:
+      - Kernel interface to use.
+      - V(auto) probes the host and uses the first backend that is available there; a host without policy
+        groups fails with a message naming what is missing (kernel controller, mount).
+      - V(policyfs) is the reference kernel's policy-group hierarchy (C(CONFIG_CGROUP_POLICY)), ABI version 1.
+    type: str
+    choices: [auto, policyfs]
+    default: auto
+  host_root:
+    description:
+      - Directory that stands for the host's C(/) when the module reads and writes C(/proc), C(/sys) and
+        O(policy_root), and for the lock file C(/run/policygroups.lock).
+      - Change it only to manage a host whose file system is mounted elsewhere, or a simulated host tree.
+    type: path
+    default: /
+"""
+
+    LOCK = r"""
+options:
+  lock_timeout:
+    description:
+      - Seconds to wait for the host lock C(/run/policygroups.lock) held by another run before failing.
+      - Runs that change the host hold the lock exclusively, check-mode runs hold it shared.
+    type: float
+    default: 60
+"""

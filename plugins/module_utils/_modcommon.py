@@ -1,0 +1,122 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the policy-group modules share: argument specs, backend and lock from options, the systemd unit
+resolver, and the run-and-report wrapper. Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from ._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backend
+from ._errors import PlanError, PolicyGroupsError
+from ._lock import DEFAULT_LOCK_PATH
+from ._members import MISSING_CHOICES
+from ._model import HostPolicy, THP_MODES, NUMA_MODES
+from ._reconcile import Outcome, reconcile
+from ._state import HostState
+
+COMMON_ARGS: dict[str, dict[str, Any]] = {
+    "policy_root": {"type": "path", "default": DEFAULT_POLICY_ROOT},
+    "backend": {"type": "str", "default": "auto", "choices": list(BACKEND_CHOICES)},
+    "host_root": {"type": "path", "default": "/"},
+    "lock_timeout": {"type": "float", "default": 60.0},
+}
+
+GROUP_ARGS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True},
+    "description": {"type": "str"},
+    "parent": {"type": "str"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "swap": {
+        "type": "dict",
+        "options": {"tiers": {"type": "list", "elements": "str"}, "enabled": {"type": "bool"}},
+        "mutually_exclusive": [["tiers", "enabled"]],
+        "required_one_of": [["tiers", "enabled"]],
+    },
+    "zswap_writeback": {"type": "bool"},
+    "thp": {"type": "str", "choices": list(THP_MODES)},
+    "ksm": {"type": "bool"},
+    "oom_score_adj": {"type": "int"},
+    "numa": {
+        "type": "dict",
+        "options": {"mode": {"type": "str", "required": True, "choices": list(NUMA_MODES)}, "nodes": {"type": "str"}},
+    },
+    "members": {
+        "type": "dict",
+        "options": {
+            "cgroups": {"type": "list", "elements": "str"},
+            "systemd_units": {"type": "list", "elements": "str"},
+            "pids": {"type": "list", "elements": "int"},
+        },
+    },
+}
+
+MISSING_ARG: dict[str, Any] = {"type": "str", "default": "fail", "choices": list(MISSING_CHOICES)}
+
+
+def group_document(params: dict[str, Any]) -> dict[str, Any]:
+    """One group's dict for ``normalize`` from module parameters (None = not set)."""
+    return {key: params[key] for key in GROUP_ARGS if params.get(key) is not None}
+
+
+def backend_from(params: dict[str, Any]) -> Backend:
+    return make_backend(params["backend"], root=params["host_root"], policy_root=params["policy_root"])
+
+
+def lock_path(params: dict[str, Any]) -> str:
+    root = params["host_root"] or "/"
+    return DEFAULT_LOCK_PATH if root == "/" else os.path.join(root, DEFAULT_LOCK_PATH.lstrip("/"))
+
+
+def existing_paths(actual: HostState) -> dict[str, str]:
+    """Group name -> its (first) path on the host, for parents the document does not define."""
+    return {name: paths[0] for name, paths in actual.paths_by_name().items()}
+
+
+def systemd_resolver(module: Any) -> Callable[[str], str | None]:
+    """``systemctl show -p ControlGroup --value UNIT`` through the module (empty when the unit is not running)."""
+
+    def resolve(unit: str) -> str | None:
+        systemctl = module.get_bin_path("systemctl")
+        if not systemctl:
+            raise PlanError(f"systemd unit {unit} cannot be resolved to a cgroup: systemctl is not installed")
+        rc, out, err = module.run_command([systemctl, "show", "-p", "ControlGroup", "--value", "--", unit])
+        if rc != 0:
+            raise PlanError(f"systemctl show {unit} failed (rc={rc}): {err.strip()}")
+        return out.strip() or None
+
+    return resolve
+
+
+def run_reconcile(
+    module: Any,
+    desired: Callable[[HostState], HostPolicy],
+    purge: bool,
+    diff: str = "groups",
+    missing: str = "fail",
+    shape: Callable[[dict[str, Any], Outcome], None] | None = None,
+) -> None:
+    """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise."""
+    params = module.params
+    try:
+        outcome = reconcile(
+            backend_from(params),
+            desired,
+            purge=purge,
+            check_mode=module.check_mode,
+            lock_path=lock_path(params),
+            lock_timeout=params["lock_timeout"],
+            resolve_unit=systemd_resolver(module),
+            missing=missing,
+        )
+    except PolicyGroupsError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
+        return
+    result = outcome.result(diff=diff)
+    if shape is not None:
+        shape(result, outcome)
+    if not outcome.ok:
+        module.fail_json(**result)
+        return
+    module.exit_json(**result)

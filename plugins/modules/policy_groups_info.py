@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: policy_groups_info
+short_description: Report the host's memory policy groups, kernel features and swap devices
+version_added: 0.1.0
+description:
+  - Probes the host - which backend applies, the policy ABI version and features, swap tiers and devices, NUMA
+    nodes - and reads every policy group with its own and effective policy values and its members.
+  - A host without policy groups is not an error; RV(policy_groups_info.available) is V(false) and
+    RV(policy_groups_info.reason) says what is missing.
+  - With O(persist_path), also reads the persisted policy restored at boot and reports how the running state
+    differs from it.
+author:
+  - policygroups.core contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - policygroups.core.common
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  persist_path:
+    description:
+      - Path of the persisted policy document (JSON, as written by the C(policygroups.core.policy_groups) role).
+    type: path
+seealso:
+  - module: policygroups.core.policy_groups
+"""
+
+EXAMPLES = r"""
+---
+- name: Probe the host
+  policygroups.core.policy_groups_info:
+  register: probe
+
+- name: Show the effective THP mode of the latency group
+  ansible.builtin.debug:
+    msg: "{{ probe.policy_groups_info.groups['latency'].effective.thp }}"
+  when: probe.policy_groups_info.available
+
+- name: Compare the running state with the persisted one
+  policygroups.core.policy_groups_info:
+    persist_path: /etc/policygroups/policy.json
+  register: persisted
+"""
+
+RETURN = r"""
+policy_groups_info:
+  description: What the host offers and holds.
+  returned: always
+  type: dict
+  contains:
+    backend:
+      description: The backend probed (V(policyfs)).
+      type: str
+      sample: policyfs
+    available:
+      description: Whether policy groups can be managed on this host.
+      type: bool
+      sample: true
+    reason:
+      description: Why not, when RV(policy_groups_info.available) is V(false).
+      type: str
+      sample: "policy groups are not available on this host: kernel 6.1.0-28-amd64 has no 'policy' cgroup controller"
+    abi_version:
+      description: C(policy.abi_version) of the kernel.
+      type: int
+      sample: 1
+    features:
+      description: Policies the kernel enforces (C(policy.features)).
+      type: list
+      elements: str
+      sample: [thp, ksm, oom_score_adj, swap_tiers, zswap_writeback, numa, bind]
+    kernel_release:
+      description: The running kernel's release.
+      type: str
+      sample: 6.12.0-policy
+    tiers_supported:
+      description: Whether C(/sys/kernel/mm/swap/tiers) exists.
+      type: bool
+      sample: true
+    swap_tiers:
+      description: Defined swap tiers, highest start priority first.
+      type: list
+      elements: dict
+      sample: [{name: fast, start_priority: 100}, {name: slow, start_priority: -1}]
+    swap_devices:
+      description: Active swap devices (C(/proc/swaps)) with the tier each belongs to.
+      type: list
+      elements: dict
+      sample: [{path: /dev/zram0, type: partition, priority: 200, size_kb: 1048572, used_kb: 0, tier: fast}]
+    numa_nodes:
+      description: Online NUMA nodes.
+      type: list
+      elements: int
+      sample: [0]
+    groups:
+      description:
+        - Groups keyed by path, each with C(name), C(parent), C(policies) (own kernel values), C(effective)
+          (from C(policy.effective)) and C(members) (C(cgroups) bound, C(pids)).
+      type: dict
+      sample:
+        latency:
+          name: latency
+          parent: null
+          policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
+          effective: {thp: never, ksm: default, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: default, numa: default}
+          members: {cgroups: [/system.slice/api.service], pids: [1234]}
+    persisted:
+      description: The persisted document, or null when O(persist_path) does not exist.
+      type: dict
+      returned: when O(persist_path) is set
+      sample: {format: 1, policy_groups: [{name: latency, thp: never}]}
+    persisted_drift:
+      description:
+        - Operations that restoring the persisted document would perform now (same form as the C(changes) of
+          M(policygroups.core.policy_groups)); empty when the running state matches it.
+      type: list
+      elements: dict
+      returned: when O(persist_path) is set
+      sample: [{op: set_policy, group: latency, key: thp, before: always, after: never}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.policygroups.core.plugins.module_utils._info import host_info, persisted_drift, read_persisted
+from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._modcommon import (
+    COMMON_ARGS,
+    backend_from,
+    systemd_resolver,
+)
+
+INFO_ARGS = {key: spec for key, spec in COMMON_ARGS.items() if key != "lock_timeout"}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={**INFO_ARGS, "persist_path": {"type": "path"}},
+        supports_check_mode=True,
+    )
+    params = module.params
+    io = HostIO(params["host_root"])
+    backend = backend_from({**params, "lock_timeout": None})
+    info, state = host_info(backend, io)
+    if params["persist_path"]:
+        try:
+            doc = read_persisted(io, params["persist_path"])
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg=f"cannot read the persisted policy {params['persist_path']}: {exc}", policy_groups_info=info)
+            return
+        info["persisted"] = doc
+        if doc is None:
+            info["persisted_drift"] = []
+        elif state is None:
+            info["persisted_drift"] = [{"op": "error", "group": None, "key": None, "before": None, "after": None, "msg": info["reason"]}]
+        else:
+            info["persisted_drift"] = persisted_drift(doc, state, systemd_resolver(module), backend.pid_exists)
+    module.exit_json(changed=False, policy_groups_info=info)
+
+
+if __name__ == "__main__":
+    main()
