@@ -324,10 +324,14 @@ def _tiers(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _normal_group(g: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: copy.deepcopy(g[k]) for k in GROUP_KEYS if k in g and g[k] is not None}
-    out.setdefault("parent", None)
-    out.setdefault("state", "present")
-    members = dict(out.get("members") or {})
+    defaults: dict[str, Any] = {"parent": None, "state": "present"}
+    out: dict[str, Any] = {}
+    for key in GROUP_KEYS:
+        if g.get(key) is not None:
+            out[key] = copy.deepcopy(g[key])
+        elif key in defaults:
+            out[key] = defaults[key]
+    members = dict(g.get("members") or {})
     out["members"] = {k: list(members.get(k) or []) for k in MEMBER_KINDS}
     return out
 
