@@ -6,7 +6,8 @@
 Standard library only: the controller-side validator uses these to explain schema pattern failures,
 and code running on a host can use them as a last line of defence before touching the filesystem.
 Each ``*_problem`` function returns ``None`` for an acceptable value, else a message saying what is
-wrong and what is expected.
+wrong and what is expected. Patterns are matched whole (``fullmatch``): Python's ``$`` also matches before a
+trailing newline, which would let ``"name\n"`` through.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ RESERVED_GROUP_NAMES = frozenset({"tasks", "notify_on_release", "release_agent"}
 UNIT_TYPES_WITH_CGROUP = ("service", "scope", "slice", "socket", "mount", "swap")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEMPLATE_WITHOUT_INSTANCE = re.compile(r"@\.(%s)\Z" % "|".join(UNIT_TYPES_WITH_CGROUP))
 
 
 def _escape_problem(value: str, what: str) -> str | None:
@@ -52,7 +54,7 @@ def group_name_problem(name: str) -> str | None:
         return problem
     if len(name) > GROUP_NAME_MAX:
         return "is %d characters long; at most %d are allowed" % (len(name), GROUP_NAME_MAX)
-    if not GROUP_NAME_RE.match(name):
+    if not GROUP_NAME_RE.fullmatch(name):
         return ("may contain only letters, digits, '_' and '-', and must start with a letter or digit; got %r" % name)
     if name in RESERVED_GROUP_NAMES:
         return "is a reserved name: the kernel has a file of that name in every policy group"
@@ -65,7 +67,7 @@ def tier_name_problem(name: str) -> str | None:
         return "must not be empty"
     if len(name) > TIER_NAME_MAX:
         return "is %d characters long; swap tier names have at most %d" % (len(name), TIER_NAME_MAX)
-    if not TIER_NAME_RE.match(name):
+    if not TIER_NAME_RE.fullmatch(name):
         return "may contain only letters, digits and '_' (the kernel's swap tier syntax); got %r" % name
     return None
 
@@ -110,17 +112,17 @@ def unit_name_problem(name: str) -> str | None:
     suffix = name.rsplit(".", 1)[-1] if "." in name else ""
     if suffix not in UNIT_TYPES_WITH_CGROUP:
         return ("must end in a unit type that has a cgroup (.%s); got %r" % (", .".join(UNIT_TYPES_WITH_CGROUP), name))
-    if "@." in name:
+    if _TEMPLATE_WITHOUT_INSTANCE.search(name):
         return "is a template without an instance (%r); name an instance such as %r" % (
             name, name.replace("@.", "@1.", 1))
-    if not UNIT_NAME_RE.match(name):
+    if not UNIT_NAME_RE.fullmatch(name):
         return "may contain only letters, digits and ':_.\\-' with at most one '@'; got %r" % name
     return None
 
 
 def node_list_problem(nodes: str) -> str | None:
     """Why ``nodes`` is not a NUMA node list ('0', '0-1', '0,2-3'), or ``None``."""
-    if not NODE_LIST_RE.match(nodes):
+    if not NODE_LIST_RE.fullmatch(nodes):
         return "must be a node list such as '0', '0-1' or '0,2-3' (digits, ',' and '-', no spaces); got %r" % nodes
     for part in nodes.split(","):
         if "-" in part:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from typing import Any, Callable, Iterator
 
 from ansible_collections.policygroups.core.plugins.module_utils._names import (
@@ -29,6 +30,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._validation_erro
 
 try:
     import jsonschema
+    import jsonschema.validators
     from jsonschema.exceptions import ValidationError as JsonSchemaError
 except ImportError:  # pragma: no cover - exercised only where jsonschema is missing
     jsonschema = None
@@ -61,6 +63,40 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+def python_pattern(pattern: str) -> "re.Pattern[str]":
+    """Compile a JSON Schema (ECMA-262) pattern with ECMA semantics for ``$``: the end of the string.
+
+    Python's ``$`` also matches just before a trailing newline, so ``^[a-z]+$`` would accept ``"abc\\n"``;
+    every unescaped ``$`` outside a character class becomes ``\\Z``.
+    """
+    return _compiled(pattern)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> "re.Pattern[str]":
+    out = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern_keyword(validator_: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    if validator_.is_type(instance, "string") and not python_pattern(pattern).search(instance):
+        yield JsonSchemaError("%r does not match %r" % (instance, pattern))
+
+
 @functools.lru_cache(maxsize=1)
 def validator() -> Any:
     """A checked ``Draft202012Validator`` for the schema (cached)."""
@@ -70,7 +106,8 @@ def validator() -> Any:
             "(pip install -r requirements.txt)")
     schema = load_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern_keyword})
+    return cls(schema)
 
 
 _EXPLAINERS_BY_DEF: dict[str, Callable[[str], "str | None"]] = {

@@ -79,6 +79,8 @@ CASES: list[tuple[str, Mutation, str, str]] = [
      "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got 'café'"),
     ("name-leading-dash", set_field(0, "name", "-x"), "policy_groups[0].name",
      "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got '-x'"),
+    ("name-trailing-newline", set_field(0, "name", "latency\n"), "policy_groups[0].name",
+     "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got 'latency\\n'"),
     ("name-reserved", set_field(0, "name", "tasks"), "policy_groups[0].name",
      "is a reserved name: the kernel has a file of that name in every policy group"),
     ("name-missing", lambda d: groups(d)[0].pop("name"), "policy_groups[0].name", "is required"),

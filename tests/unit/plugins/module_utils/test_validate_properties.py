@@ -32,8 +32,8 @@ numa = st.one_of(
 
 
 @st.composite
-def tiers(draw: Callable[..., Any]) -> list[dict[str, Any]]:
-    names = draw(st.lists(tier_names, max_size=NR_TIERS, unique=True))
+def tiers(draw: Callable[..., Any], min_size: int = 0) -> list[dict[str, Any]]:
+    names = draw(st.lists(tier_names, min_size=min_size, max_size=NR_TIERS, unique=True))
     if not names:
         return []
     starts = [-1] + draw(st.lists(st.integers(0, 32767), min_size=len(names) - 1, max_size=len(names) - 1,
@@ -64,10 +64,10 @@ def policies(draw: Callable[..., Any], tier_list: list[str]) -> dict[str, Any]:
 
 
 @st.composite
-def fleets(draw: Callable[..., Any]) -> dict[str, Any]:
-    tier_defs = draw(tiers())
+def fleets(draw: Callable[..., Any], min_tiers: int = 0, min_groups: int = 0) -> dict[str, Any]:
+    tier_defs = draw(tiers(min_tiers))
     tier_list = [t["name"] for t in tier_defs]
-    names = draw(st.lists(group_names, max_size=8, unique=True))
+    names = draw(st.lists(group_names, min_size=min_groups, max_size=8, unique=True))
     groups: list[dict[str, Any]] = []
     used: set[Any] = set()
     for index, name in enumerate(names):
@@ -102,7 +102,7 @@ def fleets(draw: Callable[..., Any]) -> dict[str, Any]:
     return doc
 
 
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS
@@ -166,7 +166,7 @@ def _mutations(doc: dict[str, Any], index: int) -> dict[str, Callable[[dict[str,
 
 
 @PROPERTY_SETTINGS
-@given(fleets().filter(lambda d: d["policy_groups"]), st.data())
+@given(fleets(min_groups=1), st.data())
 def test_mutations_are_reported_at_the_mutated_path(doc: dict[str, Any], data: st.DataObject) -> None:
     index = data.draw(st.integers(0, len(doc["policy_groups"]) - 1), label="group")
     mutations = _mutations(doc, index)
@@ -177,7 +177,7 @@ def test_mutations_are_reported_at_the_mutated_path(doc: dict[str, Any], data: s
 
 
 @PROPERTY_SETTINGS
-@given(fleets().filter(lambda d: len(d.get("policy_swap_tiers", [])) >= 2), st.data())
+@given(fleets(min_tiers=2), st.data())
 def test_tier_mutations_are_reported(doc: dict[str, Any], data: st.DataObject) -> None:
     tiers_ = doc["policy_swap_tiers"]
     i, j = data.draw(st.lists(st.integers(0, len(tiers_) - 1), min_size=2, max_size=2, unique=True))
