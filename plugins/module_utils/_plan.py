@@ -84,6 +84,7 @@ def plan(desired: HostPolicy, actual: HostState, purge: bool = False) -> list[Op
     _check_supported(present.values(), actual, final_tiers)
     removals = _removals(desired, actual, present, purge)
     untouched = [g for p, g in actual.groups.items() if p not in present and p not in removals]
+    _check_bindings(present, untouched)
     batch_a, batch_b = _tier_batches(desired, actual, untouched)
 
     ops: list[Operation] = []
@@ -145,6 +146,18 @@ def _check_supported(groups: Iterable[GroupSpec], actual: HostState, tiers: tupl
                 f"group {group.path!r}: cgroup members need the 'bind' feature, which this kernel lacks "
                 f"(policy.features: {listed})"
             )
+
+
+def _check_bindings(present: Mapping[str, GroupSpec], untouched: Iterable[GroupState]) -> None:
+    """A cgroup is bound to one group: refuse to take it from a group this run does not manage."""
+    owner = {cgroup: group.path for group in untouched for cgroup in group.bindings}
+    for path, group in sorted(present.items()):
+        for cgroup in group.members.cgroups:
+            if cgroup in owner:
+                raise PlanError(
+                    f"group {path!r}: cgroup {cgroup} is bound to group {owner[cgroup]!r}, which this run does not "
+                    "manage (list that group too, or use purge)"
+                )
 
 
 def _removals(desired: HostPolicy, actual: HostState, present: Mapping[str, GroupSpec], purge: bool) -> dict[str, str]:
