@@ -16,7 +16,7 @@ description:
   - A policy that is not given is set to C(inherit). Check mode reports the exact operations; a second run with
     the same options changes nothing.
 author:
-  - policygroups.core contributors
+  - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - policygroups.core.group
@@ -28,6 +28,8 @@ attributes:
   diff_mode:
     support: full
   idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
     support: full
   platform:
     platforms: posix

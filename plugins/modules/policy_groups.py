@@ -19,7 +19,7 @@ description:
   - If an operation fails, the module stops there and reports the operations already applied and the one that
     failed; every operation is a single kernel write that takes effect whole or not at all.
 author:
-  - policygroups.core contributors
+  - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - policygroups.core.common
@@ -30,6 +30,8 @@ attributes:
   diff_mode:
     support: full
   idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
     support: full
   platform:
     platforms: posix
@@ -77,7 +79,7 @@ options:
               elements: str
             enabled:
               description:
-                - V(false) means no swap at all (kernel value C(none)). Exactly one of O(swap.tiers) and O(swap.enabled).
+                - V(false) means no swap at all (kernel value C(none)). Exactly one of O(groups[].swap.tiers) and O(groups[].swap.enabled).
               type: bool
         zswap_writeback:
           description:

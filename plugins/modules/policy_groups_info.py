@@ -16,7 +16,7 @@ description:
   - With O(persist_path), also reads the persisted policy restored at boot and reports how the running state
     differs from it.
 author:
-  - policygroups.core contributors
+  - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - policygroups.core.common
@@ -26,6 +26,8 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
     support: full
   platform:
     platforms: posix

@@ -20,7 +20,7 @@ description:
   - A tier whose start priority changes is removed and re-added in the same write, which keeps the groups'
     references to it.
 author:
-  - policygroups.core contributors
+  - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - policygroups.core.common
@@ -31,6 +31,8 @@ attributes:
   diff_mode:
     support: full
   idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
     support: full
   platform:
     platforms: posix
