@@ -49,27 +49,52 @@ stage_sanity() {
     rm -rf "$dest"
     mkdir -p "$dest"
     collection_files | (cd "$repo" && xargs -0 cp --parents -P -t "$dest")
-    # ansible-test creates one venv per sanity test (pinned by ansible-test itself), under $HOME.
-    (cd "$dest" && HOME="$repo/.cache/ansible-test-home" \
-        ansible-test sanity --venv --requirements --python "$pyver" --color no)
+    # ansible-test lists files with git when it finds a repository; the copy sits in this repository's
+    # ignored .cache/, so give it a repository of its own or every file would count as ignored.
+    git -C "$dest" init -q && git -C "$dest" add -A
+    local log="$repo/.cache/sanity.log" rc=0
+    # ansible-test's --venv mode downloads a pip bootstrap from a host outside the package index, so run
+    # --local in a venv of its own: --requirements installs ansible-test's pinned sanity tools there,
+    # leaving the project venv as pinned.
+    local svenv="$repo/.cache/sanity-venv"
+    if [[ ! -x "$svenv/bin/ansible-test" ]]; then
+        "$venv/bin/python" -m venv "$svenv" || return 1
+        "$svenv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "$(grep -E '^ansible-core==' "$repo/requirements.txt")" || return 1
+    fi
+    # Its per-test venvs are bootstrapped by a pip script fetched from a host that is not a package index:
+    # provide a local equivalent under the name ansible-test looks for (see scripts/ansible-test-get-pip.py).
+    local pipver
+    pipver=$("$svenv/bin/python" - <<'PY'
+import re, ansible_test._internal.python_requirements as r
+print(re.search(r"pip='([0-9.]+)'", open(r.__file__).read()).group(1))
+PY
+) || return 1
+    mkdir -p "$repo/.cache/ansible-test-home/.ansible/test/cache"
+    cp "$repo/scripts/ansible-test-get-pip.py" \
+        "$repo/.cache/ansible-test-home/.ansible/test/cache/get_pip_${pipver//./_}.py"
+    (cd "$dest" && HOME="$repo/.cache/ansible-test-home" PATH="$svenv/bin:$PATH" \
+        "$svenv/bin/ansible-test" sanity --local --requirements --python "$pyver" --color no) 2>&1 | tee "$log" \
+        || rc=$?  # pipefail: the status of ansible-test, not tee
+    if grep -q "All targets skipped" "$log"; then
+        echo "sanity: ansible-test skipped every target: nothing was checked" >&2
+        return 1
+    fi
+    return "$rc"
 }
 
 stage_lint() {
-    local targets=()
-    local d
+    local d missing=0
     for d in roles playbooks examples extensions; do
-        if [[ -n "$(find "$d" -type f \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | head -1)" ]]; then
-            targets+=("$d")
-        else
-            echo "lint: $d/ has no YAML yet" >&2
+        if [[ -z "$(find "$d" -type f \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | head -1)" ]]; then
+            echo "lint: $d/ has no YAML to lint" >&2
+            missing=1
         fi
     done
-    if [[ ${#targets[@]} -eq 0 ]]; then
-        echo "lint: nothing to lint in roles/ playbooks/ examples/ extensions/" >&2
-        return 1
-    fi
-    # Collection metadata (galaxy.yml, meta/, changelogs/) is linted too: ansible-lint reads it from the root.
-    ansible-lint --profile production --offline "${targets[@]}" galaxy.yml meta/runtime.yml
+    [[ $missing -eq 0 ]] || return 1
+    # The whole collection (roles, playbooks, examples, extensions, galaxy.yml, meta/, changelogs/, ...);
+    # exclusions and the profile are in .ansible-lint.
+    ansible-lint --profile production --offline --nocolor
 }
 
 stage_changelog() {
@@ -113,10 +138,16 @@ stage_build() {
         echo "build: the tarball contains files build_ignore should exclude (listed above)" >&2
         return 1
     fi
-    ansible-galaxy collection install --offline -p "$out/installed" "$tarball" || return 1
-    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-galaxy collection list policygroups.core -p "$out/installed" \
-        | grep -q 'policygroups.core' || { echo "build: installed collection not listed" >&2; return 1; }
-    echo "build: installed into .cache/build/installed and listed by ansible-galaxy"
+    # Install from the tarball alone: the in-tree link must not satisfy the request.
+    ANSIBLE_COLLECTIONS_PATH="$out/installed" \
+        ansible-galaxy collection install --offline --force -p "$out/installed" "$tarball" || return 1
+    local installed="$out/installed/ansible_collections/policygroups/core"
+    [[ -f "$installed/MANIFEST.json" && -f "$installed/schemas/policy_groups.schema.json" ]] \
+        || { echo "build: installed collection lacks MANIFEST.json or the schema" >&2; return 1; }
+    # The installed copy works on its own: its validate action finds its schema.
+    ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_LOCALHOST_WARNING=false ansible localhost -m policygroups.core.validate \
+        -a '{"policy_groups": [{"name": "latency", "thp": "never"}]}' || return 1
+    echo "build: installed into .cache/build/installed; its validate action ran from the installed copy"
 }
 
 for s in "${stages[@]}"; do

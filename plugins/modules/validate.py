@@ -18,17 +18,17 @@ description:
     defined, at most O(nr_swap_tiers) tiers, one tier starting at V(-1) when any tier is defined, cgroup paths that
     are absolute and normalised, a cgroup, unit or PID in at most one group, and names that cannot escape the
     policy root."
-  - Reports B(every) error, not only the first, each as C(<path>: <message>) where the path points into the
-    document, for example C(policy_groups[3].swap.tiers[1]).
-  - Runs on the controller only and never connects to a managed host. Use it with C(run_once: true) before any
-    task that changes hosts, so an invalid document changes nothing anywhere.
+  - "Reports B(every) error, not only the first, each as C(<path>: <message>) where the path points into the
+    document, for example C(policy_groups[3].swap.tiers[1])."
+  - "Runs on the controller only and never connects to a managed host. Use it with C(run_once: true) before any
+    task that changes hosts, so an invalid document changes nothing anywhere."
   - Requires the Python package C(jsonschema) on the controller.
 options:
   policy_groups:
     description:
       - The policy groups of the fleet document (a list of group mappings), usually C("{{ policy_groups }}").
       - Omitted or V(null) means the document has no C(policy_groups) key.
-      - Not type-checked by Ansible: the schema checks it and reports what it expected at which path.
+      - Not type-checked by Ansible. The schema checks it and reports what it expected at which path.
     type: raw
   policy_swap_tiers:
     description:
@@ -121,7 +121,7 @@ errors:
       message: "names 'background', which is not a group in policy_groups (groups: batch, latency)"
 msg:
   description:
-    - On failure, the number of errors and each error as C(<path>: <message>) on its own line; on success a summary.
+    - "On failure, the number of errors and each error as C(<path>: <message>) on its own line; on success a summary."
   returned: always
   type: str
   sample: "the fleet document is valid: 3 policy groups and 2 swap tiers"
