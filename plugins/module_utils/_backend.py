@@ -34,8 +34,8 @@ class Backend(Protocol):
         """``probe``, then raise NotAvailableError/UnsupportedError unless the backend is usable."""
         ...
 
-    def read_state(self, capabilities: Capabilities | None = None) -> HostState:
-        """The host's actual tiers, groups, policies, bindings and members."""
+    def read_state(self, capabilities: Capabilities | None = None, effective: bool = False) -> HostState:
+        """The host's actual tiers, groups, policies, bindings and members (and effective values if asked)."""
         ...
 
     def apply(self, operation: Operation) -> None:

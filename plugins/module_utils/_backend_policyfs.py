@@ -113,7 +113,7 @@ class PolicyfsBackend:
         return capabilities
 
     # -- read --------------------------------------------------------------------------------------------------
-    def read_state(self, capabilities: Capabilities | None = None) -> HostState:
+    def read_state(self, capabilities: Capabilities | None = None, effective: bool = False) -> HostState:
         caps = capabilities or self.require()
         tiers = self.read_tiers() if caps.tiers_supported else None
         groups: dict[str, GroupState] = {}
@@ -126,7 +126,7 @@ class PolicyfsBackend:
                 raise BackendError(f"cannot list {self._dir(parent)}: {_strerror(exc)}", exc.errno) from exc
             for child in children:
                 path = f"{parent}/{child}" if parent else child
-                groups[path] = self._read_group(path, caps.features)
+                groups[path] = self._read_group(path, caps.features, effective)
                 pending.append(path)
         return HostState(
             capabilities=caps,
@@ -149,12 +149,12 @@ class PolicyfsBackend:
         except OSError as exc:
             raise BackendError(f"cannot read {path}: {_strerror(exc)}", exc.errno) from exc
 
-    def _read_group(self, path: str, features: tuple[str, ...]) -> GroupState:
+    def _read_group(self, path: str, features: tuple[str, ...], with_effective: bool) -> GroupState:
         policies = {key: self._read(path, POLICY_FILES[key]).strip() for key in POLICY_KEYS if key in features}
         bindings = tuple(sorted(self._read(path, "policy.bind").split())) if "bind" in features else ()
         pids = tuple(sorted(int(p) for p in self._read(path, "cgroup.procs").split()))
-        effective = {}
-        for line in self._read(path, "policy.effective").splitlines():
+        effective: dict[str, str] = {}
+        for line in self._read(path, "policy.effective").splitlines() if with_effective else ():
             key, _, value = line.strip().partition(" ")
             if key:
                 effective[key] = value.strip()

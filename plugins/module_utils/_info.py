@@ -38,7 +38,7 @@ def host_info(backend: Backend, io: HostIO) -> tuple[dict[str, Any], HostState |
         return info, None
     try:
         caps = backend.require()
-        state = backend.read_state(caps)
+        state = backend.read_state(caps, effective=True)
     except PolicyGroupsError as exc:
         info.update(available=False, reason=str(exc))
         return info, None

@@ -27,8 +27,17 @@ class HostIO:
         return os.path.join(self.root, path.lstrip("/"))
 
     def read(self, path: str) -> str:
-        with open(self.real(path), encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+        fd = os.open(self.real(path), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            chunks = []
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(chunks).decode("utf-8", errors="replace")
 
     def write(self, path: str, data: str) -> None:
         payload = data.encode("utf-8")

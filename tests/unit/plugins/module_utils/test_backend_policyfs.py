@@ -80,7 +80,8 @@ def test_read_state(tmp_path: Path) -> None:
     kernel.write(f"{ROOT}/bg/batch/policy.swap.tiers", "slow,fast")
     kernel.write(f"{ROOT}/bg/batch/policy.bind", "+/system.slice/api.service")
     kernel.write(f"{ROOT}/bg/cgroup.procs", "100")
-    state = backend.read_state()
+    assert backend.read_state().groups["bg/batch"].effective == {}
+    state = backend.read_state(effective=True)
     assert list(state.groups) == ["bg", "bg/batch"]
     batch = state.groups["bg/batch"]
     assert batch.policies["swap_tiers"] == "fast slow" and batch.policies["thp"] == "inherit"
