@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot one test guest and wait until it answers on SSH.
 #
-#   vm/up.sh NAME KERNEL [--mem MB] [--smp N] [--append 'ARGS'] [--timeout S]
+#   vm/up.sh NAME KERNEL [--mem MB] [--smp N] [--hostname H] [--append 'ARGS'] [--timeout S]
 #
 # KERNEL is a bzImage path (booted without initramfs: the reference kernel has everything
 # built in) or the word "stock" (Debian's kernel and initramfs from the image).
@@ -18,16 +18,17 @@ set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { echo "usage: $0 NAME KERNEL|stock [--mem MB] [--smp N] [--append ARGS] [--timeout S]" >&2; exit 2; }
+usage() { echo "usage: $0 NAME KERNEL|stock [--mem MB] [--smp N] [--hostname H] [--append ARGS] [--timeout S]" >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 NAME=$1 KERNEL=$2
 shift 2
-MEM=1024 SMP=2 EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-180} SLOW_SWAP_SIZE=1G
+MEM=1024 SMP=2 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-180} SLOW_SWAP_SIZE=1G
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --mem) MEM=$2; shift 2 ;;
         --smp) SMP=$2; shift 2 ;;
+        --hostname) HOSTNAME_=$2; shift 2 ;;
         --append) EXTRA_APPEND=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
         *) usage ;;
@@ -118,7 +119,7 @@ qemu-img create -q -f qcow2 -b "${IMAGE_DIR}/rootfs.raw" -F raw "${DIR}/overlay.
 truncate -s "${SLOW_SWAP_SIZE}" "${DIR}/slowswap.raw"
 mkswap -q -L slowswap "${DIR}/slowswap.raw" >/dev/null
 MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
-APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${NAME} systemd.machine_id=${MACHINE_ID}"
+APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
 APPEND+=" systemd.show_status=auto ${EXTRA_APPEND}"
 
 started=""
