@@ -1,0 +1,59 @@
+# Copyright: policygroups.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``policygroups.core.health_findings``: does the host's kernel have the rendered policy in effect?
+
+Compares a rendered policy (``policygroups.core.render``) with the host's ``policy_groups_info``: every present
+group exists, its effective values (``policy.effective``) are the rendered ones, its cgroups are bound, and the
+tier definitions match. Returns human-readable problems; an empty list is healthy. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _same(key: str, want: str, have: str) -> bool:
+    if key == "swap_tiers" and want not in ("none", "default") and have not in ("none", "default"):
+        return set(want.replace(",", " ").split()) == set(have.replace(",", " ").split())
+    return want == have
+
+
+def health_findings(rendered: Mapping[str, Any], info: Mapping[str, Any] | None) -> list[str]:
+    """Problems that show the rendered policy is not in effect on the host (empty: healthy)."""
+    if not info or not info.get("available"):
+        reason = (info or {}).get("reason") or "no host information"
+        return [f"policy groups are not available: {reason}"]
+    problems: list[str] = []
+    tiers = rendered.get("policy_swap_tiers")
+    if tiers is not None:
+        want = sorted((t["name"], int(t["start_priority"])) for t in tiers)
+        have = sorted((t["name"], int(t["start_priority"])) for t in info.get("swap_tiers") or [])
+        if want != have:
+            problems.append(f"swap tiers are {have}, expected {want}")
+    groups = info.get("groups") or {}
+    for path, want in (rendered.get("groups") or {}).items():
+        if want.get("state", "present") != "present":
+            if path in groups:
+                problems.append(f"{path}: group should be absent")
+            continue
+        have = groups.get(path)
+        if have is None:
+            problems.append(f"{path}: group missing")
+            continue
+        for key, value in (have.get("effective") or {}).items():
+            expected = (want.get("effective") or {}).get(key)
+            if expected is not None and not _same(key, str(expected), str(value)):
+                problems.append(f"{path}: effective {key} is {value}, expected {expected}")
+        bound = set((have.get("members") or {}).get("cgroups") or [])
+        for cgroup in (want.get("members") or {}).get("cgroups") or []:
+            if cgroup not in bound:
+                problems.append(f"{path}: cgroup {cgroup} is not bound")
+    return problems
+
+
+class FilterModule:
+    """policygroups.core.health_findings"""
+
+    def filters(self) -> dict[str, Any]:
+        return {"health_findings": health_findings}
