@@ -54,14 +54,15 @@ def systemctl_show(unit: str, prop: str) -> str:
 
 
 def make_unit_resolver(root: str, cgroup_root: str, create: bool,
-                       show: Callable[[str, str], str] = systemctl_show) -> Callable[[str], str | None]:
+                       show: Callable[[str, str], str] | None = None) -> Callable[[str], str | None]:
     """A unit's cgroup: the running unit's ControlGroup, else ``<slice path>/<unit>`` (created when asked)."""
 
     def resolve(unit: str) -> str | None:
-        path = show(unit, "ControlGroup")
+        query = show or systemctl_show
+        path = query(unit, "ControlGroup")
         if path:
             return path
-        slice_name = show(unit, "Slice")
+        slice_name = query(unit, "Slice")
         if not slice_name:
             return None
         path = f"{slice_path(slice_name)}/{unit}"

@@ -1,0 +1,129 @@
+"""The boot-time restore entry point (roles/policy_groups/files/policygroups-restore.py) on a simulated host.
+
+The entry point imports the engine as the package ``policygroups_engine``, the way the role installs it on a
+host; here that package is plugins/module_utils linked into a temporary directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "roles" / "policy_groups" / "files" / "policygroups-restore.py"
+sys.path.insert(0, str(REPO / "tests" / "unit"))
+
+from fakekernel import FakeKernel, HostSpec  # noqa: E402
+
+DOC: dict[str, Any] = {
+    "format": 1,
+    "policy_root": "/sys/fs/cgroup/policy",
+    "purge": False,
+    "tiers_purge": True,
+    "policy_swap_tiers": [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}],
+    "policy_groups": [
+        {"name": "latency", "parent": None, "state": "present", "thp": "never", "swap": {"tiers": ["fast"]},
+         "members": {"cgroups": ["/system.slice/api.service"], "systemd_units": ["db.service"], "pids": []}},
+        {"name": "batch", "parent": "latency", "state": "present", "ksm": True, "oom_score_adj": 800,
+         "members": {"cgroups": ["/batch.slice/late.service"], "systemd_units": [], "pids": []}},
+    ],
+}
+
+
+@pytest.fixture
+def restore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    lib = tmp_path_factory.mktemp("lib")
+    (lib / "policygroups_engine").symlink_to(REPO / "plugins" / "module_utils")
+    sys.path.insert(0, str(lib))
+    spec = importlib.util.spec_from_file_location("policygroups_restore", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    sys.path.remove(str(lib))
+    for name in [n for n in sys.modules if n == "policygroups_engine" or n.startswith("policygroups_engine.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def host(tmp_path: Path, restore: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeKernel:
+    """A freshly booted simulated host: no groups, no tiers, the persisted document in /etc."""
+    kernel = FakeKernel(tmp_path / "host", HostSpec(cgroups=("/system.slice", "/system.slice/api.service"),
+                                                    swaps=(("/dev/zram0", 150),)))
+    (tmp_path / "host" / "etc" / "policygroups").mkdir(parents=True)
+    (tmp_path / "host" / "etc" / "policygroups" / "policy.json").write_text(json.dumps(DOC))
+    import policygroups_engine._backend as backend_mod
+    import policygroups_engine._backend_policyfs as policyfs
+
+    def make_backend(name: str = "auto", root: str = "/", policy_root: str = "") -> Any:
+        assert root == str(tmp_path / "host") and policy_root == "/sys/fs/cgroup/policy"
+        return policyfs.PolicyfsBackend(io=kernel, policy_root=policy_root)
+
+    monkeypatch.setattr(backend_mod, "make_backend", make_backend)
+    units = {("db.service", "ControlGroup"): "", ("db.service", "Slice"): "system.slice"}
+    monkeypatch.setattr(restore, "systemctl_show", lambda unit, prop: units.get((unit, prop), ""))
+    return kernel
+
+
+def run(restore: ModuleType, host: FakeKernel, *extra: str) -> int:
+    return int(restore.main(["--root", host.root, "--document", "/etc/policygroups/policy.json", *extra]))
+
+
+def test_restores_tiers_groups_policies_and_bindings(restore: ModuleType, host: FakeKernel,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(restore, host) == 0
+    assert [(t.name, t.start_priority) for t in host.tiers()] == [("fast", 100), ("slow", -1)]
+    assert host.groups() == ["latency", "latency/batch"]
+    assert host.value("latency", "thp") == "never" and host.value("latency", "swap_tiers") == "fast"
+    assert host.value("latency/batch", "ksm") == "1" and host.value("latency/batch", "oom_score_adj") == "800"
+    # a bound path whose service has not started yet, and a unit resolved through its slice, are created
+    assert host.bindings("latency") == ["/system.slice/api.service", "/system.slice/db.service"]
+    assert host.bindings("latency/batch") == ["/batch.slice/late.service"]
+    assert "applied" in capsys.readouterr().err
+
+
+def test_second_run_changes_nothing(restore: ModuleType, host: FakeKernel, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(restore, host) == 0
+    capsys.readouterr()
+    writes = len(host.writes)
+    assert run(restore, host) == 0
+    assert len(host.writes) == writes
+    assert "applied 0 operation(s)" in capsys.readouterr().err
+
+
+def test_check_mode_writes_nothing(restore: ModuleType, host: FakeKernel, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(restore, host, "--check") == 0
+    assert host.groups() == [] and host.writes == []
+    assert "would create_group latency" in capsys.readouterr().err
+
+
+def test_missing_or_foreign_document(restore: ModuleType, host: FakeKernel, tmp_path: Path) -> None:
+    assert restore.main(["--root", host.root, "--document", "/etc/none.json"]) == 2
+    (tmp_path / "host" / "etc" / "other.json").write_text(json.dumps({"format": 99}))
+    assert restore.main(["--root", host.root, "--document", "/etc/other.json"]) == 2
+
+
+def test_kernel_refusal_is_reported(restore: ModuleType, host: FakeKernel, capsys: pytest.CaptureFixture[str]) -> None:
+    host.fail_next["latency/policy.thp"] = 22
+    assert run(restore, host) == 1
+    assert "stopped at" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("slice_name", "path"), [
+    ("system.slice", "/system.slice"), ("-.slice", ""), ("a-b-c.slice", "/a.slice/a-b.slice/a-b-c.slice")])
+def test_slice_path(restore: ModuleType, slice_name: str, path: str) -> None:
+    assert restore.slice_path(slice_name) == path
+
+
+def test_unit_resolver_prefers_running_cgroup(restore: ModuleType, tmp_path: Path) -> None:
+    show = {("a.service", "ControlGroup"): "/custom.slice/a.service"}.get
+    resolve = restore.make_unit_resolver(str(tmp_path), "/sys/fs/cgroup", True, lambda u, p: show((u, p), ""))
+    assert resolve("a.service") == "/custom.slice/a.service"
+    assert resolve("unknown.service") is None
+    assert not (tmp_path / "sys").exists()
