@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: reconcile N groups x 5 policies on one host in one policy_groups call, versus plain ansible.builtin tasks.
 
 Measured, each on a fresh host tree whose N groups exist with every policy at ``inherit`` (so a converge run
@@ -193,7 +192,7 @@ def main() -> int:
     rows.append(("engine alone (module_utils reconcile)", converge_s, noop_s))
 
     floor_playbook(CACHE / "floor.yml")
-    floor = min(playbook(CACHE / "floor.yml").seconds for _ in range(2))
+    floor = min(playbook(CACHE / "floor.yml").seconds for _attempt in range(2))
 
     module_playbook(CACHE / "module.yml", root, items)
     reset()

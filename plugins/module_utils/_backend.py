@@ -28,23 +28,18 @@ class Backend(Protocol):
 
     def probe(self) -> Capabilities:
         """Find out whether and how this host supports policy groups; writes nothing."""
-        ...
 
     def require(self) -> Capabilities:
         """``probe``, then raise NotAvailableError/UnsupportedError unless the backend is usable."""
-        ...
 
     def read_state(self, capabilities: Capabilities | None = None, effective: bool = False) -> HostState:
         """The host's actual tiers, groups, policies, bindings and members (and effective values if asked)."""
-        ...
 
     def apply(self, operation: Operation) -> None:
         """Carry out one planned operation; raise BackendError (nothing changed by this operation) on failure."""
-        ...
 
     def pid_exists(self, pid: int) -> bool:
         """Whether a process with this PID exists now."""
-        ...
 
 
 def make_backend(name: str = "auto", root: str = "/", policy_root: str = DEFAULT_POLICY_ROOT) -> Backend:
@@ -56,14 +51,9 @@ def make_backend(name: str = "auto", root: str = "/", policy_root: str = DEFAULT
         if name not in candidates:
             raise NotAvailableError(f"unknown backend {name!r} (known: {', '.join(candidates)})")
         return candidates[name](root=root, policy_root=policy_root)
-    reasons = []
-    first: Backend | None = None
-    for factory in candidates.values():
-        backend: Backend = factory(root=root, policy_root=policy_root)
-        first = first or backend
-        capabilities = backend.probe()
-        if capabilities.available:
+    backends: list[Backend] = [factory(root=root, policy_root=policy_root) for factory in candidates.values()]
+    for backend in backends:
+        if backend.probe().available:
             return backend
-        reasons.append(capabilities.reason or f"{backend.name} backend unavailable")
-    assert first is not None
-    return first
+    # none is available: the first one's require() explains why
+    return backends[0]

@@ -51,6 +51,12 @@ _TIER_ERRORS = {
 }
 
 
+def _group(op: Operation) -> str:
+    if not op.group:
+        raise BackendError(f"operation {op.op!r} needs a group")
+    return op.group
+
+
 def _strerror(exc: OSError) -> str:
     name = E.errorcode.get(exc.errno or 0, "")
     return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
@@ -155,7 +161,7 @@ class PolicyfsBackend:
         pids = tuple(sorted(int(p) for p in self._read(path, "cgroup.procs").split()))
         effective: dict[str, str] = {}
         for line in self._read(path, "policy.effective").splitlines() if with_effective else ():
-            key, _, value = line.strip().partition(" ")
+            key, _sep, value = line.strip().partition(" ")
             if key:
                 effective[key] = value.strip()
         return GroupState(path=path, policies=policies, bindings=bindings, pids=pids, effective=effective)
@@ -180,8 +186,8 @@ class PolicyfsBackend:
             raise BackendError(f"swap tier change {batch!r} refused: {why}; nothing was changed", exc.errno) from exc
 
     def _op_create_group(self, op: Operation) -> None:
-        assert op.group
-        path = self._dir(op.group)
+        group = _group(op)
+        path = self._dir(group)
         try:
             self.io.mkdir(path)
         except OSError as exc:
@@ -190,16 +196,18 @@ class PolicyfsBackend:
                 E.EINVAL: "the kernel rejected the name",
                 E.ENOENT: "its parent group does not exist",
             }.get(exc.errno or 0, _strerror(exc))
-            raise BackendError(f"cannot create group {op.group!r} ({path}): {why}", exc.errno) from exc
+            raise BackendError(f"cannot create group {group!r} ({path}): {why}", exc.errno) from exc
 
     def _op_set_policy(self, op: Operation) -> None:
-        assert op.group and op.key
-        name = POLICY_FILES[op.key]
+        group, key = _group(op), op.key or ""
+        if key not in POLICY_FILES:
+            raise BackendError(f"group {group!r}: unknown policy {key!r}")
+        name = POLICY_FILES[key]
         try:
-            self.io.write(self._file(op.group, name), str(op.after))
+            self.io.write(self._file(group, name), str(op.after))
         except OSError as exc:
             why = _POLICY_ERRORS.get(exc.errno or 0, _strerror(exc))
-            raise BackendError(f"group {op.group!r}: writing {op.after!r} to {name} failed: {why}", exc.errno) from exc
+            raise BackendError(f"group {group!r}: writing {op.after!r} to {name} failed: {why}", exc.errno) from exc
 
     def _op_bind(self, op: Operation) -> None:
         self._write_bind(op, f"+{op.after}", {
@@ -212,16 +220,16 @@ class PolicyfsBackend:
         self._write_bind(op, f"-{op.before}", {E.ENOENT: f"cgroup {op.before} is not bound to this group"})
 
     def _write_bind(self, op: Operation, value: str, reasons: dict[int, str]) -> None:
-        assert op.group
+        group = _group(op)
         try:
-            self.io.write(self._file(op.group, "policy.bind"), value)
+            self.io.write(self._file(group, "policy.bind"), value)
         except OSError as exc:
             why = reasons.get(exc.errno or 0, _strerror(exc))
-            raise BackendError(f"group {op.group!r}: writing {value!r} to policy.bind failed: {why}", exc.errno) from exc
+            raise BackendError(f"group {group!r}: writing {value!r} to policy.bind failed: {why}", exc.errno) from exc
 
     def _op_join_pid(self, op: Operation) -> None:
-        assert op.group
-        self._move_pid(int(op.after), op.group)
+        group = _group(op)
+        self._move_pid(int(op.after), group)
 
     def _move_pid(self, pid: int, group: str) -> None:
         try:
@@ -234,10 +242,10 @@ class PolicyfsBackend:
             raise BackendError(f"{where}: cannot move process {pid} here: {why}", exc.errno) from exc
 
     def _op_move_members(self, op: Operation) -> None:
-        assert op.group
+        group = _group(op)
         target = op.after or ROOT
-        for _ in range(MOVE_ROUNDS):
-            pids = [int(p) for p in self._read(op.group, "cgroup.procs").split()]
+        for _round in range(MOVE_ROUNDS):
+            pids = [int(p) for p in self._read(group, "cgroup.procs").split()]
             if not pids:
                 return
             for pid in pids:
@@ -245,16 +253,16 @@ class PolicyfsBackend:
                     self._move_pid(pid, target)
                 except ProcessGoneError:
                     continue
-        raise BackendError(f"group {op.group!r} kept gaining processes while they were moved out ({MOVE_ROUNDS} rounds)")
+        raise BackendError(f"group {group!r} kept gaining processes while they were moved out ({MOVE_ROUNDS} rounds)")
 
     def _op_remove_group(self, op: Operation) -> None:
-        assert op.group
+        group = _group(op)
         try:
-            self.io.rmdir(self._dir(op.group))
+            self.io.rmdir(self._dir(group))
         except OSError as exc:
             if exc.errno == E.EBUSY:
                 raise BackendError(
-                    f"cannot remove group {op.group!r}: it still has members, child groups or bindings (EBUSY)", exc.errno
+                    f"cannot remove group {group!r}: it still has members, child groups or bindings (EBUSY)", exc.errno
                 ) from exc
             why = "it does not exist" if exc.errno == E.ENOENT else _strerror(exc)
-            raise BackendError(f"cannot remove group {op.group!r}: {why}", exc.errno) from exc
+            raise BackendError(f"cannot remove group {group!r}: {why}", exc.errno) from exc

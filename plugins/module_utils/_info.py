@@ -68,7 +68,7 @@ def persisted_drift(
     if doc.get("policy_swap_tiers") is not None:
         wanted["policy_swap_tiers"] = doc["policy_swap_tiers"]
     try:
-        desired, _ = resolve_members(normalize(wanted), resolve_unit, pid_exists, "skip")
+        desired, _skipped = resolve_members(normalize(wanted), resolve_unit, pid_exists, "skip")
         return [op.to_dict() for op in plan(desired, state, purge=bool(doc.get("purge")))]
     except PolicyGroupsError as exc:
         return [{"op": "error", "group": None, "key": None, "before": None, "after": None, "msg": str(exc)}]

@@ -114,7 +114,7 @@ def parse_nodelist(text: str) -> tuple[int, ...]:
     for part in text.strip().split(","):
         if not part:
             continue
-        first, _, last = part.partition("-")
+        first, _sep, last = part.partition("-")
         low, high = int(first), int(last or first)
         if high < low:
             raise ValueError(f"descending node range {part!r}")

@@ -117,7 +117,7 @@ class FakeKernel(HostIO):
         if not path.startswith(POLICY_ROOT + "/"):
             return None
         rel = path[len(POLICY_ROOT) + 1:]
-        group, _, name = rel.rpartition("/")
+        group, _sep, name = rel.rpartition("/")
         return group, name
 
     def group_dir(self, group: str) -> str:
@@ -125,7 +125,7 @@ class FakeKernel(HostIO):
 
     def groups(self) -> list[str]:
         found = []
-        for dirpath, dirnames, _ in os.walk(self.real(POLICY_ROOT)):
+        for dirpath, dirnames, _files in os.walk(self.real(POLICY_ROOT)):
             rel = os.path.relpath(dirpath, self.real(POLICY_ROOT))
             for d in dirnames:
                 found.append(d if rel == "." else f"{rel}/{d}")
@@ -172,7 +172,7 @@ class FakeKernel(HostIO):
         self._injected(path)
         if not path.startswith(POLICY_ROOT + "/"):
             raise _oserror(E.EPERM, path)
-        parent, _, name = path.rpartition("/")
+        parent, _sep, name = path.rpartition("/")
         if not GROUP_RE.match(name):
             raise _oserror(E.EINVAL, path)
         if not self.isdir(parent):
@@ -335,7 +335,7 @@ class FakeKernel(HostIO):
             raise _oserror(E.EINVAL, TIERS)
         current = self.tiers()
         table = {t.name: t.start_priority for t in current}
-        active = [prio for _, prio in self.spec.swaps]
+        active = [prio for _device, prio in self.spec.swaps]
 
         def layout() -> list[TierSpec]:
             return [TierSpec(n, p) for n, p in table.items()]

@@ -21,7 +21,8 @@ DOC = {"policy_groups": [
 ]}
 
 
-def run(kernel: FakeKernel, doc: dict = DOC, **kwargs: object):
+def run(kernel: FakeKernel, doc: dict | None = None, **kwargs: object):
+    doc = DOC if doc is None else doc
     backend = PolicyfsBackend(io=kernel)
     return reconcile(backend, lambda actual: normalize(doc), lock_path=kernel.real("/run/policygroups.lock"), **kwargs)
 

@@ -35,7 +35,7 @@ def test_probe_reports_abi_and_features(backend: PolicyfsBackend) -> None:
 
 
 def test_stock_kernel_is_not_available_and_says_why(tmp_path: Path) -> None:
-    _, backend = host(tmp_path, controller=False, mounted=False, tiers=False, release="6.1.0-28-amd64")
+    backend = host(tmp_path, controller=False, mounted=False, tiers=False, release="6.1.0-28-amd64")[1]
     caps = backend.probe()
     assert not caps.available and not caps.tiers_supported
     assert caps.reason == (
@@ -47,13 +47,13 @@ def test_stock_kernel_is_not_available_and_says_why(tmp_path: Path) -> None:
 
 
 def test_controller_present_but_not_mounted(tmp_path: Path) -> None:
-    _, backend = host(tmp_path, mounted=False)
+    backend = host(tmp_path, mounted=False)[1]
     with pytest.raises(NotAvailableError, match=r"has the 'policy' cgroup controller but nothing is mounted.*mount -t cgroup"):
         backend.require()
 
 
 def test_unknown_abi_version_refused(tmp_path: Path) -> None:
-    _, backend = host(tmp_path, abi_version=2)
+    backend = host(tmp_path, abi_version=2)[1]
     assert backend.probe().available
     with pytest.raises(UnsupportedError, match="unsupported policy ABI version 2"):
         backend.require()

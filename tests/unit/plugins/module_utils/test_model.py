@@ -120,8 +120,10 @@ def test_group_naming_undefined_tier() -> None:
                    "policy_groups": [{"name": "a", "swap": {"tiers": ["nvme"]}}]})
 
 
-@pytest.mark.parametrize(("text", "nodes", "canonical"), [("0", (0,), "0"), ("0-2,4", (0, 1, 2, 4), "0-2,4"),
-                                                            ("3,1,2", (1, 2, 3), "1-3"), ("0,2", (0, 2), "0,2")])
+NODELISTS = [("0", (0,), "0"), ("0-2,4", (0, 1, 2, 4), "0-2,4"), ("3,1,2", (1, 2, 3), "1-3"), ("0,2", (0, 2), "0,2")]
+
+
+@pytest.mark.parametrize(("text", "nodes", "canonical"), NODELISTS)
 def test_nodelists(text: str, nodes: tuple, canonical: str) -> None:
     assert parse_nodelist(text) == nodes
     assert render_nodelist(nodes) == canonical

@@ -34,7 +34,7 @@ def kinds(ops: list[Operation]) -> list[tuple[str, str | None]]:
 
 
 def test_parents_first_and_tiers_before_groups_that_use_them(tmp_path: Path) -> None:
-    _, backend = make(tmp_path)
+    backend = make(tmp_path)[1]
     doc = {
         "policy_swap_tiers": [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}],
         "policy_groups": [{"name": "c", "parent": "b", "swap": {"tiers": ["slow", "fast"]}}, {"name": "b", "parent": "a"},
@@ -58,7 +58,7 @@ def test_children_removed_before_parents_after_members_and_bindings(tmp_path: Pa
 
 
 def test_cgroup_moving_between_groups_is_unbound_first(tmp_path: Path) -> None:
-    _, backend = make(tmp_path)
+    backend = make(tmp_path)[1]
     converge(backend, {"policy_groups": [{"name": "a", "members": {"cgroups": ["/system.slice"]}}, {"name": "b"}]})
     ops = converge(backend, {"policy_groups": [{"name": "a"}, {"name": "b", "members": {"cgroups": ["/system.slice"]}}]})
     assert kinds(ops) == [("unbind", "a"), ("bind", "b")]
@@ -76,8 +76,8 @@ def test_purge_removes_unnamed_groups_and_default_leaves_them(tmp_path: Path) ->
 def test_changing_the_parent_moves_group_and_members(tmp_path: Path) -> None:
     kernel, backend = make(tmp_path)
     converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g", "thp": "never", "members": {"pids": [100, 101]}}]})
-    ops = converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g", "parent": "p", "thp": "never",
-                                                                   "members": {"pids": [100]}}]})
+    moved = {"name": "g", "parent": "p", "thp": "never", "members": {"pids": [100]}}
+    ops = converge(backend, {"policy_groups": [{"name": "p"}, moved]})
     assert kinds(ops) == [("create_group", "p/g"), ("set_policy", "p/g"), ("join_pid", "p/g"),
                           ("move_members", "g"), ("remove_group", "g")]
     assert ops[3].after == "p/g"
@@ -93,18 +93,18 @@ def test_unsupported_policy_refused_before_any_write(tmp_path: Path) -> None:
 
 
 def test_bind_needs_the_feature(tmp_path: Path) -> None:
-    _, backend = make(tmp_path, features=("thp",))
+    backend = make(tmp_path, features=("thp",))[1]
     with pytest.raises(UnsupportedError, match="'bind' feature"):
         plan(normalize({"policy_groups": [{"name": "a", "members": {"cgroups": ["/x"]}}]}), backend.read_state())
 
 
 def test_inherit_of_a_missing_feature_is_fine(tmp_path: Path) -> None:
-    _, backend = make(tmp_path, features=("thp",))
+    backend = make(tmp_path, features=("thp",))[1]
     converge(backend, {"policy_groups": [{"name": "a", "thp": "madvise"}]})
 
 
 def test_undefined_tier_and_offline_node(tmp_path: Path) -> None:
-    _, backend = make(tmp_path, nodes="0")
+    backend = make(tmp_path, nodes="0")[1]
     with pytest.raises(PlanError, match="swap tier\\(s\\) fast are not defined on this host"):
         plan(normalize({"policy_groups": [{"name": "a", "swap": {"tiers": ["fast"]}}]}), backend.read_state())
     with pytest.raises(PlanError, match="NUMA node\\(s\\) 1 are not online \\(online: 0\\)"):
@@ -147,21 +147,21 @@ def test_tier_named_by_an_unmanaged_group_is_not_removed(tmp_path: Path) -> None
 
 
 def test_descendant_kept_under_a_purged_parent_is_refused(tmp_path: Path) -> None:
-    _, backend = make(tmp_path)
+    backend = make(tmp_path)[1]
     converge(backend, {"policy_groups": [{"name": "p"}, {"name": "c", "parent": "p"}]})
     with pytest.raises(PlanError, match="its ancestor 'p' is to be removed"):
         plan(normalize({"policy_groups": [{"name": "c", "parent": "p"}]}, existing={"p": "p"}), backend.read_state(), True)
 
 
 def test_swap_value_compared_as_a_set(tmp_path: Path) -> None:
-    _, backend = make(tmp_path)
+    backend = make(tmp_path)[1]
     tiers = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
     converge(backend, {"policy_swap_tiers": tiers, "policy_groups": [{"name": "a", "swap": {"tiers": ["fast", "slow"]}}]})
     assert plan(normalize({"policy_groups": [{"name": "a", "swap": {"tiers": ["slow", "fast"]}}]}), backend.read_state()) == []
 
 
 def test_unset_policies_return_to_inherit(tmp_path: Path) -> None:
-    _, backend = make(tmp_path)
+    backend = make(tmp_path)[1]
     converge(backend, {"policy_groups": [{"name": "a", "thp": "never", "ksm": True}]})
     ops = converge(backend, {"policy_groups": [{"name": "a", "ksm": True}]})
     assert [(op.key, op.before, op.after) for op in ops] == [("thp", "never", "inherit")]
