@@ -305,6 +305,8 @@ def _resolve_paths(items: list[Mapping[str, Any]], existing: Mapping[str, str]) 
             path = f"{resolve(parent, (*chain, name))}/{name}"
         elif parent in existing:
             path = f"{existing[parent]}/{name}"
+        elif (by_name[name].get("state") or "present") == "absent":
+            path = name  # removal goes by name wherever the group is; an unknown parent does not matter
         else:
             raise _err(f"policy_groups[{index}].parent", f"group {parent!r} is neither defined nor present on the host")
         paths[name] = path

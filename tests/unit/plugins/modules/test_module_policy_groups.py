@@ -98,3 +98,5 @@ def test_single_group_module(kernel: FakeKernel, run_module: Callable[..., dict[
     assert [(c["op"], c["group"]) for c in removed["changes"]] == [
         ("unbind", "background/batch"), ("remove_group", "background/batch"), ("remove_group", "background")]
     assert not run_module(policy_group, {"name": "background", "state": "absent"})["changed"]
+    gone_parent = run_module(policy_group, {"name": "batch", "parent": "background", "state": "absent"})
+    assert gone_parent["rc_exit"] == 0 and not gone_parent["changed"]
