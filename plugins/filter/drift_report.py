@@ -136,6 +136,9 @@ def host_report(record: Mapping[str, Any]) -> dict[str, Any]:
         "findings": [],
     }
     status = record.get("status")
+    if status in STATUSES and "findings" in record:  # an entry of an earlier report: merging slices of an audit
+        base.update(status=status, error=record.get("error"), findings=list(record["findings"]))
+        return base
     if status in ("unreachable", "error"):
         base["status"] = status
         base["error"] = str(record.get("error") or ("host unreachable" if status == "unreachable" else "failed"))
@@ -153,7 +156,11 @@ def host_report(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def drift_report(records: Sequence[Mapping[str, Any] | None], hosts: Sequence[str] | None = None,
                  generated_at: str | None = None) -> dict[str, Any]:
-    """The fleet report. ``hosts`` (the play's hosts) adds hosts without a record as unreachable."""
+    """The fleet report. ``hosts`` (the play's hosts) adds hosts without a record as unreachable.
+
+    ``records`` may also be the ``hosts`` entries of earlier reports (e.g. the slices of a sliced AWX job):
+    they are taken as they are, so concatenating them and calling this again merges the reports.
+    """
     by_host: dict[str, Mapping[str, Any]] = {}
     for rec in records:
         if rec:

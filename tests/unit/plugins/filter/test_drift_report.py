@@ -143,3 +143,13 @@ def test_report_is_json_serialisable() -> None:
 
 def test_filters_registered() -> None:
     assert set(mod.FilterModule().filters()) == {"drift_report", "drift_markdown", "drift_junit"}
+
+
+def test_reports_merge_from_their_host_entries() -> None:
+    change = {"op": "set_policy", "group": "background", "key": "thp", "before": "always", "after": "never"}
+    slice_a = drift_report([record("web1", changes=[change])])
+    slice_b = drift_report([record("db1"), {"host": "w1", "status": "unreachable", "error": "timeout"}])
+    merged = drift_report(slice_a["hosts"] + slice_b["hosts"])
+    assert merged["summary"] == {"status": "error", "exit_code": 1, "hosts": 3, "in_sync": 1, "drifted": 1,
+                                 "error": 0, "unreachable": 1, "findings": 1}
+    assert merged["hosts"] == sorted(slice_a["hosts"] + slice_b["hosts"], key=lambda h: h["host"])
