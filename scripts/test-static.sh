@@ -9,7 +9,7 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 "$repo/scripts/setup-venv.sh" >/dev/null || { echo "test-static: scripts/setup-venv.sh failed" >&2; exit 1; }
 
 venv="$repo/.venv"

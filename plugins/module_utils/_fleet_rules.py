@@ -71,7 +71,7 @@ def tier_layout(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
     if len(tiers) > nr_swap_tiers:
         yield _err(["policy_swap_tiers"], "defines %d tiers; the kernel allows at most %d (nr_swap_tiers, the "
                    "kernel's CONFIG_NR_SWAP_TIERS)" % (len(tiers), nr_swap_tiers))
-    starts = [t.get("start_priority") for _, t in tiers]
+    starts = [tier.get("start_priority") for _index, tier in tiers]
     starts = [s for s in starts if isinstance(s, int) and not isinstance(s, bool)]
     if starts and len(starts) == len(tiers) and LOWEST_PRIORITY not in starts:
         yield _err(["policy_swap_tiers"], "no tier starts at -1: the tiers must cover swap priorities -1..32767, so "
@@ -146,7 +146,7 @@ def parent_cycles(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
 
 def swap_tier_references(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """Tiers a group allows are defined in policy_swap_tiers, and a group names at most nr_swap_tiers."""
-    defined = [_str(t.get("name")) for _, t in _items(doc, "policy_swap_tiers")]
+    defined = [_str(tier.get("name")) for _index, tier in _items(doc, "policy_swap_tiers")]
     defined_names = sorted({n for n in defined if n is not None})
     for index, group in _items(doc, "policy_groups"):
         swap = group.get("swap")

@@ -72,7 +72,7 @@ seealso:
 notes:
   - The fleet document reference is C(docs/fleet-document.md) in the collection.
 author:
-  - policygroups.core maintainers
+  - Policy groups contributors (@policygroups)
 """
 
 EXAMPLES = r"""

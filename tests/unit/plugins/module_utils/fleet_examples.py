@@ -62,6 +62,6 @@ FULL_EXAMPLE: dict[str, Any] = {
 }
 
 
-def doc(base: dict[str, Any] = BRIEF_EXAMPLE) -> dict[str, Any]:
-    """A deep copy to mutate."""
-    return copy.deepcopy(base)
+def doc(base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A deep copy to mutate (of the brief's example unless ``base`` is given)."""
+    return copy.deepcopy(BRIEF_EXAMPLE if base is None else base)

@@ -59,6 +59,8 @@ def replace(new: Any) -> Mutation:
     return mutate
 
 
+FIVE_TIERS = [{"name": "t%d" % i, "start_priority": i - 1} for i in range(5)]
+
 # (id, mutation of the brief's example, expected path, expected message)
 CASES: list[tuple[str, Mutation, str, str]] = [
     # --- names that could escape the policy root, each explained
@@ -231,8 +233,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
      "is 16 characters long; swap tier names have at most 15"),
     ("tier-missing-start", lambda d: d["policy_swap_tiers"][0].pop("start_priority"),
      "policy_swap_tiers[0].start_priority", "is required"),
-    ("tier-too-many", lambda d: d.__setitem__("policy_swap_tiers", [{"name": "t%d" % i, "start_priority": i - 1}
-                                                                   for i in range(5)] + d["policy_swap_tiers"][:0]),
+    ("tier-too-many", lambda d: d.__setitem__("policy_swap_tiers", FIVE_TIERS),
      "policy_swap_tiers", "defines 5 tiers; the kernel allows at most 4 (nr_swap_tiers, the kernel's "
      "CONFIG_NR_SWAP_TIERS)"),
     # --- document shape

@@ -161,8 +161,9 @@ def _mutations(doc: dict[str, Any], index: int) -> dict[str, Callable[[dict[str,
         d["policy_groups"][-1].pop("members", None)
         return "policy_groups[%d].name" % (len(d["policy_groups"]) - 1)
 
-    return {f.__name__: f for f in (unsafe_name, undefined_tier, unknown_field, oom_range, self_parent,
-                                   missing_parent, bad_cgroup, bad_thp, ksm_string, swap_both, duplicate_name)}
+    mutations = (unsafe_name, undefined_tier, unknown_field, oom_range, self_parent, missing_parent, bad_cgroup,
+                 bad_thp, ksm_string, swap_both, duplicate_name)
+    return {f.__name__: f for f in mutations}
 
 
 @PROPERTY_SETTINGS
