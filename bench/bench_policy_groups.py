@@ -165,7 +165,7 @@ def cleanup_real(root: str, prefix: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--root", default=None, help="host root: default a simulated tree; '/' = this host")
     parser.add_argument("--skip-builtin", action="store_true", help="skip the (slow) ansible.builtin playbook")
