@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
 
 from ._errors import ModelError
 
@@ -139,7 +142,7 @@ def _err(where: str, message: str) -> ModelError:
     return ModelError(f"{where}: {message}")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> "TypeGuard[int]":
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -159,7 +162,7 @@ def normalize_tiers(items: Any, where: str = "policy_swap_tiers") -> tuple[TierS
             raise _err(at, f"unknown key(s) {', '.join(sorted(unknown))}")
         name = item.get("name")
         prio = item.get("start_priority")
-        if not isinstance(name, str) or not TIER_NAME_RE.match(name):
+        if not isinstance(name, str) or not TIER_NAME_RE.fullmatch(name):
             raise _err(f"{at}.name", f"{name!r} is not a tier name (1 to 15 of A-Z a-z 0-9 _)")
         if not _is_int(prio) or not PRIO_MIN <= prio <= PRIO_MAX:
             raise _err(f"{at}.start_priority", f"{prio!r} is not an integer in {PRIO_MIN}..{PRIO_MAX}")
@@ -201,7 +204,7 @@ def _swap_value(swap: Any, where: str) -> str:
         raise _err(f"{where}.tiers", "expected a non-empty list of tier names")
     seen: list[str] = []
     for index, name in enumerate(tiers):
-        if not isinstance(name, str) or not TIER_NAME_RE.match(name):
+        if not isinstance(name, str) or not TIER_NAME_RE.fullmatch(name):
             raise _err(f"{where}.tiers[{index}]", f"{name!r} is not a tier name")
         if name in seen:
             raise _err(f"{where}.tiers[{index}]", f"tier {name!r} is listed twice")
@@ -225,7 +228,7 @@ def _numa_value(numa: Any, where: str) -> str:
         return str(mode)
     if _is_int(nodes):
         nodes = str(nodes)
-    if not isinstance(nodes, str) or not NODELIST_RE.match(nodes):
+    if not isinstance(nodes, str) or not NODELIST_RE.fullmatch(nodes):
         raise _err(f"{where}.nodes", f"mode {mode} needs a node list such as 0-1 or 0,2 (got {nodes!r})")
     try:
         canonical = render_nodelist(parse_nodelist(nodes))
@@ -273,7 +276,7 @@ def _members(value: Any, where: str) -> Members:
             cgroups.append(path)
     units: list[str] = []
     for index, unit in enumerate(value.get("systemd_units") or ()):
-        if not isinstance(unit, str) or not UNIT_NAME_RE.match(unit):
+        if not isinstance(unit, str) or not UNIT_NAME_RE.fullmatch(unit):
             raise _err(f"{where}.systemd_units[{index}]", f"{unit!r} is not a systemd unit name (e.g. api.service)")
         if unit not in units:
             units.append(unit)
@@ -340,12 +343,12 @@ def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None)
         if unknown:
             raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
         name = item.get("name")
-        if not isinstance(name, str) or not GROUP_NAME_RE.match(name):
+        if not isinstance(name, str) or not GROUP_NAME_RE.fullmatch(name):
             raise _err(f"{where}.name", f"{name!r} is not a safe group name ([A-Za-z0-9][A-Za-z0-9_-]{{0,62}})")
         if name in names:
             raise _err(f"{where}.name", f"group {name!r} is defined twice")
         parent = item.get("parent")
-        if parent is not None and (not isinstance(parent, str) or not GROUP_NAME_RE.match(parent)):
+        if parent is not None and (not isinstance(parent, str) or not GROUP_NAME_RE.fullmatch(parent)):
             raise _err(f"{where}.parent", f"{parent!r} is not a group name")
         state = item.get("state") or "present"
         if state not in ("present", "absent"):
