@@ -199,7 +199,7 @@ def parse_nodelist(text: str) -> list[int]:
         raise ValueError(f"bad NUMA node list '{text}'")
     nodes: set[int] = set()
     for part in text.split(","):
-        lo, _, hi = part.partition("-")
+        lo, hi = part.split("-", 1) if "-" in part else (part, "")
         first, last = int(lo), int(hi or lo)
         if last < first:
             raise ValueError(f"bad NUMA node range '{part}'")

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: policygroups.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Boot-time restore of the memory policy groups persisted by the policygroups.core.policy_groups role.
@@ -99,7 +98,7 @@ def load_document(path: str) -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="policygroups-restore", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="policygroups-restore", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--document", default="/etc/policygroups/policy.json", help="persisted policy (JSON)")
     parser.add_argument("--root", default="/", help="prefix for every host path (tests)")
     parser.add_argument("--policy-root", default=None, help="policy hierarchy mount (default: the document's)")

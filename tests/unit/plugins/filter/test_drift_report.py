@@ -110,8 +110,8 @@ def test_persist_disabled_is_not_checked() -> None:
 
 def test_markdown_lists_each_finding() -> None:
     change = {"op": "set_policy", "group": "background", "key": "thp", "before": "always", "after": "never"}
-    md = drift_markdown(drift_report([record(changes=[change]), {"host": "db1", "status": "unreachable",
-                                                                  "error": "ssh: timeout"}], generated_at="T"))
+    unreachable = {"host": "db1", "status": "unreachable", "error": "ssh: timeout"}
+    md = drift_markdown(drift_report([record(changes=[change]), unreachable], generated_at="T"))
     assert "**error** (exit status 1)" in md
     assert "| background | thp | never | always | runtime |" in md
     assert "## db1: unreachable" in md and "ssh: timeout" in md
