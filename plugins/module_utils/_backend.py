@@ -9,7 +9,7 @@ cannot express through ``Capabilities.features`` and the planner refuses those p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ._errors import NotAvailableError
 
@@ -46,7 +46,7 @@ def make_backend(name: str = "auto", root: str = "/", policy_root: str = DEFAULT
     """The backend called ``name``; ``auto`` probes each known backend and takes the first available one."""
     from ._backend_policyfs import PolicyfsBackend
 
-    candidates: dict[str, type] = {"policyfs": PolicyfsBackend}
+    candidates: dict[str, Callable[..., Backend]] = {"policyfs": PolicyfsBackend}
     if name != "auto":
         if name not in candidates:
             raise NotAvailableError(f"unknown backend {name!r} (known: {', '.join(candidates)})")

@@ -186,7 +186,7 @@ def _removals(desired: HostPolicy, actual: HostState, present: Mapping[str, Grou
 
 
 def _policy_ops(group: GroupSpec, have: GroupState | None, actual: HostState, tiers: tuple[TierSpec, ...] | None) -> list[Operation]:
-    ops = []
+    ops: list[Operation] = []
     features = set(actual.capabilities.features)
     for key in POLICY_KEYS:
         if key not in features:
@@ -201,7 +201,7 @@ def _policy_ops(group: GroupSpec, have: GroupState | None, actual: HostState, ti
 
 
 def _unbind_ops(present: Mapping[str, GroupSpec], removals: Mapping[str, str], actual: HostState) -> list[Operation]:
-    ops = []
+    ops: list[Operation] = []
     for path in sorted(actual.groups):
         have = actual.groups[path].bindings
         if path in present:
@@ -231,7 +231,7 @@ def _tier_batches(desired: HostPolicy, actual: HostState, untouched: list[GroupS
             f"swap tier {name!r} cannot be removed: group(s) {', '.join(still_named[name])} still name it "
             "in policy.swap.tiers and are not managed by this run"
         )
-    named_now = set()
+    named_now: set[str] = set()
     for group in actual.groups.values():
         named_now |= swap_names(group.policies.get("swap_tiers", INHERIT))
     keep = [t for t in actual.tiers if t.name in removed & named_now]

@@ -23,30 +23,31 @@ def project(state: HostState, operations: Iterable[Operation]) -> HostState:
                 groups[path] = replace(group, pids=tuple(p for p in group.pids if p not in pids))
 
     for op in operations:
+        path, key = op.group or "", op.key or ""
         if op.op == "set_tiers":
             tiers = tuple(op.after)
         elif op.op == "create_group":
             policies = {key: INHERIT for key in POLICY_KEYS if key in features}
-            groups[op.group] = GroupState(path=op.group, policies=policies)
+            groups[path] = GroupState(path=path, policies=policies)
         elif op.op == "set_policy":
-            group = groups[op.group]
-            groups[op.group] = replace(group, policies={**group.policies, op.key: op.after})
+            group = groups[path]
+            groups[path] = replace(group, policies={**group.policies, key: op.after})
         elif op.op == "bind":
-            group = groups[op.group]
-            groups[op.group] = replace(group, bindings=tuple(sorted({*group.bindings, op.after})))
+            group = groups[path]
+            groups[path] = replace(group, bindings=tuple(sorted({*group.bindings, op.after})))
         elif op.op == "unbind":
-            group = groups[op.group]
-            groups[op.group] = replace(group, bindings=tuple(b for b in group.bindings if b != op.before))
+            group = groups[path]
+            groups[path] = replace(group, bindings=tuple(b for b in group.bindings if b != op.before))
         elif op.op == "join_pid":
             take_pids({op.after})
-            group = groups[op.group]
-            groups[op.group] = replace(group, pids=tuple(sorted({*group.pids, op.after})))
+            group = groups[path]
+            groups[path] = replace(group, pids=tuple(sorted({*group.pids, op.after})))
         elif op.op == "move_members":
-            moving = set(groups[op.group].pids)
+            moving = set(groups[path].pids)
             take_pids(moving)
             if op.after != ROOT and op.after in groups:
                 target = groups[op.after]
                 groups[op.after] = replace(target, pids=tuple(sorted(set(target.pids) | moving)))
         elif op.op == "remove_group":
-            groups.pop(op.group, None)
+            groups.pop(path, None)
     return replace(state, tiers=tiers, groups=dict(sorted(groups.items())))
