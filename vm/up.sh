@@ -96,8 +96,15 @@ kill_guest() {
 }
 
 fail_boot() {
-    log "${NAME}: $1; last lines of ${DIR}/console.log:"
-    tail -n 60 "${DIR}/console.log" >&2 2>/dev/null || true
+    local first
+    first=$(grep -n -m1 'Kernel panic' "${DIR}/console.log" 2>/dev/null | cut -d: -f1 || true)
+    if [[ -n "${first}" ]]; then
+        log "${NAME}: $1; ${DIR}/console.log from the panic on:"
+        tail -n "+$((first > 15 ? first - 15 : 1))" "${DIR}/console.log" | head -n 80 >&2
+    else
+        log "${NAME}: $1; last lines of ${DIR}/console.log:"
+        tail -n 60 "${DIR}/console.log" >&2 2>/dev/null || true
+    fi
     kill_guest
     exit 1
 }

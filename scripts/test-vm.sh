@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run the Molecule scenarios that boot QEMU guests: `policyfs` (reference kernel) and `stock` (Debian's kernel).
+#
+#   scripts/test-vm.sh [SCENARIO...]        default: stock policyfs
+#
+# Builds or reuses (from .cache/) the venv, the reference kernel and the guest image, runs
+# `molecule test -s SCENARIO` for each scenario (collection mode, extensions/molecule/), and prints the time
+# of every stage. Runs every scenario even when one fails; exits non-zero if any stage failed.
+# No QEMU process started for these scenarios outlives the script (trap: vm/down.sh on their guests).
+# POLICY_KERNEL_DIR=DIR uses an existing kernel/build.sh result instead of building.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "${repo}"
+
+scenarios=("$@")
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(stock policyfs)
+
+timings=()
+failed=()
+t_all=${SECONDS}
+
+stage() {  # stage NAME COMMAND...: run, time and record one stage
+    local name=$1 t0=${SECONDS} rc=0
+    shift
+    printf '\n=== test-vm: %s (%s)\n' "${name}" "$(date -u +%H:%M:%S)"
+    "$@" || rc=$?
+    local dt=$((SECONDS - t0))
+    timings+=("$(printf '%-22s %5d s  %s' "${name}" "${dt}" "$([[ ${rc} -eq 0 ]] && echo ok || echo "FAILED (${rc})")")")
+    [[ ${rc} -eq 0 ]] || failed+=("${name}")
+    return "${rc}"
+}
+
+stop_guests() {  # every guest of these scenarios that is still running
+    local s d
+    for s in "${scenarios[@]}"; do
+        for d in .cache/vm/guests/"${s}"-*/; do
+            [[ -d "${d}" ]] && vm/down.sh "$(basename "${d}")" || true
+        done
+    done
+}
+
+report() {
+    stop_guests
+    printf '\n=== test-vm: stage times\n'
+    printf '  %s\n' "${timings[@]}"
+    printf '  %-22s %5d s\n' total "$((SECONDS - t_all))"
+    if [[ ${#failed[@]} -gt 0 ]]; then
+        printf 'test-vm: FAILED: %s\n' "${failed[*]}"
+    else
+        printf 'test-vm: all scenarios passed\n'
+    fi
+}
+trap report EXIT
+trap 'exit 130' INT TERM
+
+stage setup scripts/setup-venv.sh
+# shellcheck source=/dev/null
+source .venv/bin/activate
+export ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections"
+export MOLECULE_REPORT=${MOLECULE_REPORT:-false}
+export PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
+
+kernel_log=.cache/test-vm-kernel.log
+build_kernel() {
+    mkdir -p .cache
+    kernel/build.sh | tee "${kernel_log}"
+    POLICY_KERNEL_DIR=$(tail -n1 "${kernel_log}")
+    [[ -f "${POLICY_KERNEL_DIR}/bzImage" ]] || { echo "kernel/build.sh printed no build directory" >&2; return 1; }
+    export POLICY_KERNEL_DIR
+}
+if [[ " ${scenarios[*]} " == *" policyfs "* ]]; then
+    if [[ -n "${POLICY_KERNEL_DIR:-}" ]]; then
+        echo "test-vm: using the reference kernel in ${POLICY_KERNEL_DIR}"
+    else
+        stage kernel build_kernel || exit 1
+    fi
+fi
+stage image vm/image.sh || exit 1
+
+for s in "${scenarios[@]}"; do
+    stage "molecule ${s}" molecule test -s "${s}" || true
+    stop_guests
+done
+[[ ${#failed[@]} -eq 0 ]]
