@@ -80,7 +80,43 @@ PY
         echo "sanity: ansible-test skipped every target: nothing was checked" >&2
         return 1
     fi
+
+    # Modules and module_utils run on managed hosts (tests/config.yml: python_requires >= 3.9): compile and
+    # import them with every older Python this machine has (Debian 12 hosts run 3.11).
+    local targets=() extra_path="" entry
+    while IFS= read -r entry; do
+        targets+=(--target-python "$entry")
+        extra_path="$extra_path:$(dirname "${entry#*@}")"
+    done < <(target_pythons)
+    if [[ ${#targets[@]} -eq 0 ]]; then
+        echo "sanity: no Python 3.9-3.12 found to check the modules' target-side compatibility" >&2
+        return 1
+    fi
+    echo "sanity: target Pythons: ${targets[*]}"
+    (cd "$dest" && HOME="$repo/.cache/ansible-test-home" PATH="$svenv/bin${extra_path}:$PATH" \
+        "$svenv/bin/ansible-test" sanity --test compile --test import --requirements --color no \
+        --controller "origin:python=$pyver" "${targets[@]}") 2>&1 | tee -a "$log" || rc=$?
     return "$rc"
+}
+
+# "X.Y@/path/to/python" for each working Python 3.9..3.12 (on PATH first, then pyenv's versions).
+target_pythons() {
+    local minor cand found
+    for minor in 9 10 11 12; do
+        found=""
+        for cand in "$(command -v "python3.$minor" 2>/dev/null)" \
+                $(command -v pyenv >/dev/null 2>&1 && ls -d "$(pyenv root)"/versions/3."$minor".*/bin/python 2>/dev/null); do
+            [[ -n "$cand" ]] || continue
+            # sys.executable: the real interpreter, not a pyenv shim (shims fail for non-global versions).
+            if found=$("$cand" -c "import sys; assert sys.version_info[:2] == (3, $minor); print(sys.executable)" \
+                    2>/dev/null) && [[ -n "$found" ]]; then
+                break
+            fi
+            found=""
+        done
+        [[ -n "$found" ]] && echo "3.$minor@$found"
+    done
+    return 0
 }
 
 stage_lint() {
