@@ -58,7 +58,8 @@ options:
             - Name of the parent group, which must exist on the host (or, for M(policygroups.core.policy_groups), be
               in O(policygroups.core.policy_groups#module:groups)).
             - Omitted means a top-level group. The identity of a group on the host is its path C(parent/name), so changing
-              the parent moves the group (created at the new path, members moved there, old path removed).
+              the parent moves the group (created at the new path, members moved there, old path removed together
+              with the groups below it that are not listed).
           type: str
         state:
           description:

@@ -171,3 +171,13 @@ def test_operation_to_dict() -> None:
     op = Operation("set_tiers", None, "tiers", (), tiers_of([("slow", -1)]))
     assert op.to_dict() == {"op": "set_tiers", "group": None, "key": "tiers", "before": [],
                             "after": [{"name": "slow", "start_priority": -1}]}
+
+
+def test_moving_a_group_takes_its_unlisted_children_down_with_the_old_path(tmp_path: Path) -> None:
+    kernel, backend = make(tmp_path)
+    converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g"}, {"name": "kid", "parent": "g",
+                                                                         "members": {"pids": [102]}}]})
+    ops = converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g", "parent": "p"}]})
+    assert kinds(ops) == [("create_group", "p/g"), ("move_members", "g/kid"), ("remove_group", "g/kid"),
+                          ("remove_group", "g")]
+    assert ops[1].after == "" and kernel.groups() == ["p", "p/g"] and 102 in kernel.procs("")
