@@ -170,10 +170,17 @@ stage_build() {
     local tarball
     tarball=$(ls "$out"/dist/policygroups-core-*.tar.gz) || return 1
     echo "build: $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB, $(tar -tzf "$tarball" | wc -l) entries)"
-    if tar -tzf "$tarball" | grep -E '(^|/)(\.cache|\.venv|\.git|tests/output|__pycache__)(/|$)'; then
+    local listing
+    listing=$(tar -tzf "$tarball")
+    if grep -E '(^|/)(\.cache|\.venv|\.git|\.[a-z]+_cache|tests/output|__pycache__|vm|bench)(/|$)' <<<"$listing"; then
         echo "build: the tarball contains files build_ignore should exclude (listed above)" >&2
         return 1
     fi
+    local f
+    for f in MANIFEST.json FILES.json LICENSE README.md meta/runtime.yml schemas/policy_groups.schema.json \
+            docs/fleet-document.md plugins/action/validate.py $(cd "$repo" && ls plugins/modules/*.py); do
+        grep -qxF "$f" <<<"$listing" || { echo "build: the tarball lacks $f" >&2; return 1; }
+    done
     # Install from the tarball alone: the in-tree link must not satisfy the request.
     ANSIBLE_COLLECTIONS_PATH="$out/installed" \
         ansible-galaxy collection install --offline --force -p "$out/installed" "$tarball" || return 1
