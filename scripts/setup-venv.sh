@@ -2,8 +2,8 @@
 # Create (or refresh) the project virtualenv in .venv with the pinned toolchain, and make the
 # collection importable as ansible_collections.policygroups.core from .cache/collections.
 #
-# Idempotent: the venv is rebuilt only when the requirements files or the interpreter change
-# (a hash of both is stamped into .venv/.requirements.sha256).
+# Idempotent: nothing is installed when the requirements files are unchanged (their hash is stamped into
+# .venv/.requirements.sha256); a change is installed in place; only another interpreter recreates the venv.
 #
 # Interpreter choice (first that runs and is >= 3.12):
 #   $PYTHON, python3.13, python3.12 on PATH, $(pyenv root)/versions/3.1[23]*/bin/python
@@ -48,24 +48,34 @@ find_python() {
 
 python=$(find_python)
 pyver=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
-want=$(cat requirements.txt requirements-dev.txt <("$python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+have_python=""
+[[ -x "$venv/bin/python" ]] && have_python=$("$venv/bin/python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || true)
 
-if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+pipq() {
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
+if [[ "$have_python" == "$pyver" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     log "venv up to date ($venv, Python $pyver)"
 else
-    if [[ -d "$venv" ]]; then
-        log "requirements or interpreter changed: rebuilding $venv"
+    if [[ "$have_python" != "$pyver" ]]; then
+        # Only a different interpreter needs a new venv; a requirements change is installed in place, so
+        # a shell or test run using the venv meanwhile keeps working.
+        [[ -d "$venv" ]] && log "interpreter changed (${have_python:-none} -> $pyver): recreating $venv"
         rm -rf "$venv"
+        log "creating $venv with $python (Python $pyver)"
+        "$python" -m venv "$venv"
+        pipq --upgrade pip
+    else
+        log "requirements changed: updating $venv in place"
     fi
-    log "creating $venv with $python (Python $pyver)"
-    "$python" -m venv "$venv"
-    pipq() { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
-    pipq --upgrade pip
     log "installing pinned requirements (requirements-dev.txt)"
     pipq -r requirements-dev.txt
     echo "$want" >"$stamp"
     log "installed: $("$venv/bin/python" -m pip list --disable-pip-version-check --format=freeze 2>/dev/null \
-        | grep -Ei '^(ansible-core|ansible-lint|jsonschema|molecule|pytest|hypothesis)==' | tr '\n' ' ')"
+        | grep -Ei '^(ansible-core|ansible-lint|jsonschema|molecule|mypy|pytest|hypothesis)==' | tr '\n' ' ')"
 fi
 
 # The collection, in place: ANSIBLE_COLLECTIONS_PATH=.cache/collections finds policygroups.core.

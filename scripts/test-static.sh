@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Static test suite: unit tests, ansible-test sanity, ansible-lint (production profile), antsibull-changelog
+# Static test suite: unit tests, mypy --strict, ansible-test sanity, ansible-lint (production profile), antsibull-changelog
 # lint, ansible-doc for every module, and a build + install round trip of the collection tarball.
 #
 # Every stage runs (a failing stage does not hide the next one), prints its wall time, and the script exits
 # non-zero if any stage failed. A stage that has nothing to check fails: nothing is skipped silently.
 #
-# Usage: scripts/test-static.sh [stage ...]    stages: units sanity lint changelog docs build
+# Usage: scripts/test-static.sh [stage ...]    stages: units types sanity lint changelog docs build
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ export ANSIBLE_LOCAL_TEMP="$repo/.cache/ansible-home/tmp"
 export PYTHONDONTWRITEBYTECODE=1
 pyver=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-all_stages=(units sanity lint changelog docs build)
+all_stages=(units types sanity lint changelog docs build)
 stages=("$@")
 [[ ${#stages[@]} -eq 0 ]] && stages=("${all_stages[@]}")
 
@@ -40,6 +40,12 @@ stage_units() {
         echo "units: pytest collected no tests under tests/unit: that is a failure, not a pass" >&2
     fi
     return $rc
+}
+
+stage_types() {
+    # mypy --strict (.mypy.ini) over every plugin package, resolved through the collections path.
+    (cd "$repo/.cache/collections" && mypy --config-file "$repo/.mypy.ini" --cache-dir "$repo/.cache/mypy" \
+        -p ansible_collections.policygroups.core.plugins)
 }
 
 stage_sanity() {

@@ -9,7 +9,7 @@ parts that have the right shape, so the schema and the rules never report the sa
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Dict, Iterator, List
 
 from ansible_collections.policygroups.core.plugins.module_utils._names import node_list_problem
 from ansible_collections.policygroups.core.plugins.module_utils._validation_error import (
@@ -20,10 +20,11 @@ from ansible_collections.policygroups.core.plugins.module_utils._validation_erro
 DEFAULT_NR_SWAP_TIERS = 4
 LOWEST_PRIORITY = -1
 
-Rule = Callable[[dict, int], Iterator[ValidationError]]
+Doc = Dict[str, Any]
+Rule = Callable[[Doc, int], Iterator[ValidationError]]
 
 
-def _items(doc: dict, key: str) -> list[tuple[int, dict]]:
+def _items(doc: Doc, key: str) -> list[tuple[int, Doc]]:
     """``(index, item)`` for the mapping items of the list ``doc[key]``; anything else is the schema's job."""
     value = doc.get(key)
     if not isinstance(value, list):
@@ -35,15 +36,15 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _err(path: list, message: str) -> ValidationError:
+def _err(path: List[Any], message: str) -> ValidationError:
     return ValidationError(render_path(path), message)
 
 
-def _present(group: dict) -> bool:
-    return group.get("state", "present") != "absent"
+def _present(group: Doc) -> bool:
+    return bool(group.get("state", "present") != "absent")
 
 
-def unique_tiers(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def unique_tiers(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """Tier names and start priorities are unique."""
     names: dict[str, int] = {}
     starts: dict[int, int] = {}
@@ -65,20 +66,21 @@ def unique_tiers(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
                 starts[start] = index
 
 
-def tier_layout(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def tier_layout(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """At most ``nr_swap_tiers`` tiers, and the lowest starts at -1 so that the tiers cover -1..32767."""
     tiers = _items(doc, "policy_swap_tiers")
     if len(tiers) > nr_swap_tiers:
         yield _err(["policy_swap_tiers"], "defines %d tiers; the kernel allows at most %d (nr_swap_tiers, the "
                    "kernel's CONFIG_NR_SWAP_TIERS)" % (len(tiers), nr_swap_tiers))
-    starts = [tier.get("start_priority") for _index, tier in tiers]
-    starts = [s for s in starts if isinstance(s, int) and not isinstance(s, bool)]
+    starts: list[int] = [tier["start_priority"] for _index, tier in tiers
+                         if isinstance(tier.get("start_priority"), int)
+                         and not isinstance(tier.get("start_priority"), bool)]
     if starts and len(starts) == len(tiers) and LOWEST_PRIORITY not in starts:
         yield _err(["policy_swap_tiers"], "no tier starts at -1: the tiers must cover swap priorities -1..32767, so "
                    "the lowest tier needs start_priority: -1 (the lowest now starts at %d)" % min(starts))
 
 
-def unique_group_names(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def unique_group_names(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """Group names are unique fleet-wide."""
     seen: dict[str, int] = {}
     for index, group in _items(doc, "policy_groups"):
@@ -92,8 +94,8 @@ def unique_group_names(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationErro
             seen[name] = index
 
 
-def _groups_by_name(doc: dict) -> dict[str, tuple[int, dict]]:
-    by_name: dict[str, tuple[int, dict]] = {}
+def _groups_by_name(doc: Doc) -> dict[str, tuple[int, Doc]]:
+    by_name: dict[str, tuple[int, Doc]] = {}
     for index, group in _items(doc, "policy_groups"):
         name = _str(group.get("name"))
         if name is not None and name not in by_name:
@@ -101,7 +103,7 @@ def _groups_by_name(doc: dict) -> dict[str, tuple[int, dict]]:
     return by_name
 
 
-def parents(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def parents(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """Parents exist, are not the group itself, and a present group's parent is not absent."""
     by_name = _groups_by_name(doc)
     for index, group in _items(doc, "policy_groups"):
@@ -120,7 +122,7 @@ def parents(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
                        "this group too, or keep its parent" % (parent, by_name[parent][0]))
 
 
-def parent_cycles(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def parent_cycles(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """The parent relation has no cycles; each cycle is reported once, at its first group in the document."""
     by_name = _groups_by_name(doc)
     reported: set[str] = set()
@@ -144,7 +146,7 @@ def parent_cycles(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
             current = parent
 
 
-def swap_tier_references(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def swap_tier_references(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """Tiers a group allows are defined in policy_swap_tiers, and a group names at most nr_swap_tiers."""
     defined = [_str(tier.get("name")) for _index, tier in _items(doc, "policy_swap_tiers")]
     defined_names = sorted({n for n in defined if n is not None})
@@ -162,7 +164,7 @@ def swap_tier_references(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationEr
                            % (tier, ", ".join(defined_names) or "none"))
 
 
-def numa_nodes(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def numa_nodes(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """Node ranges ascend (the pattern in the schema checks the syntax)."""
     for index, group in _items(doc, "policy_groups"):
         numa = group.get("numa")
@@ -174,10 +176,10 @@ def numa_nodes(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
                 yield _err(["policy_groups", index, "numa", "nodes"], problem)
 
 
-def exclusive_members(doc: dict, nr_swap_tiers: int) -> Iterator[ValidationError]:
+def exclusive_members(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
     """A cgroup, a unit or a PID belongs to at most one present group."""
     for kind, what in (("cgroups", "cgroup"), ("systemd_units", "unit"), ("pids", "process")):
-        owner: dict[Any, tuple[str, list]] = {}
+        owner: dict[Any, tuple[str, List[Any]]] = {}
         for index, group in _items(doc, "policy_groups"):
             members = group.get("members")
             if not _present(group) or not isinstance(members, dict) or not isinstance(members.get(kind), list):

@@ -33,7 +33,7 @@ try:
     import jsonschema.validators
     from jsonschema.exceptions import ValidationError as JsonSchemaError
 except ImportError:  # pragma: no cover - exercised only where jsonschema is missing
-    jsonschema = None
+    jsonschema = None  # type: ignore[assignment]
     JsonSchemaError = Exception  # type: ignore[assignment,misc]
 
 SCHEMA_FILE = "policy_groups.schema.json"
@@ -106,7 +106,8 @@ def validator() -> Any:
             "(pip install -r requirements.txt)")
     schema = load_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern_keyword})
+    cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": _pattern_keyword})
     return cls(schema)
 
 

@@ -38,9 +38,9 @@ def validate_fleet(doc: Any, nr_swap_tiers: int = DEFAULT_NR_SWAP_TIERS) -> list
     return sorted(errors, key=_order)
 
 
-def _order(error: ValidationError) -> tuple:
+def _order(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ...], str]:
     """Document position first (list indices numerically), then the message for a stable tie-break."""
-    key = []
+    key: list[tuple[int, int, str]] = []
     for index, quoted, name in _PATH_TOKEN.findall(error.path):
         key.append((0, int(index), "") if index else (1, 0, quoted or name))
     return (tuple(key), error.message)
