@@ -104,7 +104,10 @@ def _groups_by_name(doc: Doc) -> dict[str, tuple[int, Doc]]:
 
 
 def parents(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
-    """Parents exist, are not the group itself, and a present group's parent is not absent."""
+    """A present group's parent exists, is not the group itself, and is not absent.
+
+    An absent group is removed by name wherever it is on a host, so its parent may be gone already.
+    """
     by_name = _groups_by_name(doc)
     for index, group in _items(doc, "policy_groups"):
         parent = _str(group.get("parent"))
@@ -114,7 +117,7 @@ def parents(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
         path = ["policy_groups", index, "parent"]
         if parent == name:
             yield _err(path, "a group cannot be its own parent")
-        elif parent not in by_name:
+        elif parent not in by_name and _present(group):
             known = ", ".join(sorted(by_name)) or "none"
             yield _err(path, "names %r, which is not a group in policy_groups (groups: %s)" % (parent, known))
         elif _present(group) and not _present(by_name[parent][1]):

@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Checks O(policy_groups) and O(policy_swap_tiers) against the collection's JSON Schema
     (C(schemas/policy_groups.schema.json), draft 2020-12) and against the rules a schema cannot express.
-  - "The rules: unique group names, unique tier names and start priorities, parents that exist, no parent cycles
+  - "The rules: unique group names, unique tier names and start priorities, parents that exist (for present groups), no parent cycles
     (the cycle is named), no present group under an absent parent, swap tiers referenced by a group that are
     defined, at most O(nr_swap_tiers) tiers, one tier starting at V(-1) when any tier is defined, cgroup paths that
     are absolute and normalised, a cgroup, unit or PID in at most one group, and names that cannot escape the

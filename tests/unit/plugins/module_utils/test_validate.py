@@ -333,6 +333,15 @@ def test_absent_group_may_keep_absent_children_and_members() -> None:
     assert validate_fleet(d) == []
 
 
+def test_absent_group_may_name_a_parent_that_is_gone() -> None:
+    d = doc()
+    groups(d)[2]["state"] = "absent"
+    groups(d).pop(1)  # background is no longer in the document; batch is removed by name
+    assert validate_fleet(d) == []
+    groups(d)[1]["state"] = "present"
+    assert [e.path for e in validate_fleet(d)] == ["policy_groups[1].parent"]
+
+
 def test_cycle_reported_once_even_when_entered_from_outside() -> None:
     d = doc()
     groups(d)[0]["parent"] = "batch"        # latency -> batch -> background -> batch ...

@@ -137,6 +137,7 @@ def _mutations(doc: dict[str, Any], index: int) -> dict[str, Callable[[dict[str,
 
     def missing_parent(d: dict[str, Any]) -> str:
         d["policy_groups"][index]["parent"] = "missing-parent-group-" + "x" * 40
+        d["policy_groups"][index]["state"] = "present"  # an absent group may name a parent that is gone
         return base + ".parent"
 
     def bad_cgroup(d: dict[str, Any]) -> str:
