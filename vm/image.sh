@@ -61,7 +61,7 @@ proxy_from_apt() {
 inputs_hash() {
     {
         printf 'suite=%s\npackages=%s %s\nsize=%s\n' "${SUITE}" "${PACKAGES[*]}" "${KERNEL_PACKAGE}" "${IMAGE_SIZE}"
-        cat "${VM_DIR}/image.sh"
+        declare -f build configure_rootfs in_chroot     # the recipe, not the caching around it
         (cd "${VM_DIR}/guest" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
         cat "${VM_KEY}.pub"
     } | sha256sum | cut -c1-16
@@ -168,6 +168,20 @@ build() {
     log "image ready in $((SECONDS - t0)) s"
 }
 
+# prune_images KEEP: remove other cached images that no running guest boots from.
+prune_images() {
+    local keep=$1 dir
+    for dir in "${VM_CACHE}/images"/*/; do
+        dir=${dir%/}
+        [[ "${dir}" == "${keep}" || ! -d "${dir}" ]] && continue
+        if grep -qs -F "IMAGE_DIR=${dir}" "${VM_GUESTS}"/*/guest.env; then
+            continue
+        fi
+        log "removing superseded image ${dir##*/}"
+        rm -rf --one-file-system "${dir}"
+    done
+}
+
 main() {
     [[ ${EUID} -eq 0 ]] || die "building the image needs root (debootstrap, chroot)"
     ensure_packages qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client util-linux \
@@ -185,6 +199,7 @@ main() {
             rm -rf "${VM_CACHE}/images/.build-${hash}-"*
             mkdir -p "${tmp}"
             build "${out}" "${tmp}"
+            prune_images "${out}"
         fi
         flock -u 9
     fi

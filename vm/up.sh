@@ -12,7 +12,7 @@
 # State lives in .cache/vm/guests/NAME/: qemu.pid, port, console.log, overlay.qcow2, guest.env.
 #
 # Boots are serialised by a lock: under software emulation one booting guest takes both cores.
-# A guest that does not answer within the timeout (default 240 s), panics or exits is reported
+# A guest that does not answer within the timeout (default 300 s), panics or exits is reported
 # with the tail of its console log and killed. Environment: VM_ACCEL=kvm|tcg skips the probe.
 set -euo pipefail
 # shellcheck source=vm/lib.sh
@@ -23,7 +23,7 @@ usage() { echo "usage: $0 NAME KERNEL|stock [--mem MB] [--smp N] [--hostname H] 
 [[ $# -ge 2 ]] || usage
 NAME=$1 KERNEL=$2
 shift 2
-MEM=1024 SMP=2 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-240} SLOW_SWAP_SIZE=1G
+MEM=1024 SMP=2 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-300} SLOW_SWAP_SIZE=1G
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --mem) MEM=$2; shift 2 ;;
@@ -170,7 +170,7 @@ while :; do
     if ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 true 2>/dev/null; then
         break
     fi
-    (( SECONDS - t0 < TIMEOUT )) || fail_boot "no SSH after ${TIMEOUT} s"
+    (( SECONDS - t0 < TIMEOUT )) || fail_boot "no SSH after ${TIMEOUT} s (host load: $(cut -d' ' -f1-3 /proc/loadavg))"
     sleep 1
 done
 log "${NAME}: up in $((SECONDS - t0)) s"
