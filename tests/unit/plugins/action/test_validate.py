@@ -114,7 +114,8 @@ def _playbook_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_playbook_validates_once_without_connecting(tmp_path: Path) -> None:
-    """Hosts whose connection can never work: validation still runs, once, and fails listing all errors."""
+    """Hosts whose connection can never work: validation still runs, once, fails listing all errors, and
+    no host runs a later task: an invalid document changes nothing anywhere."""
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(textwrap.dedent("""\
         all:
@@ -138,6 +139,9 @@ def test_playbook_validates_once_without_connecting(tmp_path: Path) -> None:
                 policy_groups: "{{ policy_groups }}"
                 policy_swap_tiers: "{{ policy_swap_tiers }}"
               run_once: true
+            - name: A task that would change hosts
+              ansible.builtin.debug:
+                msg: "changing {{ inventory_hostname }}"
         """))
     bindir = Path(sys.executable).parent
     proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "--check"],
@@ -152,3 +156,4 @@ def test_playbook_validates_once_without_connecting(tmp_path: Path) -> None:
                  "policy_swap_tiers: no tier starts at -1"):
         assert line in out, out
     assert out.count("fatal: [h") == 1, out
+    assert "changing h" not in out, out
