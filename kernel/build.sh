@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Build the policy-groups reference kernel (or fetch it from the cache).
+#
+# Usage: kernel/build.sh [--unpatched] [--allow-checkpatch-findings] [--jobs N] [--keep-going-on-cache-miss]
+#
+#   --unpatched                  same configuration, without kernel/patches/ (baseline for benchmarks;
+#                                the series-only options of the fragment are then not required)
+#   --allow-checkpatch-findings  record checkpatch findings in checkpatch.log but do not fail on them
+#                                (for work in progress; the result is cached under a different key)
+#   --jobs N                     parallel make jobs (default: number of CPUs)
+#
+# Steps: install build dependencies (apt, only what is missing), unpack Debian's linux-source-6.12
+# into .cache/kernel/src-<version>, check that every patch of the series applies (naming the first
+# one that does not), run scripts/checkpatch.pl --strict on the series, configure from tinyconfig
+# plus kernel/config/policy-guest.config, verify that every fragment line took effect, build
+# bzImage with ccache, and build the selftest tools/testing/selftests/cgroup/test_policy statically
+# when the series contains it.
+#
+# The result is cached in .cache/kernel/<key>/ (bzImage, config, kernelrelease, test_policy,
+# checkpatch.log, manifest) where <key> is the sha256 of the source package version, the series,
+# the fragment, this script and the compiler version. Stage timings go to stdout; the LAST stdout
+# line is the result directory. Make output goes to .cache/kernel/logs/.
+set -euo pipefail
+
+SOURCE_PACKAGE=linux-source-6.12
+SOURCE_TARBALL=/usr/src/linux-source-6.12.tar.xz
+ARCH=x86_64
+export ARCH
+
+die() { printf 'kernel/build.sh: error: %s\n' "$*" >&2; exit 1; }
+note() { printf 'kernel/build.sh: %s\n' "$*" >&2; }
+
+unpatched=0
+allow_findings=0
+jobs=$(nproc)
+while (($#)); do
+    case $1 in
+        --unpatched) unpatched=1 ;;
+        --allow-checkpatch-findings) allow_findings=1 ;;
+        --jobs) shift; jobs=${1:?--jobs needs a number} ;;
+        -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        *) die "unknown argument: $1 (see --help)" ;;
+    esac
+    shift
+done
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+fragment=$here/config/policy-guest.config
+patch_dir=$here/patches
+cache=$repo/.cache/kernel
+mkdir -p "$cache/logs"
+
+# ---------------------------------------------------------------------------------------------
+# timing helpers
+t_start=$(date +%s.%N)
+t_stage=$t_start
+stage_done() {
+    local now
+    now=$(date +%s.%N)
+    printf 'stage %-12s %7.1f s\n' "$1" "$(echo "$now - $t_stage" | bc)"
+    t_stage=$now
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. build dependencies
+deps=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio ccache kmod rsync xz-utils
+      perl git python3 "$SOURCE_PACKAGE")
+missing=()
+for p in "${deps[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    note "installing build dependencies: ${missing[*]}"
+    apt_opts=(-o DPkg::Lock::Timeout=600 -qq)
+    if [[ $(id -u) -ne 0 ]]; then apt=(sudo apt-get); else apt=(apt-get); fi
+    "${apt[@]}" "${apt_opts[@]}" update >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${apt_opts[@]}" install -y --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+[[ -r $SOURCE_TARBALL ]] || die "$SOURCE_TARBALL is missing although $SOURCE_PACKAGE is installed"
+src_version=$(dpkg-query -W -f='${Version}' "$SOURCE_PACKAGE")
+stage_done deps
+
+# ---------------------------------------------------------------------------------------------
+# 2. cache key
+shopt -s nullglob
+patches=("$patch_dir"/*.patch)
+shopt -u nullglob
+((unpatched)) && patches=()
+variant=series
+((unpatched)) && variant=stock
+key=$(
+    {
+        printf 'source %s\nvariant %s\nfindings-allowed %s\n' "$src_version" "$variant" "$allow_findings"
+        gcc --version | head -n1
+        for p in "${patches[@]}"; do printf 'patch %s\n' "$(basename "$p")"; cat "$p"; done
+        printf 'fragment\n'; cat "$fragment"
+        printf 'script\n'; cat "${BASH_SOURCE[0]}"
+    } | sha256sum | cut -c1-16
+)
+result=$cache/$key
+if [[ -f $result/manifest ]]; then
+    stage_done cache-hit
+    printf '%s\n' "$result"
+    exit 0
+fi
+
+# One build at a time per checkout: trees and object directories are shared.
+exec 9>"$cache/.build.lock"
+if ! flock -n 9; then
+    note "another kernel build is running; waiting for it"
+    flock 9
+fi
+if [[ -f $result/manifest ]]; then
+    stage_done cache-hit
+    printf '%s\n' "$result"
+    exit 0
+fi
+log=$cache/logs/build-$key.log
+: >"$log"
+note "building $variant kernel ($SOURCE_PACKAGE $src_version, ${#patches[@]} patches); log: ${log#"$repo"/}"
+run() { # run a command with its output in the build log; show the log tail on failure
+    if ! "$@" >>"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        die "failed: $* (full log: ${log#"$repo"/})"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# 3. source trees: a pristine one, and a copy carrying the series
+pristine=$cache/src-$src_version
+if [[ ! -f $pristine/.unpacked ]]; then
+    rm -rf "$pristine" "$pristine.tmp"
+    mkdir -p "$pristine.tmp"
+    tar -C "$pristine.tmp" --strip-components=1 -xf "$SOURCE_TARBALL"
+    touch "$pristine.tmp/.unpacked"
+    mv "$pristine.tmp" "$pristine"
+fi
+stage_done unpack
+
+# Keep git from treating the enclosing project checkout as the kernel's repository.
+export GIT_CEILING_DIRECTORIES=$cache
+
+if ((unpatched)); then
+    tree=$pristine
+else
+    tree=$cache/src-$src_version-series
+    mkdir -p "$tree"
+    # Reset the copy to pristine. Without -t, a file whose content differs (one a previous series
+    # touched) is rewritten with a fresh mtime, so make rebuilds what depends on it; files the
+    # previous series added are deleted.
+    rsync -r -l --checksum --delete --exclude=/.applied "$pristine/" "$tree/"
+    rm -f "$tree/.applied"
+    for p in "${patches[@]}"; do
+        name=$(basename "$p")
+        if ! git -C "$tree" apply --check "$p" 2>"$cache/logs/apply.err"; then
+            cat "$cache/logs/apply.err" >&2
+            die "patch $name does not apply to $SOURCE_PACKAGE $src_version"
+        fi
+        git -C "$tree" apply "$p"
+        printf '%s\n' "$name" >>"$tree/.applied"
+    done
+fi
+stage_done patch
+
+# ---------------------------------------------------------------------------------------------
+# 4. checkpatch --strict on the series
+checkpatch_log=$cache/logs/checkpatch-$key.log
+if ((${#patches[@]})); then
+    findings=0
+    (cd "$tree" && scripts/checkpatch.pl --strict --color=never --summary-file --showfile \
+        "${patches[@]}") >"$checkpatch_log" 2>&1 || findings=1
+    if ((findings)); then
+        grep -E '^(ERROR|WARNING|CHECK)|total:' "$checkpatch_log" >&2 || true
+        if ((allow_findings)); then
+            note "checkpatch --strict has findings (allowed by --allow-checkpatch-findings)"
+        else
+            die "checkpatch --strict reports errors, warnings or checks (see ${checkpatch_log#"$repo"/})"
+        fi
+    fi
+else
+    printf 'no patches: nothing to check\n' >"$checkpatch_log"
+fi
+stage_done checkpatch
+
+# ---------------------------------------------------------------------------------------------
+# 5. configure: tinyconfig + fragment, then verify every line took effect
+obj=$cache/obj-$variant
+mkdir -p "$obj"
+export CCACHE_DIR=$repo/.cache/ccache CCACHE_BASEDIR=$cache CCACHE_MAXSIZE=5G CCACHE_COMPRESS=1
+export KBUILD_BUILD_USER=policygroups KBUILD_BUILD_HOST=build KBUILD_BUILD_TIMESTAMP="$src_version"
+localversion=-policy
+((unpatched)) && localversion=-stock
+mk=(make -C "$tree" O="$obj" -j"$jobs" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION="$localversion")
+
+# Options after the "series" marker exist only with the series applied.
+active_fragment=$cache/logs/fragment-$variant.config
+if ((${#patches[@]})); then
+    grep -v '^# --- series' "$fragment" >"$active_fragment"
+else
+    sed '/^# --- series/,$d' "$fragment" >"$active_fragment"
+fi
+cp "$obj/.config" "$obj/.config.prev" 2>/dev/null || true
+run "${mk[@]}" tinyconfig
+run "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$active_fragment"
+run "${mk[@]}" olddefconfig
+# Keep the previous file (and its mtime) when nothing changed, so make does not re-run syncconfig.
+if [[ -f $obj/.config.prev ]] && cmp -s "$obj/.config" "$obj/.config.prev"; then
+    mv "$obj/.config.prev" "$obj/.config"
+fi
+rm -f "$obj/.config.prev"
+
+dropped=()
+while IFS= read -r line; do
+    case $line in
+        CONFIG_*=*) grep -qxF -- "$line" "$obj/.config" || dropped+=("$line") ;;
+        '# CONFIG_'*' is not set')
+            opt=${line#\# }; opt=${opt%% *}
+            grep -q "^$opt=" "$obj/.config" && dropped+=("$line") ;;
+    esac
+done <"$active_fragment"
+if ((${#dropped[@]})); then
+    for d in "${dropped[@]}"; do
+        opt=${d#\# }; opt=${opt%%[= ]*}
+        note "fragment line did not take effect: '$d' (now: $(grep -E "^(# )?${opt}[= ]" "$obj/.config" || echo 'absent: unknown symbol or unmet dependency'))"
+    done
+    die "${#dropped[@]} fragment option(s) did not take effect"
+fi
+stage_done configure
+
+# ---------------------------------------------------------------------------------------------
+# 6. kernel image
+run "${mk[@]}" bzImage
+release=$(make -s -C "$tree" O="$obj" LOCALVERSION="$localversion" kernelrelease)
+stage_done bzImage
+
+# ---------------------------------------------------------------------------------------------
+# 7. selftest (when the series carries it)
+selftest_src=tools/testing/selftests/cgroup/test_policy.c
+selftest_out=$obj/selftests
+if [[ -f $tree/$selftest_src ]]; then
+    run "${mk[@]}" headers
+    mkdir -p "$selftest_out"
+    rm -f "$selftest_out/test_policy"
+    run make -C "$tree/tools/testing/selftests/cgroup" OUTPUT="$selftest_out" \
+        USERCFLAGS="-isystem $obj/usr/include" USERLDFLAGS=-static "$selftest_out/test_policy"
+    stage_done selftest
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 8. publish the result atomically
+staging=$cache/.staging-$key
+rm -rf "$staging"
+mkdir -p "$staging"
+cp "$obj/arch/x86/boot/bzImage" "$staging/bzImage"
+cp "$obj/.config" "$staging/config"
+cp "$checkpatch_log" "$staging/checkpatch.log"
+printf '%s\n' "$release" >"$staging/kernelrelease"
+[[ -f $selftest_out/test_policy && -f $tree/$selftest_src ]] && cp "$selftest_out/test_policy" "$staging/"
+{
+    printf 'source_package=%s\nsource_version=%s\nvariant=%s\nkernelrelease=%s\n' \
+        "$SOURCE_PACKAGE" "$src_version" "$variant" "$release"
+    printf 'patches=%s\n' "$( ((${#patches[@]})) && basename -a "${patches[@]}" | paste -sd' ')"
+    printf 'build_seconds=%.0f\n' "$(echo "$(date +%s.%N) - $t_start" | bc)"
+    (cd "$staging" && for f in bzImage test_policy; do [[ ! -f $f ]] || sha256sum "$f"; done)
+} >"$staging/manifest.tmp"
+mv "$staging/manifest.tmp" "$staging/manifest"
+rm -rf "$result"
+mv "$staging" "$result"
+stage_done publish
+printf 'stage %-12s %7.1f s\n' total "$(echo "$(date +%s.%N) - $t_start" | bc)"
+printf '%s\n' "$result"
