@@ -156,6 +156,7 @@ def main() -> int:
     args = parser.parse_args()
     host_counts = sorted({int(n) for n in args.hosts.split(",")})
     CACHE.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(CACHE / "hosts", ignore_errors=True)  # simulated hosts of an earlier run may hold another fleet
     doc = fleet(args.groups)
 
     # 1. no-op run of the role on a converged host vs the floor
