@@ -175,8 +175,8 @@ def test_operation_to_dict() -> None:
 
 def test_moving_a_group_takes_its_unlisted_children_down_with_the_old_path(tmp_path: Path) -> None:
     kernel, backend = make(tmp_path)
-    converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g"}, {"name": "kid", "parent": "g",
-                                                                         "members": {"pids": [102]}}]})
+    kid = {"name": "kid", "parent": "g", "members": {"pids": [102]}}
+    converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g"}, kid]})
     ops = converge(backend, {"policy_groups": [{"name": "p"}, {"name": "g", "parent": "p"}]})
     assert kinds(ops) == [("create_group", "p/g"), ("move_members", "g/kid"), ("remove_group", "g/kid"),
                           ("remove_group", "g")]
