@@ -5,8 +5,8 @@
 # Idempotent: nothing is installed when the requirements files are unchanged (their hash is stamped into
 # .venv/.requirements.sha256); a change is installed in place; only another interpreter recreates the venv.
 #
-# Interpreter choice (first that runs and is >= 3.12):
-#   $PYTHON, python3.13, python3.12 on PATH, $(pyenv root)/versions/3.1[23]*/bin/python
+# Interpreter choice: $PYTHON if set; else the existing venv's if it works; else the first that runs and is
+# >= 3.12 of python3.13, python3.12 on PATH, $(pyenv root)/versions/3.1[23]*/bin/python.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,11 +46,18 @@ find_python() {
     return 1
 }
 
-python=$(find_python)
+have_python=""
+if [[ -x "$venv/bin/python" ]] && usable "$venv/bin/python"; then
+    have_python=$("$venv/bin/python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+fi
+if [[ -z "${PYTHON:-}" && -n "$have_python" ]]; then
+    # Keep the interpreter of a working venv unless PYTHON asks for another one.
+    python="$venv/bin/python"
+else
+    python=$(find_python)
+fi
 pyver=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
 want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
-have_python=""
-[[ -x "$venv/bin/python" ]] && have_python=$("$venv/bin/python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || true)
 
 pipq() {
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
