@@ -48,7 +48,24 @@ stage_types() {
         -p ansible_collections.policygroups.core.plugins)
 }
 
+# Debian packages a stage needs (installed quietly, only when missing).
+ensure_debs() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    echo "test-static: installing ${missing[*]}"
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 install -y \
+            --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 stage_sanity() {
+    # ansible-test's shellcheck test is skipped, not failed, without the tool: make sure it runs.
+    ensure_debs shellcheck || return 1
     # ansible-test needs the collection at .../ansible_collections/<ns>/<name>; use a fresh copy so that
     # build outputs and caches in the work tree are not scanned.
     local dest="$repo/.cache/sanity/ansible_collections/policygroups/core"
