@@ -157,3 +157,17 @@ def test_playbook_validates_once_without_connecting(tmp_path: Path) -> None:
         assert line in out, out
     assert out.count("fatal: [h") == 1, out
     assert "changing h" not in out, out
+
+
+def test_documentation_matches_the_argument_spec() -> None:
+    """The doc-only module describes exactly the options the action accepts, with the same types and defaults."""
+    import yaml
+
+    from ansible_collections.policygroups.core.plugins.action.validate import ARGUMENT_SPEC
+    from ansible_collections.policygroups.core.plugins.modules import validate as doc_module
+
+    options = yaml.safe_load(doc_module.DOCUMENTATION)["options"]
+    assert set(options) == set(ARGUMENT_SPEC)
+    for name, spec in ARGUMENT_SPEC.items():
+        assert options[name]["type"] == spec["type"], name
+        assert options[name].get("default") == spec.get("default"), name
