@@ -37,6 +37,8 @@ def _finding(group: str | None, policy: str, desired: Any, actual: Any, kind: st
 def _tiers_text(tiers: Any) -> str | None:
     if tiers is None:
         return None
+    if not tiers:
+        return "none"
     return " ".join(f"{t['name']}:{t['start_priority']}" for t in
                     sorted(tiers, key=lambda t: -int(t["start_priority"])))
 
@@ -222,6 +224,9 @@ def drift_markdown(report: Mapping[str, Any]) -> str:
         for f in h["findings"]:
             lines.append(f"| {_cell(f['group'] or HOST_LEVEL)} | {_cell(f['policy'])} | {_cell(f['desired'])} | "
                          f"{_cell(f['actual'])} | {f['kind']} |")
+    notes = [(h["host"], w) for h in report["hosts"] for w in h.get("warnings") or []]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {host}: {_cell(text)}" for host, text in notes]
     return "\n".join(lines) + "\n"
 
 

@@ -118,6 +118,13 @@ def test_markdown_lists_each_finding() -> None:
     assert "| web1 | drifted | 1 | 6.12.0 |" in md
 
 
+def test_markdown_notes_and_empty_tiers() -> None:
+    change = {"op": "set_tiers", "group": None, "key": "tiers", "before": [], "after": TIERS}
+    md = drift_markdown(drift_report([record(tier_changes=[change], warnings=["groups not planned"])]))
+    assert "| (host) | swap_tiers | fast:100 slow:-1 | none | runtime |" in md
+    assert "## Notes" in md and "- web1: groups not planned" in md
+
+
 def test_markdown_escapes_pipes() -> None:
     change = {"op": "set_policy", "group": "g", "key": "numa", "before": "a|b", "after": "c"}
     assert "a\\|b" in drift_markdown(drift_report([record(changes=[change])]))
