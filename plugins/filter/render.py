@@ -188,7 +188,14 @@ def kernel_policies(group: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]
     numa = group.get("numa")
     if isinstance(numa, Mapping) and numa.get("mode"):
         nodes = numa.get("nodes")
-        out["numa"] = f"{numa['mode']}:{nodes}" if nodes not in (None, "") else str(numa["mode"])
+        if nodes in (None, ""):
+            out["numa"] = str(numa["mode"])
+        else:
+            try:
+                nodes = render_nodelist(parse_nodelist(str(nodes)))
+            except ValueError:
+                pass  # reported by validation; shown as written
+            out["numa"] = f"{numa['mode']}:{nodes}"
     return out
 
 
@@ -205,6 +212,20 @@ def parse_nodelist(text: str) -> list[int]:
             raise ValueError(f"bad NUMA node range '{part}'")
         nodes.update(range(first, last + 1))
     return sorted(nodes)
+
+
+def render_nodelist(nodes: Sequence[int]) -> str:
+    """[0, 1, 2, 5] -> ``0-2,5``: the kernel's list format, as ``policy.numa`` reads back."""
+    ordered = sorted(set(nodes))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(parts)
 
 
 def device_tier(priority: int, tiers: Sequence[Mapping[str, Any]]) -> str | None:

@@ -198,6 +198,13 @@ def test_bad_on_unsupported() -> None:
         render(doc(), None, on_unsupported="ignore")
 
 
+def test_numa_nodes_in_kernel_form() -> None:
+    d = doc()
+    d["policy_groups"][1]["numa"] = {"mode": "interleave", "nodes": "3,0,1,2"}
+    assert render(d, None)["groups"]["latency"]["policies"]["numa"] == "interleave:0-3"
+    assert mod.render_nodelist([5, 0, 1, 2, 7]) == "0-2,5,7" and mod.render_nodelist([]) == ""
+
+
 def test_nodelist_parser() -> None:
     assert mod.parse_nodelist("0-2,5") == [0, 1, 2, 5]
     for bad in ("", "a", "2-1", "1,"):
