@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "bench" / "role"
@@ -41,11 +42,11 @@ RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 CONTROLLER_ONLY = ("set_fact", "assert", "debug", "fail", "include_role", "import_tasks", "validate")
 
 
-def fleet(groups: int) -> dict:
+def fleet(groups: int) -> dict[str, Any]:
     """A fleet document of ``groups`` groups: a third are children, each group binds one cgroup."""
     items = []
     for i in range(groups):
-        item: dict = {"name": f"g{i:03d}", "thp": ("never", "madvise", "always")[i % 3], "ksm": i % 2 == 0,
+        item: dict[str, Any] = {"name": f"g{i:03d}", "thp": ("never", "madvise", "always")[i % 3], "ksm": i % 2 == 0,
                       "oom_score_adj": (i * 37) % 2001 - 1000, "swap": {"tiers": ["fast"] if i % 2 else ["slow"]},
                       "zswap_writeback": i % 4 != 0, "members": {"cgroups": [f"/bench.slice/g{i:03d}.service"]}}
         if i % 3 == 2:
@@ -55,7 +56,7 @@ def fleet(groups: int) -> dict:
             "policy_groups": items}
 
 
-def make_host(root: Path, doc: dict) -> None:
+def make_host(root: Path, doc: dict[str, Any]) -> None:
     """A simulated host converged to ``doc`` (the kernel side simulated by the test suite's FakeKernel)."""
     if root.exists():
         shutil.rmtree(root)
@@ -67,7 +68,7 @@ def make_host(root: Path, doc: dict) -> None:
         raise SystemExit(f"cannot converge the simulated host: {outcome.error}")
 
 
-def write_inventory(path: Path, hosts: list[str], roots: dict[str, Path], doc: dict) -> None:
+def write_inventory(path: Path, hosts: list[str], roots: dict[str, Path], doc: dict[str, Any]) -> None:
     inventory = {"all": {"hosts": {h: {"policy_groups_host_root": str(roots[h])} for h in hosts},
                          "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                                   **doc}}}

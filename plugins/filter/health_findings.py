@@ -27,10 +27,10 @@ def health_findings(rendered: Mapping[str, Any], info: Mapping[str, Any] | None)
     problems: list[str] = []
     tiers = rendered.get("policy_swap_tiers")
     if tiers is not None:
-        want = sorted((t["name"], int(t["start_priority"])) for t in tiers)
-        have = sorted((t["name"], int(t["start_priority"])) for t in info.get("swap_tiers") or [])
-        if want != have:
-            problems.append(f"swap tiers are {have}, expected {want}")
+        want_tiers = sorted((t["name"], int(t["start_priority"])) for t in tiers)
+        have_tiers = sorted((t["name"], int(t["start_priority"])) for t in info.get("swap_tiers") or [])
+        if want_tiers != have_tiers:
+            problems.append(f"swap tiers are {have_tiers}, expected {want_tiers}")
     groups = info.get("groups") or {}
     for path, want in (rendered.get("groups") or {}).items():
         if want.get("state", "present") != "present":

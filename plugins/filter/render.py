@@ -15,7 +15,7 @@ from typing import Any
 try:
     from ansible.errors import AnsibleFilterError
 except ImportError:  # pragma: no cover - only without ansible-core (e.g. a bare interpreter)
-    AnsibleFilterError = ValueError  # type: ignore[assignment,misc]
+    AnsibleFilterError = ValueError  # type: ignore[assignment,misc,unused-ignore]
 
 # Optional: the collection's full validator (JSON Schema + semantic rules). When it is importable, every
 # merged host document goes through it; the structural checks below run in any case, because rendering
@@ -47,7 +47,7 @@ ON_UNSUPPORTED = ("keep", "drop")
 _NODELIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
-class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type]
+class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type,unused-ignore]
     """The document cannot be rendered; ``errors`` lists every problem as ``<path>: <message>``."""
 
     def __init__(self, errors: Sequence[str]) -> None:
