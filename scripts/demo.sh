@@ -36,7 +36,7 @@ cleanup() {
         local h
         for h in "${hosts[@]}"; do vm/down.sh "demo-${h}" || true; done
     fi
-    printf '\ndemo: %s after %d s\n' "$([[ ${rc} -eq 0 ]] && echo done || echo "FAILED (${rc})")" "$((SECONDS - t_all))"
+    printf '\ndemo: %s after %d s\n' "$([[ ${rc} -eq 0 ]] && echo "done" || echo "FAILED (${rc})")" "$((SECONDS - t_all))"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -85,7 +85,9 @@ step "Roll out the example policy: playbooks/rollout.yml (canary web1, then wave
 ansible-playbook playbooks/rollout.yml "${inventory[@]}" -e "policy_kernel_build_dir=${POLICY_KERNEL_DIR}"
 
 step "Tamper by hand: web1 latency THP never -> always; db1 background swap tiers slow -> fast"
+# shellcheck disable=SC2016  # expanded in the guest
 vm/ssh.sh demo-web1 'echo always > /sys/fs/cgroup/policy/latency/policy.thp; echo "web1 latency policy.thp: $(cat /sys/fs/cgroup/policy/latency/policy.thp)"'
+# shellcheck disable=SC2016  # expanded in the guest
 vm/ssh.sh demo-db1 'echo fast > /sys/fs/cgroup/policy/background/policy.swap.tiers; echo "db1 background policy.swap.tiers: $(cat /sys/fs/cgroup/policy/background/policy.swap.tiers)"'
 
 step "Drift audit in check mode: playbooks/drift.sh (exit status 2 means drift)"

@@ -35,7 +35,7 @@ stop_guests() {  # every guest of these scenarios that is still running
     local s d
     for s in "${scenarios[@]}"; do
         for d in .cache/vm/guests/"${s}"-*/; do
-            [[ -d "${d}" ]] && vm/down.sh "$(basename "${d}")" || true
+            if [[ -d "${d}" ]]; then vm/down.sh "$(basename "${d}")" || true; fi
         done
     done
 }

@@ -14,6 +14,7 @@
 #
 # Environment: VM_MIRROR overrides the Debian mirror (default: the first Debian archive URI in
 # this machine's apt configuration). VM_SUITE overrides the suite (default trixie).
+# shellcheck disable=SC2016  # dpkg-query formats are literal
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"

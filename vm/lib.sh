@@ -39,6 +39,7 @@ ssh_key() {
 }
 
 # Options for talking to throwaway guests: host keys change with every image build.
+# shellcheck disable=SC2034  # used by the scripts that source this file
 SSH_OPTS=(
     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
     -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=5

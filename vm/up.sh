@@ -117,6 +117,7 @@ ACCEL=$(accel)
 if [[ "${ACCEL}" == kvm ]]; then
     ACCEL_ARGS=(-accel kvm -cpu host)
 else
+    # shellcheck disable=SC2054  # the comma belongs to the -accel value
     ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
 fi
 
@@ -130,7 +131,7 @@ APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${HOSTNAME_} sys
 APPEND+=" systemd.show_status=auto ${EXTRA_APPEND}"
 
 started=""
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
     PORT=$(free_port)
     : >"${DIR}/console.log"
     if qemu-system-x86_64 -name "${NAME}" "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" \
