@@ -147,21 +147,42 @@ if ((unpatched)); then
     tree=$pristine
 else
     tree=$cache/src-$src_version-series
-    mkdir -p "$tree"
-    # Reset the copy to pristine. Without -t, a file whose content differs (one a previous series
-    # touched) is rewritten with a fresh mtime, so make rebuilds what depends on it; files the
-    # previous series added are deleted.
-    rsync -r -l --checksum --delete --exclude=/.applied "$pristine/" "$tree/"
-    rm -f "$tree/.applied"
+    touched=$tree/.series-files # paths the applied series changed, one per line
+    if [[ ! -f $tree/.unpacked ]]; then
+        rm -rf "$tree"
+        cp -a "$pristine" "$tree"
+        : >"$touched"
+    elif [[ ! -f $touched ]]; then
+        # State unknown (interrupted run): compare the whole tree with the pristine one. Without -t,
+        # a file whose content differs is rewritten with a fresh mtime, so make rebuilds its users.
+        rsync -r -l --checksum --delete "$pristine/" "$tree/"
+        : >"$touched"
+    fi
+    # Undo the previous series: restore what it changed (with a fresh mtime), delete what it added.
+    while IFS= read -r f; do
+        if [[ -e $pristine/$f ]]; then
+            mkdir -p "$(dirname "$tree/$f")"
+            cp "$pristine/$f" "$tree/$f"
+        else
+            rm -f "$tree/$f"
+        fi
+    done <"$touched"
+    mv "$touched" "$touched.undo" # any failure below forces the full comparison next time
+    rm -f "$touched.new"
+    applied=
     for p in "${patches[@]}"; do
         name=$(basename "$p")
         if ! git -C "$tree" apply --check "$p" 2>"$cache/logs/apply.err"; then
             cat "$cache/logs/apply.err" >&2
-            die "patch $name does not apply to $SOURCE_PACKAGE $src_version"
+            die "patch $name does not apply to $SOURCE_PACKAGE $src_version (after ${applied:-no patches})"
         fi
+        git -C "$tree" apply --numstat "$p" | cut -f3- >>"$touched.new"
         git -C "$tree" apply "$p"
-        printf '%s\n' "$name" >>"$tree/.applied"
+        applied="${applied:+$applied, }$name"
     done
+    touch "$touched.new"
+    sort -u "$touched.new" >"$touched"
+    rm -f "$touched.new" "$touched.undo"
 fi
 stage_done patch
 
