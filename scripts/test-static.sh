@@ -143,14 +143,14 @@ target_pythons() {
 }
 
 stage_lint() {
-    local d missing=0
+    local d empty=0
     for d in roles playbooks examples extensions; do
         if [[ -z "$(find "$d" -type f \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | head -1)" ]]; then
             echo "lint: $d/ has no YAML to lint" >&2
-            missing=1
+            empty=1
         fi
     done
-    [[ $missing -eq 0 ]] || return 1
+    [[ $empty -eq 0 ]] || return 1
     # The whole collection (roles, playbooks, examples, extensions, galaxy.yml, meta/, changelogs/, ...);
     # exclusions and the profile are in .ansible-lint.
     ansible-lint --profile production --offline --nocolor
