@@ -16,7 +16,8 @@ from ansible_collections.policygroups.core.plugins.module_utils._fleet_rules imp
     DEFAULT_NR_SWAP_TIERS,
     semantic_errors,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._schema import SchemaUnavailable, schema_errors
+from ansible_collections.policygroups.core.plugins.module_utils._schema import SchemaUnavailable
+from ansible_collections.policygroups.core.plugins.module_utils._schema_errors import schema_errors
 from ansible_collections.policygroups.core.plugins.module_utils._validation_error import ValidationError
 
 __all__ = ["DEFAULT_NR_SWAP_TIERS", "SchemaUnavailable", "ValidationError", "validate_fleet"]

@@ -12,9 +12,9 @@ from ansible_collections.policygroups.core.plugins.module_utils import _schema
 from ansible_collections.policygroups.core.plugins.module_utils._schema import (
     SchemaUnavailable,
     load_schema,
-    schema_errors,
     validator,
 )
+from ansible_collections.policygroups.core.plugins.module_utils._schema_errors import schema_errors
 
 from .fleet_examples import BRIEF_EXAMPLE, FULL_EXAMPLE, doc
 
