@@ -46,9 +46,10 @@ def fleet(groups: int) -> dict[str, Any]:
     """A fleet document of ``groups`` groups: a third are children, each group binds one cgroup."""
     items = []
     for i in range(groups):
-        item: dict[str, Any] = {"name": f"g{i:03d}", "thp": ("never", "madvise", "always")[i % 3], "ksm": i % 2 == 0,
-                      "oom_score_adj": (i * 37) % 2001 - 1000, "swap": {"tiers": ["fast"] if i % 2 else ["slow"]},
-                      "zswap_writeback": i % 4 != 0, "members": {"cgroups": [f"/bench.slice/g{i:03d}.service"]}}
+        item: dict[str, Any] = {
+            "name": f"g{i:03d}", "thp": ("never", "madvise", "always")[i % 3], "ksm": i % 2 == 0,
+            "oom_score_adj": (i * 37) % 2001 - 1000, "swap": {"tiers": ["fast"] if i % 2 else ["slow"]},
+            "zswap_writeback": i % 4 != 0, "members": {"cgroups": [f"/bench.slice/g{i:03d}.service"]}}
         if i % 3 == 2:
             item["parent"] = f"g{i - 1:03d}"
         items.append(item)

@@ -135,5 +135,5 @@ def test_converge_then_drift_exit_status_and_reports(tmp_path: Path) -> None:
     errored = subprocess.run(drift, cwd=tmp_path, env=report_env, capture_output=True, text=True, check=False)
     assert errored.returncode == 1, errored.stdout[-3000:]
     report = json.loads((tmp_path / "report" / "drift.json").read_text())
-    assert {h["host"]: h["status"] for h in report["hosts"]} == {"h1": "drifted", "h2": "drifted",
-                                                                  "h3": "unreachable"}
+    statuses = {h["host"]: h["status"] for h in report["hosts"]}
+    assert statuses == {"h1": "drifted", "h2": "drifted", "h3": "unreachable"}
