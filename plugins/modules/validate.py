@@ -22,7 +22,8 @@ description:
     document, for example C(policy_groups[3].swap.tiers[1])."
   - "Runs on the controller only and never connects to a managed host. Use it with C(run_once: true) before any
     task that changes hosts, so an invalid document changes nothing anywhere."
-  - Requires the Python package C(jsonschema) on the controller.
+requirements:
+  - jsonschema >= 4.18 on the controller (draft 2020-12 support)
 options:
   policy_groups:
     description:
