@@ -128,7 +128,7 @@ truncate -s "${SLOW_SWAP_SIZE}" "${DIR}/slowswap.raw"
 mkswap -q -L slowswap "${DIR}/slowswap.raw" >/dev/null
 MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
 APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
-APPEND+=" systemd.show_status=auto ${EXTRA_APPEND}"
+APPEND+=" systemd.show_status=error ${EXTRA_APPEND}"
 
 started=""
 for _ in 1 2 3; do
