@@ -1,0 +1,79 @@
+#!/bin/sh
+# Guest side of the swap-out benchmark: run `swapout` with the process (a) in no policy group and
+# (b) in a policy group whose swap tiers allow the benchmark's device, and print one line per case:
+#
+#   case=<name> kernel=<release> runs=<n> median_mib_per_s=<x> min=<x> max=<x>
+#
+# Needs root. Sets up its own zram swap device (priority 100, tier "fast") unless BENCH_SWAP names
+# an existing one; on a kernel without policy groups only case (a) runs. Everything it creates is
+# removed on exit.
+#
+# Usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]
+set -eu
+
+bin=${1:?usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]}
+size=${2:-128}
+rounds=${3:-7}
+root=/sys/fs/cgroup/policy
+tiers=/sys/kernel/mm/swap/tiers
+group=$root/bench_swapout
+zram=
+mounted=0
+tiers_added=0
+
+cleanup() {
+    # Order matters: a tier named by a group or covering an active device cannot be removed.
+    if [ -d "$group" ]; then rmdir "$group" 2>/dev/null || true; fi
+    if [ -n "$zram" ]; then swapoff "/dev/$zram" 2>/dev/null || true; fi
+    if [ "$tiers_added" = 1 ]; then echo "-fast,-slow" >"$tiers" 2>/dev/null || true; fi
+    if [ "$mounted" = 1 ]; then umount "$root" 2>/dev/null || true; fi
+    if [ -n "$zram" ]; then
+        echo 1 >"/sys/block/$zram/reset" 2>/dev/null || true
+        echo "${zram#zram}" >/sys/class/zram-control/hot_remove 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT INT TERM
+
+# Nothing else may swap during the measurement: turn every existing device off.
+swapoff -a 2>/dev/null || true
+[ -e /sys/module/zswap/parameters/enabled ] && echo N >/sys/module/zswap/parameters/enabled
+
+# Tiers before swapon: a tier may not be split below an active device.
+if [ -w "$tiers" ]; then
+    echo "+fast:100,+slow:-1" >"$tiers"
+    tiers_added=1
+fi
+
+idx=$(cat /sys/class/zram-control/hot_add)
+zram=zram$idx
+echo lzo-rle >"/sys/block/$zram/comp_algorithm"
+echo $(( size * 2 ))M >"/sys/block/$zram/disksize"
+mkswap "/dev/$zram" >/dev/null
+swapon -p 100 "/dev/$zram"
+
+summarize() { # name, then the swapout output on stdin
+    awk -v name="$1" -v rel="$(uname -r)" '
+        /^round=/ { for (i = 1; i <= NF; i++) if ($i ~ /^mib_per_s=/) { split($i, kv, "="); v[++n] = kv[2] } }
+        END {
+            if (n == 0) { print "case=" name " kernel=" rel " runs=0"; exit 1 }
+            # drop the first (warm-up) round when there are more than two
+            s = (n > 2) ? 2 : 1; m = 0
+            for (i = s; i <= n; i++) w[++m] = v[i]
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (w[j] < w[i]) { t = w[i]; w[i] = w[j]; w[j] = t }
+            med = (m % 2) ? w[(m + 1) / 2] : (w[m / 2] + w[m / 2 + 1]) / 2
+            printf "case=%s kernel=%s runs=%d median_mib_per_s=%.1f min=%.1f max=%.1f\n", name, rel, m, med, w[1], w[m]
+        }'
+}
+
+"$bin" "$size" "$rounds" | summarize nogroup
+
+if grep -qw policy /proc/cgroups; then
+    if ! grep -q " $root cgroup " /proc/mounts; then
+        mkdir -p "$root"
+        mount -t cgroup -o policy none "$root"
+        mounted=1
+    fi
+    mkdir "$group"
+    echo fast >"$group/policy.swap.tiers"
+    sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$group" "$bin" "$size" "$rounds" | summarize group
+fi
