@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 # Copyright: contributors to policygroups.core
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Observe, from user space, how the kernel treats a memory-hungry member of one policy group.
 
-Run on a test guest as root:  member_probe.py GROUP_PATH [--policy-root DIR] [--size-mb N] [--memory-max SIZE]
+Run on a test guest as root:  python3 member_probe.py GROUP_PATH [--policy-root DIR] [--size-mb N] [--memory-max SIZE]
 
 1. Starts a helper process in its own transient systemd service whose cgroup has ``MemoryMax`` far below
    the memory the helper will touch, so its anonymous pages must go to swap (or, without swap, it is
@@ -46,7 +45,7 @@ def read_swaps() -> dict[str, int]:
 def status_fields(pid: int) -> dict[str, str]:
     fields: dict[str, str] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
+        key, _sep, value = line.partition(":")
         fields[key] = value.strip()
     return fields
 
@@ -57,7 +56,7 @@ def ksm_stat(pid: int) -> dict[str, str]:
     if not path.exists():
         return stats
     for line in path.read_text().splitlines():
-        key, _, value = line.replace(":", " ", 1).partition(" ")
+        key, _sep, value = line.replace(":", " ", 1).partition(" ")
         stats[key.strip()] = value.strip()
     return stats
 
@@ -65,7 +64,7 @@ def ksm_stat(pid: int) -> dict[str, str]:
 def policy_cgroup(pid: int) -> str | None:
     """The process's path in the policy hierarchy, from /proc/PID/cgroup."""
     for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
+        _hierarchy, controllers, path = line.split(":", 2)
         if "policy" in controllers.split(","):
             return path
     return None
@@ -90,7 +89,7 @@ def hog(size_mb: int, go: Path, done: Path) -> None:
         time.sleep(0.05)
     size = size_mb * 1024 * 1024
     area = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    for _ in range(2):  # a second pass pushes the first pass's pages out again
+    for _pass in range(2):  # a second pass pushes the first pass's pages out again
         for offset in range(0, size, PAGE):
             area[offset:offset + 8] = struct.pack("Q", offset)  # distinct pages: nothing for KSM to merge
     done.write_text("done\n")
