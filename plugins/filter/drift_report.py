@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ansible_collections.policygroups.core.plugins.filter.render import kernel_policies
+from ansible_collections.policygroups.core.plugins.filter.render import kernel_policies, plain
 
 REPORT_FORMAT = 1
 STATUSES = ("in_sync", "drifted", "error", "unreachable")
@@ -164,7 +164,7 @@ def drift_report(records: Sequence[Mapping[str, Any] | None], hosts: Sequence[st
     they are taken as they are, so concatenating them and calling this again merges the reports.
     """
     by_host: dict[str, Mapping[str, Any]] = {}
-    for rec in records:
+    for rec in plain(records):
         if rec:
             by_host[str(rec.get("host"))] = rec
     for name in hosts or []:
@@ -203,6 +203,7 @@ def _cell(value: Any) -> str:
 
 def drift_markdown(report: Mapping[str, Any]) -> str:
     """The report for people: a summary, then one table of findings per host that is not in sync."""
+    report = plain(report)
     s = report["summary"]
     lines = ["# Policy groups drift report", ""]
     if report.get("generated_at"):
@@ -233,6 +234,7 @@ def drift_markdown(report: Mapping[str, Any]) -> str:
 def drift_junit(report: Mapping[str, Any]) -> str:
     """The report for CI: one test suite per host, one test case per group (plus one for host-wide state);
     drift is a failure, an unreachable or failed host an error."""
+    report = plain(report)
     s = report["summary"]
     root = ET.Element("testsuites", name="policygroups drift", tests="0", failures="0", errors="0")
     totals = {"tests": 0, "failures": 0, "errors": 0}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.policygroups.core.plugins.filter.render import plain
+
 
 def _same(key: str, want: str, have: str) -> bool:
     if key == "swap_tiers" and want not in ("none", "default") and have not in ("none", "default"):
@@ -21,6 +23,7 @@ def _same(key: str, want: str, have: str) -> bool:
 
 def health_findings(rendered: Mapping[str, Any], info: Mapping[str, Any] | None) -> list[str]:
     """Problems that show the rendered policy is not in effect on the host (empty: healthy)."""
+    rendered, info = plain(rendered), plain(info)
     if not info or not info.get("available"):
         reason = (info or {}).get("reason") or "no host information"
         return [f"policy groups are not available: {reason}"]

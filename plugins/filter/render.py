@@ -47,6 +47,28 @@ ON_UNSUPPORTED = ("keep", "drop")
 _NODELIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
+def plain(value: Any) -> Any:
+    """A plain-Python copy of ``value`` (dict, list, str, int, float, bool, None).
+
+    Ansible hands filters lazily templated, tagged containers; every access to them may template again, which
+    made deep copies and schema validation of a 50-group document take tens of seconds. One pass here, then
+    everything downstream works on ordinary objects.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
 class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type,unused-ignore]
     """The document cannot be rendered; ``errors`` lists every problem as ``<path>: <message>``."""
 
@@ -379,7 +401,9 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
     """Render one host's concrete policy. See ``render.yml`` for the contract."""
     if on_unsupported not in ON_UNSUPPORTED:
         raise AnsibleFilterError(f"on_unsupported must be one of {', '.join(ON_UNSUPPORTED)}, got '{on_unsupported}'")
-    document = dict(document or {})
+    document = plain(document or {})
+    facts = plain(facts) if facts else None
+    layers = plain(layers) if layers else []
     # policy_swap_tiers undefined (None) means the host's tiers are not managed: checks use the host's own.
     tiers_in = document.get("policy_swap_tiers")
     groups_in = merge_layers(document.get("policy_groups") or [], layers or [])

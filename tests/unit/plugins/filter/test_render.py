@@ -257,3 +257,19 @@ def test_fleet_validator_errors_listed() -> None:
         render(d, None)
     paths = [e.split(":")[0] for e in exc.value.errors]
     assert "policy_groups[0].thp" in paths and "policy_groups[2].oom_score_adj" in paths
+
+
+def test_inputs_copied_to_plain_python_first() -> None:
+    class Lazy(dict):  # stands in for Ansible's lazily templated containers
+        reads = 0
+
+        def __getitem__(self, key: Any) -> Any:
+            Lazy.reads += 1
+            return super().__getitem__(key)
+
+    class Text(str):
+        pass
+
+    out = mod.plain(Lazy(a=[Lazy(b=Text("x"))], n=(1, 2.5, True, None)))
+    assert out == {"a": [{"b": "x"}], "n": [1, 2.5, True, None]}
+    assert type(out) is dict and type(out["a"][0]) is dict and type(out["a"][0]["b"]) is str
