@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Build the policy-groups reference kernel (or fetch it from the cache).
 #
-# Usage: kernel/build.sh [--unpatched] [--allow-checkpatch-findings] [--jobs N] [--keep-going-on-cache-miss]
+# Usage: kernel/build.sh [--unpatched] [--patches DIR] [--allow-checkpatch-findings] [--jobs N]
 #
 #   --unpatched                  same configuration, without kernel/patches/ (baseline for benchmarks;
 #                                the series-only options of the fragment are then not required)
+#   --patches DIR                apply DIR/*.patch instead of kernel/patches/ (to try a series in progress)
 #   --allow-checkpatch-findings  record checkpatch findings in checkpatch.log but do not fail on them
 #                                (for work in progress; the result is cached under a different key)
 #   --jobs N                     parallel make jobs (default: number of CPUs)
@@ -31,11 +32,13 @@ die() { printf 'kernel/build.sh: error: %s\n' "$*" >&2; exit 1; }
 note() { printf 'kernel/build.sh: %s\n' "$*" >&2; }
 
 unpatched=0
+patch_dir=
 allow_findings=0
 jobs=$(nproc)
 while (($#)); do
     case $1 in
         --unpatched) unpatched=1 ;;
+        --patches) shift; patch_dir=$(cd "${1:?--patches needs a directory}" && pwd) ;;
         --allow-checkpatch-findings) allow_findings=1 ;;
         --jobs) shift; jobs=${1:?--jobs needs a number} ;;
         -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -47,7 +50,7 @@ done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 fragment=$here/config/policy-guest.config
-patch_dir=$here/patches
+patch_dir=${patch_dir:-$here/patches}
 cache=$repo/.cache/kernel
 mkdir -p "$cache/logs"
 
@@ -194,7 +197,7 @@ if ((${#patches[@]})); then
     (cd "$tree" && scripts/checkpatch.pl --strict --color=never --summary-file --showfile \
         "${patches[@]}") >"$checkpatch_log" 2>&1 || findings=1
     if ((findings)); then
-        grep -E '^(ERROR|WARNING|CHECK)|total:' "$checkpatch_log" >&2 || true
+        grep -E '(ERROR|WARNING|CHECK):|total:' "$checkpatch_log" >&2 || true
         if ((allow_findings)); then
             note "checkpatch --strict has findings (allowed by --allow-checkpatch-findings)"
         else
