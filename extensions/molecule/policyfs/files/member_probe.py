@@ -139,7 +139,9 @@ def probe(group: str, policy_root: Path, size_mb: int, memory_max: str, timeout:
         if done.exists():
             result["after"] = observe(pid)
         after = read_swaps()
-        result["swap_used_delta_kb"] = {dev: after.get(dev, 0) - before.get(dev, 0) for dev in sorted(set(before) | set(after))}
+        result["swap_used_delta_kb"] = {
+            dev: after.get(dev, 0) - before.get(dev, 0) for dev in sorted(set(before) | set(after))
+        }
     finally:
         subprocess.run(["systemctl", "stop", unit], capture_output=True, check=False)
         go.unlink(missing_ok=True)
