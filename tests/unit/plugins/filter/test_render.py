@@ -272,4 +272,7 @@ def test_inputs_copied_to_plain_python_first() -> None:
 
     out = mod.plain(Lazy(a=[Lazy(b=Text("x"))], n=(1, 2.5, True, None)))
     assert out == {"a": [{"b": "x"}], "n": [1, 2.5, True, None]}
-    assert type(out) is dict and type(out["a"][0]) is dict and type(out["a"][0]["b"]) is str
+    # exact types, not subclasses: the lazy containers and str subclasses must be gone
+    assert out.__class__ is dict
+    assert out["a"][0].__class__ is dict
+    assert out["a"][0]["b"].__class__ is str
