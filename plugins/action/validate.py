@@ -14,6 +14,7 @@ from typing import Any
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document
 from ansible_collections.policygroups.core.plugins.module_utils._validate import (
     DEFAULT_NR_SWAP_TIERS,
     SchemaUnavailable,
@@ -26,28 +27,6 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "policy_swap_tiers": {"type": "raw"},
     "nr_swap_tiers": {"type": "int", "default": DEFAULT_NR_SWAP_TIERS},
 }
-
-
-def plain(value: Any) -> Any:
-    """Native Python containers and scalars (Ansible passes tagged subclasses; keep messages clean)."""
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {plain(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def fleet_document(args: Mapping[str, Any]) -> dict[str, Any]:
-    """The document to validate: the given parts only (an omitted or null part is absent)."""
-    return {key: plain(args[key]) for key in ("policy_swap_tiers", "policy_groups") if args.get(key) is not None}
 
 
 def summary(doc: Mapping[str, Any]) -> str:

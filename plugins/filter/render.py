@@ -12,6 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+# plain: re-exported for the drift_report and health_findings filters, which take Ansible's values the same way.
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document, plain as plain
+
 try:
     from ansible.errors import AnsibleFilterError
 except ImportError:  # pragma: no cover - only without ansible-core (e.g. a bare interpreter)
@@ -45,28 +48,6 @@ MEMBER_KINDS = ("cgroups", "systemd_units", "pids")
 BOUND_MEMBER_KINDS = ("cgroups", "systemd_units")
 ON_UNSUPPORTED = ("keep", "drop")
 _NODELIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
-
-
-def plain(value: Any) -> Any:
-    """A plain-Python copy of ``value`` (dict, list, str, int, float, bool, None).
-
-    Ansible hands filters lazily templated, tagged containers; every access to them may template again, which
-    made deep copies and schema validation of a 50-group document take tens of seconds. One pass here, then
-    everything downstream works on ordinary objects.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    return value
 
 
 class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type,unused-ignore]
@@ -407,9 +388,7 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
     # policy_swap_tiers undefined (None) means the host's tiers are not managed: checks use the host's own.
     tiers_in = document.get("policy_swap_tiers")
     groups_in = merge_layers(document.get("policy_groups") or [], layers or [])
-    merged_doc: dict[str, Any] = {"policy_groups": groups_in}
-    if tiers_in is not None:
-        merged_doc["policy_swap_tiers"] = copy.deepcopy(list(tiers_in))
+    merged_doc = fleet_document({"policy_groups": groups_in, "policy_swap_tiers": tiers_in})
 
     errors: list[str] = []
     notes: list[str] = []

@@ -13,7 +13,8 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.action.validate import ActionModule, fleet_document, plain
+from ansible_collections.policygroups.core.plugins.action.validate import ActionModule
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document, plain
 
 from ..module_utils.fleet_examples import BRIEF_EXAMPLE
 

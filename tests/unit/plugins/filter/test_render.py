@@ -276,3 +276,14 @@ def test_inputs_copied_to_plain_python_first() -> None:
     assert out.__class__ is dict
     assert out["a"][0].__class__ is dict
     assert out["a"][0]["b"].__class__ is str
+
+
+def test_tiers_that_are_not_a_list_are_reported_as_such() -> None:
+    # The validator sees the document's parts as given (the validate action's view), not coerced to lists.
+    if mod.validate_fleet is None:
+        pytest.skip("fleet validator not importable")
+    d = doc()
+    d["policy_swap_tiers"] = "fast"
+    with pytest.raises(RenderError) as exc:
+        render(d, None)
+    assert "policy_swap_tiers: expected a list, got a string 'fast'" in exc.value.errors
