@@ -1,6 +1,6 @@
 # Copyright: contributors to policygroups.core
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Options shared by the policygroups.core modules."""
+"""Options and attributes shared by the policygroups.core modules that work on a host."""
 
 from __future__ import annotations
 
@@ -40,4 +40,21 @@ options:
       - Runs that change the host hold the lock exclusively, check-mode runs hold it shared.
     type: float
     default: 60
+"""
+
+    # Every module that works on a host. A module that does not support diff mode says so in its own
+    # attributes, which take precedence over these. List this fragment first: ansible-doc shows the
+    # attributes in the order of the first place that names them.
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
+    support: full
+  platform:
+    platforms: posix
 """

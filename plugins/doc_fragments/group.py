@@ -1,8 +1,34 @@
 # Copyright: contributors to policygroups.core
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The options of one policy group (the fleet document's C(policy_groups) item)."""
+"""One policy group (an item of the fleet document's ``policy_groups``): its options, and what reconciling
+groups returns.
+
+``DOCUMENTATION`` gives a group's options as a module's own options (policygroups.core.policy_group);
+``GROUPS`` gives the same options as the items of a list option ``groups`` (policygroups.core.policy_groups).
+Both modules describe a group with the same text.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+# O(...) naming an option of this module by relative name: not O(ignore:...), not O(<plugin>#<type>:...).
+_RELATIVE_OPTION = re.compile(r"\bO\((?!ignore:)(?![^)]*#)")
+
+
+def _as_items_of(option: str, documentation: str) -> str:
+    """A fragment giving the list option ``option`` the options of ``documentation`` as its suboptions.
+
+    The module documents ``option`` itself (description, type, default); Ansible merges this fragment's
+    ``suboptions`` into it. References by relative name move with the options: ``O(swap.tiers)`` becomes
+    ``O(groups[].swap.tiers)``.
+    """
+    nested = _RELATIVE_OPTION.sub("O(%s[]." % option, documentation)
+    suboptions: dict[str, Any] = yaml.safe_load(nested)["options"]
+    return yaml.safe_dump({"options": {option: {"suboptions": suboptions}}}, sort_keys=False, width=1000)
 
 
 class ModuleDocFragment:
@@ -100,4 +126,71 @@ options:
           - Processes joined by PID.
         type: list
         elements: int
+"""
+
+    # Not a literal on purpose (and annotated, so that sanity's yamllint, which lints literals, passes it by):
+    # derived from DOCUMENTATION, so that the two can never say different things.
+    GROUPS: str = _as_items_of("groups", DOCUMENTATION)
+
+    # What M(policygroups.core.policy_group) and M(policygroups.core.policy_groups) return.
+    RETURN = r"""
+changes:
+  description:
+    - The planned operations in execution order (in check mode, what would be done). Each is one kernel write,
+      C(mkdir) or C(rmdir).
+    - O(ignore:op) is one of C(set_tiers), C(create_group), C(set_policy), C(unbind), C(bind), C(join_pid),
+      C(move_members), C(remove_group); O(ignore:group) is the group path (null for tier definitions);
+      O(ignore:key) the policy or file; O(ignore:before) and O(ignore:after) the values.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {op: create_group, group: latency, key: null, before: null, after: null}
+    - {op: set_policy, group: latency, key: thp, before: inherit, after: never}
+    - {op: bind, group: latency, key: bind, before: null, after: /system.slice/api.service}
+diff:
+  description:
+    - Before and after of every group an operation touches, keyed by group path, each with C(policies)
+      (kernel values) and C(members) (C(cgroups) bound, C(pids) in the group).
+  returned: always
+  type: dict
+  sample:
+    before: {}
+    after:
+      latency:
+        policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
+        members: {cgroups: [/system.slice/api.service], pids: [1234]}
+groups:
+  description:
+    - Every group on the host after the run (in check mode, as it would be), keyed by path.
+  returned: success
+  type: dict
+  sample:
+    latency:
+      name: latency
+      parent: null
+      policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
+      members: {cgroups: [/system.slice/api.service], pids: [1234]}
+applied:
+  description:
+    - On failure, the operations that were applied before the failing one (same form as RV(changes)).
+  returned: failure
+  type: list
+  elements: dict
+  sample:
+    - {op: create_group, group: latency, key: null, before: null, after: null}
+failed_operation:
+  description:
+    - On failure while applying, the operation that failed; nothing after it was attempted.
+  returned: failure
+  type: dict
+  sample: {op: set_policy, group: latency, key: swap_tiers, before: inherit, after: fast}
+skipped_members:
+  description:
+    - With O(missing_members=skip), the members left out and why.
+  returned: when members were skipped
+  type: list
+  elements: str
+  sample:
+    - "group 'latency': process 1234 does not exist"
 """

@@ -18,21 +18,11 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core.common.attributes
   - ansible.builtin.action_common_attributes
   - policygroups.core.group
   - policygroups.core.common
   - policygroups.core.common.lock
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
-    support: full
-  platform:
-    platforms: posix
 options:
   missing_members:
     description:
@@ -74,65 +64,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changes:
-  description:
-    - The planned operations in execution order (in check mode, what would be done). Each is one kernel write,
-      C(mkdir) or C(rmdir).
-    - O(ignore:op) is one of C(set_tiers), C(create_group), C(set_policy), C(unbind), C(bind), C(join_pid),
-      C(move_members), C(remove_group); O(ignore:group) is the group path (null for tier definitions);
-      O(ignore:key) the policy or file; O(ignore:before) and O(ignore:after) the values.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - {op: create_group, group: latency, key: null, before: null, after: null}
-    - {op: set_policy, group: latency, key: thp, before: inherit, after: never}
-    - {op: bind, group: latency, key: bind, before: null, after: /system.slice/api.service}
-diff:
-  description:
-    - Before and after of every group an operation touches, keyed by group path, each with C(policies)
-      (kernel values) and C(members) (C(cgroups) bound, C(pids) in the group).
-  returned: always
-  type: dict
-  sample:
-    before: {}
-    after:
-      latency:
-        policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-        members: {cgroups: [/system.slice/api.service], pids: [1234]}
-groups:
-  description:
-    - Every group on the host after the run (in check mode, as it would be), keyed by path.
-  returned: success
-  type: dict
-  sample:
-    latency:
-      name: latency
-      parent: null
-      policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-      members: {cgroups: [/system.slice/api.service], pids: [1234]}
-applied:
-  description:
-    - On failure, the operations that were applied before the failing one (same form as RV(changes)).
-  returned: failure
-  type: list
-  elements: dict
-  sample:
-    - {op: create_group, group: latency, key: null, before: null, after: null}
-failed_operation:
-  description:
-    - On failure while applying, the operation that failed; nothing after it was attempted.
-  returned: failure
-  type: dict
-  sample: {op: set_policy, group: latency, key: swap_tiers, before: inherit, after: fast}
-skipped_members:
-  description:
-    - With O(missing_members=skip), the members left out and why.
-  returned: when members were skipped
-  type: list
-  elements: str
-  sample:
-    - "group 'latency': process 1234 does not exist"
+extends_documentation_fragment:
+  - policygroups.core.group
 """
 
 from ansible.module_utils.basic import AnsibleModule

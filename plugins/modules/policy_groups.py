@@ -21,20 +21,11 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core.common.attributes
   - ansible.builtin.action_common_attributes
+  - policygroups.core.group.groups
   - policygroups.core.common
   - policygroups.core.common.lock
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
-    support: full
-  platform:
-    platforms: posix
 options:
   groups:
     description:
@@ -43,99 +34,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-        name:
-          description:
-            - Group name, unique on the host; C([A-Za-z0-9][A-Za-z0-9_-]{0,62}).
-          type: str
-          required: true
-        description:
-          description:
-            - What the group is for. Documentation only; not stored in the kernel.
-          type: str
-        parent:
-          description:
-            - Name of the parent group, which must exist on the host (or, for M(policygroups.core.policy_groups), be
-              in O(policygroups.core.policy_groups#module:groups)).
-            - Omitted means a top-level group. The identity of a group on the host is its path C(parent/name), so changing
-              the parent moves the group (created at the new path, members moved there, old path removed together
-              with the groups below it that are not listed).
-          type: str
-        state:
-          description:
-            - V(absent) removes the group and every group below it, after moving their processes to the root group
-              and removing their bindings.
-          type: str
-          choices: [present, absent]
-          default: present
-        swap:
-          description:
-            - Swap devices the group's pages may be written to. Omitted means V(inherit).
-          type: dict
-          suboptions:
-            tiers:
-              description:
-                - Names of swap tiers (see M(policygroups.core.swap_tiers)); the pages go only to devices in these tiers.
-              type: list
-              elements: str
-            enabled:
-              description:
-                - V(false) means no swap at all (kernel value C(none)). Exactly one of O(groups[].swap.tiers) and O(groups[].swap.enabled).
-              type: bool
-        zswap_writeback:
-          description:
-            - Whether zswap may write the group's compressed pages back to a swap device. Omitted means V(inherit).
-          type: bool
-        thp:
-          description:
-            - Transparent huge page mode for member processes. Omitted means V(inherit).
-          type: str
-          choices: [inherit, never, madvise, always]
-        ksm:
-          description:
-            - KSM merging of all of the members' anonymous memory (merge-any). Omitted means V(inherit).
-          type: bool
-        oom_score_adj:
-          description:
-            - OOM score adjustment, -1000..1000, given to member processes. Omitted means V(inherit).
-          type: int
-        numa:
-          description:
-            - NUMA memory policy of member processes (needs the C(numa) kernel feature). Omitted means V(inherit).
-          type: dict
-          suboptions:
-            mode:
-              description:
-                - Memory policy mode.
-              type: str
-              required: true
-              choices: [default, local, preferred, bind, interleave]
-            nodes:
-              description:
-                - Node list such as V(0-1) or V(0,2); required except for V(default) and V(local).
-              type: str
-        members:
-          description:
-            - Members of the group.
-            - Bindings are exact - cgroups bound to the group but not listed (directly or through a unit) are unbound.
-            - PIDs are joined; processes already in the group are never moved out (children inherit the group).
-          type: dict
-          suboptions:
-            cgroups:
-              description:
-                - cgroup v2 paths (absolute, normalised) whose present and future processes join the group.
-              type: list
-              elements: str
-            systemd_units:
-              description:
-                - systemd units, bound through their cgroup (C(systemctl show -p ControlGroup)). The unit must be running.
-              type: list
-              elements: str
-            pids:
-              description:
-                - Processes joined by PID.
-              type: list
-              elements: int
+    # suboptions: a group's options, from the policygroups.core.group.groups fragment
   purge:
     description:
       - Remove groups on the host that O(groups) does not name (children first, after moving their processes
@@ -197,65 +96,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changes:
-  description:
-    - The planned operations in execution order (in check mode, what would be done). Each is one kernel write,
-      C(mkdir) or C(rmdir).
-    - O(ignore:op) is one of C(set_tiers), C(create_group), C(set_policy), C(unbind), C(bind), C(join_pid),
-      C(move_members), C(remove_group); O(ignore:group) is the group path (null for tier definitions);
-      O(ignore:key) the policy or file; O(ignore:before) and O(ignore:after) the values.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - {op: create_group, group: latency, key: null, before: null, after: null}
-    - {op: set_policy, group: latency, key: thp, before: inherit, after: never}
-    - {op: bind, group: latency, key: bind, before: null, after: /system.slice/api.service}
-diff:
-  description:
-    - Before and after of every group an operation touches, keyed by group path, each with C(policies)
-      (kernel values) and C(members) (C(cgroups) bound, C(pids) in the group).
-  returned: always
-  type: dict
-  sample:
-    before: {}
-    after:
-      latency:
-        policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-        members: {cgroups: [/system.slice/api.service], pids: [1234]}
-groups:
-  description:
-    - Every group on the host after the run (in check mode, as it would be), keyed by path.
-  returned: success
-  type: dict
-  sample:
-    latency:
-      name: latency
-      parent: null
-      policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-      members: {cgroups: [/system.slice/api.service], pids: [1234]}
-applied:
-  description:
-    - On failure, the operations that were applied before the failing one (same form as RV(changes)).
-  returned: failure
-  type: list
-  elements: dict
-  sample:
-    - {op: create_group, group: latency, key: null, before: null, after: null}
-failed_operation:
-  description:
-    - On failure while applying, the operation that failed; nothing after it was attempted.
-  returned: failure
-  type: dict
-  sample: {op: set_policy, group: latency, key: swap_tiers, before: inherit, after: fast}
-skipped_members:
-  description:
-    - With O(missing_members=skip), the members left out and why.
-  returned: when members were skipped
-  type: list
-  elements: str
-  sample:
-    - "group 'latency': process 1234 does not exist"
+extends_documentation_fragment:
+  - policygroups.core.group
 """
 
 from ansible.module_utils.basic import AnsibleModule

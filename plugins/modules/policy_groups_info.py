@@ -18,19 +18,12 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core.common.attributes
   - ansible.builtin.action_common_attributes
   - policygroups.core.common
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
-    support: full
-  platform:
-    platforms: posix
 options:
   persist_path:
     description:
@@ -113,12 +106,12 @@ policy_groups_info:
           (from C(policy.effective)) and C(members) (C(cgroups) bound, C(pids)).
       type: dict
       sample:
-        latency:
-          name: latency
-          parent: null
-          policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-          effective: {thp: never, ksm: default, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: default, numa: default}
-          members: {cgroups: [/system.slice/api.service], pids: [1234]}
+        background/batch:
+          name: batch
+          parent: background
+          policies: {thp: inherit, ksm: inherit, oom_score_adj: "500", swap_tiers: slow, zswap_writeback: inherit, numa: inherit}
+          members: {cgroups: [/system.slice/report.service], pids: []}
+          effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default}
     persisted:
       description: The persisted document, or null when O(persist_path) does not exist.
       type: dict

@@ -22,20 +22,10 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core.common.attributes
   - ansible.builtin.action_common_attributes
   - policygroups.core.common
   - policygroups.core.common.lock
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
-    support: full
-  platform:
-    platforms: posix
 options:
   tiers:
     description:
