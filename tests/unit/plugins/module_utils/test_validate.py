@@ -59,43 +59,63 @@ def replace(new: Any) -> Mutation:
     return mutate
 
 
-FIVE_TIERS = [{"name": "t%d" % i, "start_priority": i - 1} for i in range(5)]
+Case = tuple[str, Mutation, str, str]  # (id, mutation of the brief's example, expected path, expected message)
+Row = tuple[str, Any, str]  # (id, value, expected message)
 
-# (id, mutation of the brief's example, expected path, expected message)
-CASES: list[tuple[str, Mutation, str, str]] = [
+
+def field_cases(index: int, key: str, rows: list[Row], at: str = "") -> list[Case]:
+    """Cases that set ``policy_groups[index].<key>`` to a value and expect the error at that field (or ``at`` in it)."""
+    path = "policy_groups[%d].%s%s" % (index, key, at)
+    return [(case_id, set_field(index, key, value), path, message) for case_id, value, message in rows]
+
+
+def member_cases(kind: str, rows: list[Row]) -> list[Case]:
+    """Cases that make a value the only member of its kind of the first group, and expect the error at it."""
+    path = "policy_groups[0].members.%s[0]" % kind
+    return [(case_id, set_member(0, kind, [value]), path, message) for case_id, value, message in rows]
+
+
+def tier_cases(index: int, key: str, rows: list[Row]) -> list[Case]:
+    """Cases that set ``policy_swap_tiers[index].<key>`` and expect the error at that field."""
+    path = "policy_swap_tiers[%d].%s" % (index, key)
+    return [(case_id, set_tier(index, key, value), path, message) for case_id, value, message in rows]
+
+
+FIVE_TIERS = [{"name": "t%d" % i, "start_priority": i - 1} for i in range(5)]
+ESCAPES = "contains '..', which could escape the policy root"
+NAME_CHARSET = "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got %s"
+ONE_OF_SWAP = "must have exactly one of 'tiers' (a list of allowed tier names) or 'enabled: false' (no swap)"
+UNIT_TYPE = "must end in a unit type that has a cgroup (.service, .scope, .slice, .socket, .mount, .swap); got %s"
+BOOLEAN = "expected a boolean (true or false), got %s"
+NUMBER_IN_QUOTES = "expected an integer, got a string %s (write the number without quotes)"
+
+CASES: list[Case] = [
     # --- names that could escape the policy root, each explained
-    ("name-dotdot", set_field(0, "name", ".."), "policy_groups[0].name",
-     "contains '..', which could escape the policy root"),
-    ("name-dotdot-inside", set_field(0, "name", "a..b"), "policy_groups[0].name",
-     "contains '..', which could escape the policy root"),
-    ("name-slash", set_field(0, "name", "a/b"), "policy_groups[0].name",
-     "contains '/': a group name is a single path component; nest groups with 'parent' instead"),
-    ("name-nul", set_field(0, "name", "a\x00b"), "policy_groups[0].name",
-     "contains a NUL byte, which ends a path early in the kernel"),
-    ("name-leading-dot", set_field(0, "name", ".hidden"), "policy_groups[0].name",
-     "starts with '.', which makes a hidden entry and is reserved for '.' and '..'"),
-    ("name-too-long", set_field(0, "name", "a" * 64), "policy_groups[0].name",
-     "is 64 characters long; at most 63 are allowed"),
-    ("name-empty", set_field(0, "name", ""), "policy_groups[0].name", "must not be empty"),
-    ("name-charset", set_field(0, "name", "café"), "policy_groups[0].name",
-     "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got 'café'"),
-    ("name-leading-dash", set_field(0, "name", "-x"), "policy_groups[0].name",
-     "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got '-x'"),
-    ("name-trailing-newline", set_field(0, "name", "latency\n"), "policy_groups[0].name",
-     "may contain only letters, digits, '_' and '-', and must start with a letter or digit; got 'latency\\n'"),
-    ("name-reserved", set_field(0, "name", "tasks"), "policy_groups[0].name",
-     "is a reserved name: the kernel has a file of that name in every policy group"),
+    *field_cases(0, "name", [
+        ("name-dotdot", "..", ESCAPES),
+        ("name-dotdot-inside", "a..b", ESCAPES),
+        ("name-slash", "a/b",
+         "contains '/': a group name is a single path component; nest groups with 'parent' instead"),
+        ("name-nul", "a\x00b", "contains a NUL byte, which ends a path early in the kernel"),
+        ("name-leading-dot", ".hidden", "starts with '.', which makes a hidden entry and is reserved for '.' and '..'"),
+        ("name-too-long", "a" * 64, "is 64 characters long; at most 63 are allowed"),
+        ("name-empty", "", "must not be empty"),
+        ("name-charset", "café", NAME_CHARSET % "'café'"),
+        ("name-leading-dash", "-x", NAME_CHARSET % "'-x'"),
+        ("name-trailing-newline", "latency\n", NAME_CHARSET % "'latency\\n'"),
+        ("name-reserved", "tasks", "is a reserved name: the kernel has a file of that name in every policy group"),
+        ("name-not-string", 12, "expected a string, got an integer 12"),
+    ]),
     ("name-missing", lambda d: groups(d)[0].pop("name"), "policy_groups[0].name", "is required"),
-    ("name-not-string", set_field(0, "name", 12), "policy_groups[0].name",
-     "expected a string, got an integer 12"),
     # --- unique names
     ("duplicate-group", set_field(2, "name", "latency"), "policy_groups[2].name",
      "duplicate group name 'latency' (also policy_groups[0]); group names are unique fleet-wide"),
     # --- parents
-    ("parent-missing", set_field(0, "parent", "ghost"), "policy_groups[0].parent",
-     "names 'ghost', which is not a group in policy_groups (groups: background, batch, latency)"),
-    ("parent-self", set_field(0, "parent", "latency"), "policy_groups[0].parent",
-     "a group cannot be its own parent"),
+    *field_cases(0, "parent", [
+        ("parent-missing", "ghost",
+         "names 'ghost', which is not a group in policy_groups (groups: background, batch, latency)"),
+        ("parent-self", "latency", "a group cannot be its own parent"),
+    ]),
     ("parent-cycle", set_field(1, "parent", "batch"), "policy_groups[1].parent",
      "parent cycle: background -> batch -> background"),
     ("parent-cycle-3", chain(set_field(0, "parent", "batch"), set_field(1, "parent", "latency")),
@@ -103,13 +123,12 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("parent-absent", set_field(1, "state", "absent"), "policy_groups[2].parent",
      "parent 'background' has state: absent (policy_groups[1]) but this group is present; remove this group "
      "too, or keep its parent"),
-    ("parent-unsafe", set_field(2, "parent", "../x"), "policy_groups[2].parent",
-     "contains '..', which could escape the policy root"),
-    ("parent-type", set_field(2, "parent", 3), "policy_groups[2].parent",
-     "expected null or a string, got an integer"),
+    *field_cases(2, "parent", [
+        ("parent-unsafe", "../x", ESCAPES),
+        ("parent-type", 3, "expected null or a string, got an integer"),
+    ]),
     # --- state
-    ("state-value", set_field(0, "state", "gone"), "policy_groups[0].state",
-     "expected one of: present, absent; got 'gone'"),
+    *field_cases(0, "state", [("state-value", "gone", "expected one of: present, absent; got 'gone'")]),
     # --- swap
     ("swap-unknown-tier", set_field(0, "swap", {"tiers": ["fast", "nvme"]}), "policy_groups[0].swap.tiers[1]",
      "tier 'nvme' is not defined in policy_swap_tiers (defined: fast, slow)"),
@@ -120,10 +139,10 @@ CASES: list[tuple[str, Mutation, str, str]] = [
      "duplicate of policy_groups[0].swap.tiers[0] ('fast'); each entry may appear once"),
     ("swap-empty-tiers", set_field(0, "swap", {"tiers": []}), "policy_groups[0].swap.tiers",
      "must list at least 1 item"),
-    ("swap-neither", set_field(0, "swap", {}), "policy_groups[0].swap",
-     "must have exactly one of 'tiers' (a list of allowed tier names) or 'enabled: false' (no swap)"),
-    ("swap-both", set_field(0, "swap", {"tiers": ["fast"], "enabled": False}), "policy_groups[0].swap",
-     "must have exactly one of 'tiers' (a list of allowed tier names) or 'enabled: false' (no swap)"),
+    *field_cases(0, "swap", [
+        ("swap-neither", {}, ONE_OF_SWAP),
+        ("swap-both", {"tiers": ["fast"], "enabled": False}, ONE_OF_SWAP),
+    ]),
     ("swap-enabled-true", set_field(0, "swap", {"enabled": True}), "policy_groups[0].swap.enabled",
      "must be false (no swap at all); to allow swap, list the allowed tiers instead, or omit swap to inherit"),
     ("swap-unknown-key", set_field(0, "swap", {"tiers": ["fast"], "tier": "x"}), "policy_groups[0].swap.tier",
@@ -137,80 +156,74 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         set_field(2, "swap", {"tiers": ["t0"]})),
      "policy_groups[0].swap.tiers", "names 5 tiers; at most 4 tiers exist (nr_swap_tiers)"),
     # --- scalar policies
-    ("thp-value", set_field(0, "thp", "sometimes"), "policy_groups[0].thp",
-     "expected one of: inherit, never, madvise, always; got 'sometimes'"),
-    ("ksm-string", set_field(1, "ksm", "yes"), "policy_groups[1].ksm",
-     "expected a boolean (true or false), got a string 'yes' (write true or false without quotes)"),
-    ("zswap-int", set_field(1, "zswap_writeback", 1), "policy_groups[1].zswap_writeback",
-     "expected a boolean (true or false), got an integer 1"),
-    ("oom-high", set_field(0, "oom_score_adj", 1001), "policy_groups[0].oom_score_adj",
-     "must be at most 1000; got 1001"),
-    ("oom-low", set_field(0, "oom_score_adj", -1001), "policy_groups[0].oom_score_adj",
-     "must be at least -1000; got -1001"),
-    ("oom-string", set_field(0, "oom_score_adj", "-500"), "policy_groups[0].oom_score_adj",
-     "expected an integer, got a string '-500' (write the number without quotes)"),
-    ("oom-bool", set_field(0, "oom_score_adj", True), "policy_groups[0].oom_score_adj",
-     "expected an integer, got a boolean True"),
-    ("description-type", set_field(0, "description", ["x"]), "policy_groups[0].description",
-     "expected a string, got a list ['x']"),
-    ("unknown-group-field", set_field(0, "colour", "red"), "policy_groups[0].colour",
-     "unknown field; expected one of: description, ksm, members, name, numa, oom_score_adj, parent, state, "
-     "swap, thp, zswap_writeback"),
+    *field_cases(0, "thp", [
+        ("thp-value", "sometimes", "expected one of: inherit, never, madvise, always; got 'sometimes'"),
+    ]),
+    *field_cases(1, "ksm", [
+        ("ksm-string", "yes", BOOLEAN % "a string 'yes' (write true or false without quotes)"),
+    ]),
+    *field_cases(1, "zswap_writeback", [("zswap-int", 1, BOOLEAN % "an integer 1")]),
+    *field_cases(0, "oom_score_adj", [
+        ("oom-high", 1001, "must be at most 1000; got 1001"),
+        ("oom-low", -1001, "must be at least -1000; got -1001"),
+        ("oom-string", "-500", NUMBER_IN_QUOTES % "'-500'"),
+        ("oom-bool", True, "expected an integer, got a boolean True"),
+    ]),
+    *field_cases(0, "description", [("description-type", ["x"], "expected a string, got a list ['x']")]),
+    *field_cases(0, "colour", [
+        ("unknown-group-field", "red", "unknown field; expected one of: description, ksm, members, name, numa, "
+         "oom_score_adj, parent, state, swap, thp, zswap_writeback"),
+    ]),
     # --- numa
-    ("numa-nodes-required", set_field(0, "numa", {"mode": "bind"}), "policy_groups[0].numa.nodes",
-     "is required by modes preferred, bind and interleave"),
-    ("numa-nodes-forbidden", set_field(0, "numa", {"mode": "local", "nodes": "0"}), "policy_groups[0].numa.nodes",
-     "must be omitted for modes default and local, which take no node list"),
-    ("numa-nodes-syntax", set_field(0, "numa", {"mode": "bind", "nodes": "0 - 1"}), "policy_groups[0].numa.nodes",
-     "must be a node list such as '0', '0-1' or '0,2-3' (digits, ',' and '-', no spaces); got '0 - 1'"),
-    ("numa-nodes-descending", set_field(0, "numa", {"mode": "bind", "nodes": "0,3-1"}),
-     "policy_groups[0].numa.nodes", "range '3-1' is descending; write 1-3"),
-    ("numa-nodes-int", set_field(0, "numa", {"mode": "bind", "nodes": 0}), "policy_groups[0].numa.nodes",
-     "expected a string, got an integer 0"),
-    ("numa-mode", set_field(0, "numa", {"mode": "spread", "nodes": "0"}), "policy_groups[0].numa.mode",
-     "expected one of: default, local, preferred, bind, interleave; got 'spread'"),
-    ("numa-mode-missing", set_field(0, "numa", {"nodes": "0"}), "policy_groups[0].numa.mode", "is required"),
+    *field_cases(0, "numa", [
+        ("numa-nodes-required", {"mode": "bind"}, "is required by modes preferred, bind and interleave"),
+        ("numa-nodes-forbidden", {"mode": "local", "nodes": "0"},
+         "must be omitted for modes default and local, which take no node list"),
+        ("numa-nodes-syntax", {"mode": "bind", "nodes": "0 - 1"},
+         "must be a node list such as '0', '0-1' or '0,2-3' (digits, ',' and '-', no spaces); got '0 - 1'"),
+        ("numa-nodes-descending", {"mode": "bind", "nodes": "0,3-1"}, "range '3-1' is descending; write 1-3"),
+        ("numa-nodes-int", {"mode": "bind", "nodes": 0}, "expected a string, got an integer 0"),
+    ], at=".nodes"),
+    *field_cases(0, "numa", [
+        ("numa-mode", {"mode": "spread", "nodes": "0"},
+         "expected one of: default, local, preferred, bind, interleave; got 'spread'"),
+        ("numa-mode-missing", {"nodes": "0"}, "is required"),
+    ], at=".mode"),
     # --- members
-    ("cgroup-relative", set_member(0, "cgroups", ["system.slice/x"]), "policy_groups[0].members.cgroups[0]",
-     "must be absolute (start with '/', relative to the cgroup2 mount), did you mean '/system.slice/x'?"),
-    ("cgroup-double-slash", set_member(0, "cgroups", ["/a//b"]), "policy_groups[0].members.cgroups[0]",
-     "contains '//'; write the normalised path '/a/b'"),
-    ("cgroup-dot", set_member(0, "cgroups", ["/a/./b"]), "policy_groups[0].members.cgroups[0]",
-     "contains a '.' component; write the normalised path '/a/b'"),
-    ("cgroup-dotdot", set_member(0, "cgroups", ["/a/../b"]), "policy_groups[0].members.cgroups[0]",
-     "contains a '..' component, which could escape the cgroup it names"),
-    ("cgroup-trailing", set_member(0, "cgroups", ["/a/b/"]), "policy_groups[0].members.cgroups[0]",
-     "has a trailing '/'; write '/a/b'"),
-    ("cgroup-root", set_member(0, "cgroups", ["/"]), "policy_groups[0].members.cgroups[0]",
-     "is the root cgroup: binding it would move every task on the host into the group"),
-    ("cgroup-newline", set_member(0, "cgroups", ["/a\nb"]), "policy_groups[0].members.cgroups[0]",
-     "contains a control character (NUL or newline), which the kernel's bind file cannot carry"),
+    *member_cases("cgroups", [
+        ("cgroup-relative", "system.slice/x",
+         "must be absolute (start with '/', relative to the cgroup2 mount), did you mean '/system.slice/x'?"),
+        ("cgroup-double-slash", "/a//b", "contains '//'; write the normalised path '/a/b'"),
+        ("cgroup-dot", "/a/./b", "contains a '.' component; write the normalised path '/a/b'"),
+        ("cgroup-dotdot", "/a/../b", "contains a '..' component, which could escape the cgroup it names"),
+        ("cgroup-trailing", "/a/b/", "has a trailing '/'; write '/a/b'"),
+        ("cgroup-root", "/", "is the root cgroup: binding it would move every task on the host into the group"),
+        ("cgroup-newline", "/a\nb",
+         "contains a control character (NUL or newline), which the kernel's bind file cannot carry"),
+    ]),
     ("cgroup-duplicate", set_member(0, "cgroups", ["/a", "/a"]), "policy_groups[0].members.cgroups[1]",
      "duplicate of policy_groups[0].members.cgroups[0] ('/a'); each entry may appear once"),
     ("cgroup-two-groups", set_member(1, "cgroups", ["/system.slice/api.service"]),
      "policy_groups[1].members.cgroups[0]",
      "cgroup '/system.slice/api.service' is also a member of group 'latency' "
      "(policy_groups[0].members.cgroups[0]); it can belong to one group only"),
-    ("unit-no-type", set_member(0, "systemd_units", ["api"]), "policy_groups[0].members.systemd_units[0]",
-     "must end in a unit type that has a cgroup (.service, .scope, .slice, .socket, .mount, .swap); got 'api'"),
-    ("unit-timer", set_member(0, "systemd_units", ["backup.timer"]), "policy_groups[0].members.systemd_units[0]",
-     "must end in a unit type that has a cgroup (.service, .scope, .slice, .socket, .mount, .swap); "
-     "got 'backup.timer'"),
-    ("unit-template", set_member(0, "systemd_units", ["worker@.service"]),
-     "policy_groups[0].members.systemd_units[0]",
-     "is a template without an instance ('worker@.service'); name an instance such as 'worker@1.service'"),
-    ("unit-path", set_member(0, "systemd_units", ["/system.slice/api.service"]),
-     "policy_groups[0].members.systemd_units[0]",
-     "contains '/': give the unit name (e.g. api.service), or use members.cgroups for a cgroup path"),
+    *member_cases("systemd_units", [
+        ("unit-no-type", "api", UNIT_TYPE % "'api'"),
+        ("unit-timer", "backup.timer", UNIT_TYPE % "'backup.timer'"),
+        ("unit-template", "worker@.service",
+         "is a template without an instance ('worker@.service'); name an instance such as 'worker@1.service'"),
+        ("unit-path", "/system.slice/api.service",
+         "contains '/': give the unit name (e.g. api.service), or use members.cgroups for a cgroup path"),
+    ]),
     ("unit-two-groups", set_member(0, "systemd_units", ["report.service"]),
      "policy_groups[2].members.systemd_units[0]",
      "unit 'report.service' is also a member of group 'latency' (policy_groups[0].members.systemd_units[0]); "
      "it can belong to one group only"),
-    ("pid-zero", set_member(0, "pids", [0]), "policy_groups[0].members.pids[0]", "must be at least 1; got 0"),
-    ("pid-max", set_member(0, "pids", [4194305]), "policy_groups[0].members.pids[0]",
-     "must be at most 4194304; got 4194305"),
-    ("pid-string", set_member(0, "pids", ["12"]), "policy_groups[0].members.pids[0]",
-     "expected an integer, got a string '12' (write the number without quotes)"),
+    *member_cases("pids", [
+        ("pid-zero", 0, "must be at least 1; got 0"),
+        ("pid-max", 4194305, "must be at most 4194304; got 4194305"),
+        ("pid-string", "12", NUMBER_IN_QUOTES % "'12'"),
+    ]),
     ("pid-two-groups", chain(set_member(0, "pids", [42]), set_member(1, "pids", [42])),
      "policy_groups[1].members.pids[0]",
      "process 42 is also a member of group 'latency' (policy_groups[0].members.pids[0]); it can belong to one "
@@ -225,12 +238,9 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("tier-no-lowest", set_tier(1, "start_priority", 5), "policy_swap_tiers",
      "no tier starts at -1: the tiers must cover swap priorities -1..32767, so the lowest tier needs "
      "start_priority: -1 (the lowest now starts at 5)"),
-    ("tier-priority-high", set_tier(0, "start_priority", 32768), "policy_swap_tiers[0].start_priority",
-     "must be at most 32767; got 32768"),
-    ("tier-priority-low", set_tier(1, "start_priority", -2), "policy_swap_tiers[1].start_priority",
-     "must be at least -1; got -2"),
-    ("tier-name-long", set_tier(0, "name", "a" * 16), "policy_swap_tiers[0].name",
-     "is 16 characters long; swap tier names have at most 15"),
+    *tier_cases(0, "start_priority", [("tier-priority-high", 32768, "must be at most 32767; got 32768")]),
+    *tier_cases(1, "start_priority", [("tier-priority-low", -2, "must be at least -1; got -2")]),
+    *tier_cases(0, "name", [("tier-name-long", "a" * 16, "is 16 characters long; swap tier names have at most 15")]),
     ("tier-missing-start", lambda d: d["policy_swap_tiers"][0].pop("start_priority"),
      "policy_swap_tiers[0].start_priority", "is required"),
     ("tier-too-many", lambda d: d.__setitem__("policy_swap_tiers", FIVE_TIERS),
