@@ -128,11 +128,26 @@ options:
         elements: int
 """
 
-    # Not a literal on purpose (and annotated, so that sanity's yamllint, which lints literals, passes it by):
-    # derived from DOCUMENTATION, so that the two can never say different things.
+    # Derived from DOCUMENTATION, so that the two cannot say different things. Annotated because ansible-test's
+    # yamllint reads every plain assignment in this class as a YAML string literal.
     GROUPS: str = _as_items_of("groups", DOCUMENTATION)
 
-    # What M(policygroups.core.policy_group) and M(policygroups.core.policy_groups) return.
+    # How policygroups.core.policy_group and policygroups.core.policy_groups treat members that are not there.
+    # RV(ignore:...): ansible-test checks this text against the module's RETURN before merging RETURN fragments.
+    MISSING_MEMBERS = r"""
+options:
+  missing_members:
+    description:
+      - What to do when a listed PID has no process or a listed systemd unit has no cgroup (not running).
+      - V(fail) fails before anything is changed, naming the member.
+      - V(skip) leaves such members out and lists them in RV(ignore:skipped_members); a process that exits between
+        planning and joining is skipped too.
+    type: str
+    choices: [fail, skip]
+    default: fail
+"""
+
+    # What policygroups.core.policy_group and policygroups.core.policy_groups return.
     RETURN = r"""
 changes:
   description:

@@ -21,17 +21,9 @@ extends_documentation_fragment:
   - policygroups.core.common.attributes
   - ansible.builtin.action_common_attributes
   - policygroups.core.group
+  - policygroups.core.group.missing_members
   - policygroups.core.common
   - policygroups.core.common.lock
-options:
-  missing_members:
-    description:
-      - What to do when a listed PID has no process or a listed systemd unit has no cgroup (not running).
-      - V(fail) fails before anything is changed, naming the member; V(skip) leaves such members out and lists
-        them in RV(skipped_members).
-    type: str
-    choices: [fail, skip]
-    default: fail
 seealso:
   - module: policygroups.core.policy_groups
   - module: policygroups.core.policy_groups_info

@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - policygroups.core.common.attributes
   - ansible.builtin.action_common_attributes
   - policygroups.core.group.groups
+  - policygroups.core.group.missing_members
   - policygroups.core.common
   - policygroups.core.common.lock
 options:
@@ -41,15 +42,6 @@ options:
         to the root group and removing their bindings), so the set of groups is exact.
     type: bool
     default: false
-  missing_members:
-    description:
-      - What to do when a listed PID has no process or a listed systemd unit has no cgroup (not running).
-      - V(fail) fails before anything is changed, naming the member.
-      - V(skip) leaves such members out and lists them in RV(skipped_members); a process that exits between
-        planning and joining is skipped too.
-    type: str
-    choices: [fail, skip]
-    default: fail
 notes:
   - Policy values are compared with the group's own kernel value (C(inherit) when unset), never the effective one.
 seealso:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.policygroups.core.plugins.doc_fragments.group import ModuleDocFragment as Group
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import GROUP_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._modcommon import GROUP_ARGS, MISSING_ARG
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 HOST_MODULES = ("policy_group", "policy_groups", "policy_groups_info", "swap_tiers")
@@ -71,6 +71,13 @@ def test_both_group_modules_document_one_group_alike(docs: dict[str, Any]) -> No
     # The module's own words for the option stay next to the fragment's suboptions.
     assert listed["type"] == "list" and listed["elements"] == "dict" and listed["default"] == []
     assert listed["description"][0] == "The groups, as the fleet document's C(policy_groups) items."
+
+
+def test_both_group_modules_document_missing_members_alike(docs: dict[str, Any]) -> None:
+    single = docs["policy_group"]["doc"]["options"]["missing_members"]
+    assert single == docs["policy_groups"]["doc"]["options"]["missing_members"]
+    assert (single["type"], single["choices"], single["default"]) == (
+        MISSING_ARG["type"], MISSING_ARG["choices"], MISSING_ARG["default"])
 
 
 def test_both_group_modules_return_the_same(docs: dict[str, Any]) -> None:
