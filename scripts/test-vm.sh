@@ -31,11 +31,25 @@ stage() {  # stage NAME COMMAND...: run, time and record one stage
     return "${rc}"
 }
 
+scenario_guests() {  # scenario_guests S: its guests' names, as shared/create.yml names them
+    local s=$1
+    if [[ -x .venv/bin/python ]]; then
+        .venv/bin/python - "extensions/molecule/${s}/molecule.yml" "${s}" <<'PY'
+import sys
+import yaml
+with open(sys.argv[1], encoding="utf-8") as handle:
+    platforms = (yaml.safe_load(handle) or {}).get("platforms") or []
+for platform in platforms:
+    print(platform.get("guest") or f"{sys.argv[2]}-{platform['name']}")
+PY
+    fi
+}
+
 stop_guests() {  # every guest of these scenarios that is still running
-    local s d
+    local s g
     for s in "${scenarios[@]}"; do
-        for d in .cache/vm/guests/"${s}"-*/; do
-            if [[ -d "${d}" ]]; then vm/down.sh "$(basename "${d}")" || true; fi
+        for g in $(scenario_guests "${s}"); do
+            if [[ -d ".cache/vm/guests/${g}" ]]; then vm/down.sh "${g}" || true; fi
         done
     done
 }
