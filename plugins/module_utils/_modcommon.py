@@ -12,7 +12,7 @@ from ._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backen
 from ._errors import PlanError, PolicyGroupsError
 from ._lock import DEFAULT_LOCK_PATH
 from ._members import MISSING_CHOICES
-from ._model import HostPolicy, THP_MODES, NUMA_MODES
+from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize_tiers
 from ._reconcile import Outcome, reconcile
 from ._state import HostState
 
@@ -53,6 +53,13 @@ GROUP_ARGS: dict[str, dict[str, Any]] = {
 }
 
 MISSING_ARG: dict[str, Any] = {"type": "str", "default": "fail", "choices": list(MISSING_CHOICES)}
+
+TIER_ARGS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True},
+    "start_priority": {"type": "int", "required": True},
+}
+
+PLANNED_TIERS_ARG: dict[str, Any] = {"type": "list", "elements": "dict", "options": TIER_ARGS}
 
 
 def group_document(params: dict[str, Any]) -> dict[str, Any]:
@@ -96,10 +103,15 @@ def run_reconcile(
     diff: str = "groups",
     missing: str = "fail",
     shape: Callable[[dict[str, Any], Outcome], None] | None = None,
+    planned_tiers: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise."""
+    """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise.
+
+    ``planned_tiers`` (the module option of that name): in check mode, plan against this tier table."""
     params = module.params
     try:
+        planned = None if planned_tiers is None else normalize_tiers(
+            [{"name": t["name"], "start_priority": t["start_priority"]} for t in planned_tiers], "planned_tiers")
         outcome = reconcile(
             backend_from(params),
             desired,
@@ -109,6 +121,7 @@ def run_reconcile(
             lock_timeout=params["lock_timeout"],
             resolve_unit=systemd_resolver(module),
             missing=missing,
+            planned_tiers=planned,
         )
     except PolicyGroupsError as exc:
         module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])

@@ -7,7 +7,7 @@ Modules and the boot-time restore both call ``reconcile``; nothing here knows ab
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ._apply import apply_plan
@@ -15,7 +15,7 @@ from ._backend import Backend
 from ._errors import PolicyGroupsError
 from ._lock import HostLock
 from ._members import UnitResolver, resolve_members
-from ._model import HostPolicy
+from ._model import HostPolicy, TierSpec
 from ._plan import Operation, plan
 from ._project import project
 from ._report import group_diff, groups_view, tiers_diff
@@ -75,16 +75,25 @@ def reconcile(
     lock_timeout: float = 60.0,
     resolve_unit: UnitResolver | None = None,
     missing: str = "fail",
+    planned_tiers: tuple[TierSpec, ...] | None = None,
 ) -> Outcome:
     """Bring the host to ``desired(actual)``. Raises PolicyGroupsError subclasses before any write when the
-    host or the document makes that impossible; a failure while applying is reported in the Outcome."""
+    host or the document makes that impossible; a failure while applying is reported in the Outcome.
+
+    ``planned_tiers`` matters in check mode only: the swap tier table an earlier step of the same run would have
+    written (the swap_tiers module's projected ``tiers``). The groups are checked and planned against it instead
+    of the host's table, so a tier that run would create is not reported as missing. Outside check mode that
+    step has run and the host's own table is read."""
     capabilities = backend.require()
     with HostLock(lock_path, timeout=lock_timeout, shared=check_mode):
         actual = backend.read_state(capabilities)
+        if check_mode:
+            basis = assume_tiers(actual, planned_tiers)
+            wanted, skipped = resolve_members(desired(basis), resolve_unit, backend.pid_exists, missing)
+            operations = plan(wanted, basis, purge=purge)
+            return Outcome(operations, actual, project(basis, operations), True, skipped=skipped)
         wanted, skipped = resolve_members(desired(actual), resolve_unit, backend.pid_exists, missing)
         operations = plan(wanted, actual, purge=purge)
-        if check_mode:
-            return Outcome(operations, actual, project(actual, operations), True, skipped=skipped)
         result = apply_plan(backend, operations, missing)
         read_error = None
         try:
@@ -103,3 +112,11 @@ def reconcile(
         skipped=skipped + result.skipped,
         read_error=read_error,
     )
+
+
+def assume_tiers(actual: HostState, tiers: tuple[TierSpec, ...] | None) -> HostState:
+    """``actual`` with its swap tier table replaced by ``tiers`` (unchanged when ``tiers`` is None, or when the
+    kernel has no swap tiers at all: no earlier step can have planned any there)."""
+    if tiers is None or actual.tiers is None:
+        return actual
+    return replace(actual, tiers=tuple(sorted(tiers, key=lambda t: -t.start_priority)))

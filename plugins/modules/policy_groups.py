@@ -42,6 +42,24 @@ options:
         to the root group and removing their bindings), so the set of groups is exact.
     type: bool
     default: false
+  planned_tiers:
+    description:
+      - Check mode only - the swap tier table that an earlier task of the same run would have written, usually
+        the C(tiers) that M(policygroups.core.swap_tiers) returned in check mode.
+      - Groups are checked and planned against these tiers instead of the host's, so on a host whose tiers are not
+        defined yet the tiers the run would create are not reported as missing, and the groups' changes are planned.
+      - Ignored outside check mode, where the host's own tier table is read.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Tier name.
+        type: str
+        required: true
+      start_priority:
+        description: Lowest swap priority of the tier.
+        type: int
+        required: true
 notes:
   - Policy values are compared with the group's own kernel value (C(inherit) when unset), never the effective one.
 seealso:
@@ -98,6 +116,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     COMMON_ARGS,
     GROUP_ARGS,
     MISSING_ARG,
+    PLANNED_TIERS_ARG,
     existing_paths,
     run_reconcile,
 )
@@ -111,6 +130,7 @@ def main() -> None:
             "groups": {"type": "list", "elements": "dict", "default": [], "options": GROUP_ARGS},
             "purge": {"type": "bool", "default": False},
             "missing_members": MISSING_ARG,
+            "planned_tiers": PLANNED_TIERS_ARG,
         },
         supports_check_mode=True,
     )
@@ -120,6 +140,7 @@ def main() -> None:
         lambda actual: normalize({"policy_groups": groups}, existing=existing_paths(actual)),
         purge=module.params["purge"],
         missing=module.params["missing_members"],
+        planned_tiers=module.params["planned_tiers"],
     )
 
 
