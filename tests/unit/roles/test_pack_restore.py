@@ -1,0 +1,52 @@
+"""roles/policy_groups/files/pack-restore.py: the boot-time restore as one runnable zip, as the role installs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+FILES = REPO / "roles" / "policy_groups" / "files"
+ENGINE = REPO / "plugins" / "module_utils"
+CONTROLLER_ONLY = {"_fleet_rules.py", "_schema.py", "_validate.py"}  # roles/policy_groups/vars/main.yml
+sys.path.insert(0, str(REPO / "tests" / "unit"))
+
+from fakekernel import FakeKernel, HostSpec  # noqa: E402
+
+
+def pack(out: Path) -> Path:
+    engine = sorted(str(p) for p in ENGINE.glob("_*.py") if p.name not in CONTROLLER_ONLY)
+    subprocess.run([sys.executable, str(FILES / "pack-restore.py"), str(out), str(FILES / "policygroups-restore.py"),
+                    *engine], check=True)
+    return out
+
+
+def test_archive_layout_and_reproducible_bytes(tmp_path: Path) -> None:
+    first, second = pack(tmp_path / "a.pyz"), pack(tmp_path / "b.pyz")
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+    names = zipfile.ZipFile(first).namelist()
+    assert names == sorted(names) and names[0] == "__main__.py"
+    assert "policygroups_engine/__init__.py" in names and "policygroups_engine/_reconcile.py" in names
+    assert not any(n.endswith(tuple(CONTROLLER_ONLY)) for n in names)
+
+
+def test_the_packed_restore_runs_with_the_host_python_alone(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    FakeKernel(root, HostSpec(swaps=(("/dev/zram0", 150),)))
+    doc = {"format": 1, "policy_root": "/sys/fs/cgroup/policy", "purge": False, "tiers_purge": True,
+           "policy_swap_tiers": [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}],
+           "policy_groups": [{"name": "latency", "parent": None, "state": "present", "thp": "never",
+                              "swap": {"tiers": ["fast"]}, "members": {"cgroups": [], "systemd_units": [], "pids": []}}]}
+    (root / "etc" / "policygroups").mkdir(parents=True)
+    (root / "etc" / "policygroups" / "policy.json").write_text(json.dumps(doc))
+    pyz = pack(tmp_path / "policygroups-restore.pyz")
+    # -I: isolated, nothing from this checkout or the venv's site-packages is importable, only the archive
+    run = subprocess.run([sys.executable, "-I", str(pyz), "--root", str(root), "--check"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "would set_tiers" in run.stderr and "would create_group latency" in run.stderr
+    assert "would apply 4 operation(s)" in run.stderr
