@@ -5,7 +5,9 @@
 #
 # Builds or reuses (from .cache/) the venv, the reference kernel and the guest image, runs
 # `molecule test -s SCENARIO` for each scenario (collection mode, extensions/molecule/), and prints the time
-# of every stage. Runs every scenario even when one fails; exits non-zero if any stage failed.
+# of every stage and of every Molecule step (the time-stamped output is kept in
+# .cache/test-vm/molecule-SCENARIO.log). Runs every scenario even when one fails; exits non-zero if any
+# stage failed.
 # No QEMU process started for these scenarios outlives the script (trap: vm/down.sh on their guests).
 # POLICY_KERNEL_DIR=DIR uses an existing kernel/build.sh result instead of building.
 set -euo pipefail
@@ -92,8 +94,34 @@ if [[ " ${scenarios[*]} " == *" policyfs "* ]]; then
 fi
 stage image vm/image.sh || exit 1
 
+stamp() {  # prefix every line with the time of day
+    local line
+    while IFS= read -r line; do printf '%(%H:%M:%S)T %s\n' -1 "${line}"; done
+}
+
+# molecule_steps LOG SCENARIO: the wall time of each Molecule step, from the time stamps of its
+# "[S > step] Executing" and "Executed: ..." lines (a step that ends past midnight is counted right).
+molecule_steps() {
+    awk -v s="$2" '
+        function secs(t,   a) { split(t, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+        index($0, "[" s " > ") && / Executing$/ { start = secs($1); next }
+        index($0, "[" s " > ") && / Executed: / && start != "" {
+            step = $0; sub(/^.*\[[^>]*> /, "", step); sub(/\].*$/, "", step)
+            result = $0; sub(/^.*Executed: /, "", result)
+            d = secs($1) - start; if (d < 0) d += 86400
+            printf "%s: %-16s %5d s  %s\n", s, step, d, result; start = ""
+        }' "$1"
+}
+
+molecule_test() {  # molecule_test SCENARIO LOG: the whole sequence, output time-stamped into LOG too
+    molecule test -s "$1" 2>&1 | stamp | tee "$2"
+}
+
+mkdir -p .cache/test-vm
 for s in "${scenarios[@]}"; do
-    stage "molecule ${s}" molecule test -s "${s}" || true
+    log=.cache/test-vm/molecule-${s}.log
+    stage "molecule ${s}" molecule_test "${s}" "${log}" || true
+    while IFS= read -r line; do timings+=("  ${line}"); done < <(molecule_steps "${log}" "${s}")
     stop_guests
 done
 [[ ${#failed[@]} -eq 0 ]]
