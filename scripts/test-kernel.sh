@@ -2,8 +2,11 @@
 # Build the reference kernel (kernel/build.sh: the series applies, checkpatch --strict is clean, it builds) and
 # boot it in a QEMU guest for a smoke test of the policy-group ABI (docs/policyfs-abi.md): the controller is
 # registered, the hierarchy mounts, abi_version and features read back, a group is created, THP and OOM policy
-# reach a member process, a bad value and removing a busy group are refused, the group is removed again.
-# The full selftest (test_policy) is built into the result directory; see docs/kernel.md for running it.
+# reach a member process (also when it joins while it execs), a bad value and removing a busy group are refused,
+# a cgroup v2 path and a systemd service are bound (members follow, also after the service restarts),
+# the group is removed again. Then the kernel's own selftest (test_policy, built by kernel/build.sh) runs in the
+# guest: every test on the guest's swap devices (zram0 fast, the virtual disk slow), then the tiers-file test with
+# swap off (it defines layouts that would move active devices).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +45,6 @@ echo never > "$R/smoke/policy.thp"
 echo 300 > "$R/smoke/policy.oom_score_adj"
 sleep 600 &
 pid=$!
-sleep 1   # let the child exec sleep first: a join racing with execve is a separate case (docs/kernel.md)
 echo "$pid" > "$R/smoke/cgroup.procs"
 grep -qx "$pid" "$R/smoke/cgroup.procs" || fail "member not listed in cgroup.procs"; ok "process $pid joined"
 grep -q '^THP_enabled:[[:space:]]*0' "/proc/$pid/status" || {
@@ -55,8 +57,76 @@ if echo 5000 > "$R/smoke/policy.oom_score_adj" 2>/dev/null; then fail "oom_score
 ok "out-of-range oom_score_adj refused"
 if rmdir "$R/smoke" 2>/dev/null; then fail "removed a group that has a member"; fi; ok "busy group not removed"
 kill "$pid"; wait "$pid" 2>/dev/null || true
+# a join racing with execve: the new image must get the group's values (policy_exec_mm)
+for i in $(seq 1 20); do
+    sleep 600 &
+    pid=$!
+    echo "$pid" > "$R/smoke/cgroup.procs"
+    for _ in $(seq 1 50); do [ "$(cat "/proc/$pid/comm")" = sleep ] && break; sleep 0.1; done
+    grep -q '^THP_enabled:[[:space:]]*0' "/proc/$pid/status" || {
+        grep THP "/proc/$pid/status"; fail "join racing with execve, round $i: THP_enabled is not 0"; }
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+ok "20 joins racing with execve kept THP never"
+# bindings: a cgroup v2 directory, then a systemd service started, bound, stopped and started again
+mkdir "$R/bound"
+echo 123 > "$R/bound/policy.oom_score_adj"
+mkdir -p /sys/fs/cgroup/smoke-bind
+echo +/smoke-bind > "$R/bound/policy.bind"
+[ "$(cat "$R/bound/policy.bind")" = /smoke-bind ] || fail "policy.bind does not list /smoke-bind"
+sh -c 'echo $$ > /sys/fs/cgroup/smoke-bind/cgroup.procs; exec sleep 600' &
+pid=$!
+for _ in $(seq 1 50); do grep -qx "$pid" "$R/bound/cgroup.procs" && break; sleep 0.1; done
+grep -qx "$pid" "$R/bound/cgroup.procs" || fail "a process entering a bound cgroup did not join the group"
+[ "$(cat "/proc/$pid/oom_score_adj")" = 123 ] || fail "oom_score_adj of a bound member is not 123"
+ok "process entering a bound cgroup v2 directory joined the group"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+if echo +/smoke-bind > "$R/smoke/policy.bind" 2>/dev/null; then fail "bound a cgroup to a second group"; fi
+ok "second binding of a cgroup refused"
+systemd-run --quiet --collect --unit=smoke-svc sleep 600
+echo +/system.slice/smoke-svc.service > "$R/bound/policy.bind"
+main=$(systemctl show -P MainPID smoke-svc)
+grep -qx "$main" "$R/bound/cgroup.procs" || fail "main process $main of a bound service is not in the group"
+systemctl restart smoke-svc   # systemd removes the service's cgroup and creates it again
+new_main=$(systemctl show -P MainPID smoke-svc)
+[ "$new_main" != "$main" ] || fail "smoke-svc did not restart"
+grep -qx "$new_main" "$R/bound/cgroup.procs" || fail "restarted service: main process $new_main not in the group"
+[ "$(cat "/proc/$new_main/oom_score_adj")" = 123 ] || fail "restarted service: oom_score_adj is not 123"
+ok "bound systemd service: members follow, also after a restart"
+if rmdir "$R/bound" 2>/dev/null; then fail "removed a group with bindings"; fi
+systemctl stop smoke-svc
+echo -/system.slice/smoke-svc.service > "$R/bound/policy.bind"
+echo -/smoke-bind > "$R/bound/policy.bind"
+rmdir /sys/fs/cgroup/smoke-bind
+for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$R/bound" 2>/dev/null && break; sleep 0.5; done
+[ ! -d "$R/bound" ] || fail "group could not be removed after unbinding"; ok "unbound group removed"
 for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$R/smoke" 2>/dev/null && break; sleep 0.5; done
 [ ! -d "$R/smoke" ] || fail "empty group could not be removed"; ok "empty group removed"
 echo "smoke: all checks passed"
 SMOKE
+
+# The selftest, detached in the guest (a hung test must not hang the SSH session), polled with a deadline.
+[[ -f "${kdir}/test_policy" ]] || { echo "test-kernel: no test_policy in ${kdir}" >&2; exit 1; }
+vm/scp.sh "${guest}" "${kdir}/test_policy" :/root/
+selftest() {  # NAME DEADLINE_S COMMAND...
+    local name=$1 deadline=$2 rc
+    shift 2
+    vm/ssh.sh "${guest}" "rm -f /root/${name}.rc; nohup sh -c '$* > /root/${name}.log 2>&1; echo \$? > /root/${name}.rc' >/dev/null 2>&1 &"
+    local t=${SECONDS}
+    until vm/ssh.sh "${guest}" "test -f /root/${name}.rc" 2>/dev/null; do
+        if ((SECONDS - t > deadline)); then
+            vm/ssh.sh "${guest}" "cat /root/${name}.log" || true
+            echo "test-kernel: selftest ${name} did not finish within ${deadline} s" >&2
+            return 1
+        fi
+        sleep 3
+    done
+    vm/ssh.sh "${guest}" "cat /root/${name}.log"
+    rc=$(vm/ssh.sh "${guest}" "cat /root/${name}.rc")
+    echo "test-kernel: selftest ${name}: exit ${rc} after $((SECONDS - t)) s"
+    [[ ${rc} == 0 ]]
+}
+selftest selftest-devices 600 \
+    'POLICY_TEST_FAST=/dev/zram0 POLICY_TEST_SLOW=$(readlink -f /dev/disk/by-label/slowswap) /root/test_policy'
+selftest selftest-tiers-file 300 'swapoff -a && /root/test_policy test_swap_tiers_file'
 echo "test-kernel: passed in $((SECONDS - t0)) s"
