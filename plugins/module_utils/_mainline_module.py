@@ -1,0 +1,80 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The group modules' entry: pick the backend, then run the systemd backend's reconcile or the policyfs one.
+Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ._backend import make_backend
+from ._backend_systemd import SystemdBackend
+from ._errors import PolicyGroupsError
+from ._mainline_reconcile import UNSUPPORTED_CHOICES, MainlineUnsupportedError, reconcile_systemd
+from ._modcommon import lock_path, run_reconcile
+from ._model import HostPolicy
+from ._state import HostState
+from ._systemctl import Runner
+
+MAINLINE_ARGS: dict[str, dict[str, Any]] = {
+    "unsupported": {"type": "str", "default": "fail", "choices": list(UNSUPPORTED_CHOICES)},
+    "restart_units": {"type": "bool", "default": False},
+}
+
+
+def module_runner(module: Any) -> Runner:
+    """``systemctl`` through ``module.run_command``."""
+
+    def run(argv: Sequence[str]) -> tuple[int, str, str]:
+        systemctl = module.get_bin_path("systemctl")
+        if not systemctl:
+            return 127, "", "systemctl is not installed"
+        rc, out, err = module.run_command([systemctl, *argv])
+        return int(rc), str(out), str(err)
+
+    return run
+
+
+def run_groups(
+    module: Any,
+    desired: Callable[[HostState], HostPolicy],
+    purge: bool,
+    missing: str = "fail",
+    planned_tiers: list[dict[str, Any]] | None = None,
+) -> None:
+    """Reconcile with the backend the options and the host select, then exit the module."""
+    params = module.params
+    try:
+        backend = make_backend(params["backend"], root=params["host_root"], policy_root=params["policy_root"],
+                               runner=module_runner(module))
+    except PolicyGroupsError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
+        return
+    if not isinstance(backend, SystemdBackend):
+        run_reconcile(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers)
+        return
+    try:
+        outcome = reconcile_systemd(
+            backend,
+            desired,
+            purge=purge,
+            check_mode=module.check_mode,
+            lock_path=lock_path(params),
+            lock_timeout=params["lock_timeout"],
+            unsupported=params["unsupported"],
+            restart_units=params["restart_units"],
+        )
+    except MainlineUnsupportedError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend="systemd",
+                         unsupported=[f.to_dict() for f in exc.findings])
+        return
+    except PolicyGroupsError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend="systemd")
+        return
+    for finding in outcome.unsupported:
+        module.warn(f"left out, not supported on this host: {finding}")
+    result = outcome.result()
+    if not outcome.ok:
+        module.fail_json(**result)
+        return
+    module.exit_json(**result)

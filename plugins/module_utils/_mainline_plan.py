@@ -1,0 +1,111 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planning for the systemd backend: wanted drop-ins + what is on the host -> ordered operations (pure).
+
+Order: drop-ins written and removed (each file atomically), one ``daemon_reload``, then ``set_runtime`` for
+active units whose live cgroup value differs from the wanted one (``systemctl set-property --runtime``, so
+no restart is needed for cgroup-level properties). Exec-level properties act from a unit's next start: the
+plan names those units in ``restart_required`` and restarts nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from ._dropins import Dropin, parse_properties, render
+from ._mainline_map import CGROUP_PROPERTIES
+from ._plan import Operation
+
+ACTIVE_STATES = ("active", "reloading", "activating")
+# Live kernel value of each cgroup-level property value, as the cgroup file prints it.
+KERNEL_VALUES = {"MemorySwapMax": {"0": "0", "infinity": "max"}, "MemoryZSwapWriteback": {"yes": "1", "no": "0"}}
+
+
+@dataclass(frozen=True)
+class UnitRuntime:
+    """A unit as systemd and the kernel see it now: its state, and the live value of each cgroup-level
+    property (read from its cgroup's files; empty when it has no cgroup)."""
+
+    active_state: str = "inactive"
+    main_pid: int = 0
+    live: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.active_state in ACTIVE_STATES
+
+
+@dataclass
+class MainlinePlan:
+    operations: list[Operation] = field(default_factory=list)
+    restart_required: list[str] = field(default_factory=list)
+
+
+def _name(group_path: str) -> str:
+    return group_path.rpartition("/")[2]
+
+
+def plan_dropins(
+    wanted: Mapping[tuple[str, str], Mapping[str, str]],
+    actual: Mapping[str, list[Dropin]],
+    runtime: Mapping[str, UnitRuntime],
+    managed_names: frozenset[str],
+    purge: bool = False,
+) -> MainlinePlan:
+    """``wanted`` is ``(unit, group path) -> properties``; ``actual`` our drop-ins by unit. Drop-ins of groups
+    named in ``managed_names`` (present or absent) that are not wanted are removed; others only with ``purge``."""
+    want = {(unit, _name(group)): Dropin(unit, group, render(unit, group, props)) for (unit, group), props in wanted.items()}
+    have = {(d.unit, _name(d.group)): d for dropins in actual.values() for d in dropins}
+    result = MainlinePlan()
+    exec_changed: set[str] = set()
+    for key in sorted(want):
+        new, old = want[key], have.get(key)
+        if old is None or old.content != new.content:
+            result.operations.append(Operation("write_dropin", new.group, new.unit, old.content if old else None, new.content))
+            if _exec_props(old.content if old else "") != _exec_props(new.content):
+                exec_changed.add(new.unit)
+    for key in sorted(have):
+        old = have[key]
+        if key in want or not (purge or key[1] in managed_names):
+            continue
+        result.operations.append(Operation("remove_dropin", old.group, old.unit, old.content, None))
+        if _exec_props(old.content):
+            exec_changed.add(old.unit)
+    if result.operations:
+        result.operations.append(Operation("daemon_reload"))
+    for (unit, _group), dropin in sorted(want.items()):
+        state = runtime.get(unit, UnitRuntime())
+        if not state.active:
+            continue
+        props = dropin.properties()
+        stale = {
+            prop: value for prop, value in sorted(props.items())
+            if prop in CGROUP_PROPERTIES and state.live.get(prop) != KERNEL_VALUES[prop].get(value)
+        }
+        if stale:
+            before = {prop: state.live.get(prop) for prop in stale}
+            result.operations.append(Operation("set_runtime", dropin.group, unit, before, stale))
+    result.operations.extend(_reset_ops(want, have, runtime))
+    result.restart_required = sorted(u for u in exec_changed if runtime.get(u, UnitRuntime()).active)
+    return result
+
+
+def _reset_ops(
+    want: Mapping[tuple[str, str], Dropin], have: Mapping[tuple[str, str], Dropin], runtime: Mapping[str, UnitRuntime]
+) -> list[Operation]:
+    """For active units that lose a cgroup-level property of ours: put the live value back to what the unit's
+    own configuration says once our drop-in is gone (``reset_runtime``; the backend asks systemd after reload)."""
+    wanted_props: dict[str, set[str]] = {}
+    for (unit, _group), dropin in want.items():
+        wanted_props.setdefault(unit, set()).update(dropin.properties())
+    ops: list[Operation] = []
+    for (unit, _group), dropin in sorted(have.items()):
+        lost = sorted(p for p in dropin.properties() if p in CGROUP_PROPERTIES and p not in wanted_props.get(unit, set()))
+        if lost and runtime.get(unit, UnitRuntime()).active:
+            ops.append(Operation("reset_runtime", dropin.group, unit, {p: dropin.properties()[p] for p in lost}, lost))
+    return ops
+
+
+def _exec_props(content: str) -> dict[str, str]:
+    return {k: v for k, v in parse_properties(content).items() if k not in CGROUP_PROPERTIES}

@@ -1,0 +1,140 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One run of the systemd backend: lock, probe, render, check what mainline cannot express, plan, apply
+(stdlib only; nothing here knows about Ansible).
+
+Unsupported settings (``_mainline_map.findings``) fail the run before any write with ``unsupported="fail"``
+(the default); with ``"warn"`` they are left out, reported, and the rest is applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ._apply import apply_plan
+from ._backend_systemd import SystemdBackend
+from ._dropins import dropin_path
+from ._errors import UnsupportedError
+from ._lock import HostLock
+from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
+from ._mainline_plan import plan_dropins
+from ._model import HostPolicy
+from ._plan import Operation
+from ._state import HostState
+
+UNSUPPORTED_CHOICES = ("fail", "warn")
+
+
+class MainlineUnsupportedError(UnsupportedError):
+    """The document asks for what this host cannot express; ``findings`` lists each group and policy."""
+
+    def __init__(self, found: list[Unsupported]) -> None:
+        lines = "; ".join(str(f) for f in found)
+        super().__init__(
+            f"not supported on this host (systemd backend), nothing was changed: {lines} "
+            "(set unsupported=warn to apply the rest)"
+        )
+        self.findings = found
+
+
+@dataclass
+class MainlineOutcome:
+    operations: list[Operation]
+    check_mode: bool
+    groups: dict[str, dict[str, Any]]
+    restart_required: list[str] = field(default_factory=list)
+    unsupported: list[Unsupported] = field(default_factory=list)
+    applied: list[Operation] = field(default_factory=list)
+    failed: Operation | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.operations) if self.check_mode else bool(self.applied)
+
+    def result(self) -> dict[str, Any]:
+        shown = self.operations if self.check_mode or self.failed is None else self.applied
+        out: dict[str, Any] = {
+            "changed": self.changed,
+            "backend": "systemd",
+            "changes": [op.to_dict() for op in self.operations],
+            "diff": dropin_diff(shown),
+            "groups": self.groups,
+            "restart_required": list(self.restart_required),
+            "unsupported": [f.to_dict() for f in self.unsupported],
+        }
+        if self.failed is not None:
+            out["applied"] = [op.to_dict() for op in self.applied]
+            out["failed_operation"] = self.failed.to_dict()
+            out["msg"] = self.error
+        return out
+
+
+def dropin_diff(operations: list[Operation]) -> list[dict[str, str]]:
+    """Ansible's list form of diff: before/after text of each drop-in written or removed."""
+    diffs = []
+    for op in operations:
+        if op.op in ("write_dropin", "remove_dropin"):
+            path = dropin_path(str(op.key), str(op.group))
+            diffs.append({"before_header": path, "after_header": path, "before": op.before or "", "after": op.after or ""})
+    return diffs
+
+
+def groups_view(backend: SystemdBackend, state: HostState) -> dict[str, dict[str, Any]]:
+    units = backend.units_by_group()
+    return {
+        path: {
+            "name": group.name,
+            "parent": group.parent_path.rpartition("/")[2] or None,
+            "policies": dict(group.policies),
+            "members": {"systemd_units": units.get(path, []), "cgroups": [], "pids": []},
+        }
+        for path, group in state.groups.items()
+    }
+
+
+def reconcile_systemd(
+    backend: SystemdBackend,
+    desired: Callable[[HostState], HostPolicy],
+    *,
+    purge: bool = False,
+    check_mode: bool = False,
+    lock_path: str,
+    lock_timeout: float = 60.0,
+    unsupported: str = "fail",
+    restart_units: bool = False,
+) -> MainlineOutcome:
+    """Bring the host's drop-ins to ``desired``. Raises before any write for an unusable host, a bad document
+    or (``unsupported="fail"``) anything mainline cannot express; failures while applying are in the outcome."""
+    if unsupported not in UNSUPPORTED_CHOICES:
+        raise ValueError(f"unsupported must be one of {UNSUPPORTED_CHOICES}")
+    capabilities = backend.require()
+    with HostLock(lock_path, timeout=lock_timeout, shared=check_mode):
+        actual = backend.read_state(capabilities)
+        wanted_policy = desired(actual)
+        found = findings(wanted_policy, backend.support)
+        if found and unsupported == "fail":
+            raise MainlineUnsupportedError(found)
+        wanted = unit_properties(wanted_policy, left_out_of(found, wanted_policy))
+        dropins = backend.read_dropins()
+        runtime = backend.read_runtime(sorted({unit for unit, _group in wanted} | set(dropins)))
+        managed = frozenset(g.name for g in wanted_policy.groups)
+        planned = plan_dropins(wanted, dropins, runtime, managed, purge)
+        operations = list(planned.operations)
+        restart_required = list(planned.restart_required)
+        if restart_units and restart_required:
+            operations.extend(Operation("restart", None, unit) for unit in restart_required)
+            restart_required = []
+        if check_mode:
+            return MainlineOutcome(operations, True, groups_view(backend, actual), restart_required, found)
+        result = apply_plan(backend, operations)
+        after = backend.read_state(capabilities) if result.applied else actual
+        return MainlineOutcome(
+            operations, False, groups_view(backend, after), restart_required, found,
+            applied=result.applied, failed=result.failed, error=result.error,
+        )
