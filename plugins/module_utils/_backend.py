@@ -16,8 +16,9 @@ from ._errors import NotAvailableError
 if TYPE_CHECKING:
     from ._plan import Operation
     from ._state import Capabilities, HostState
+    from ._systemctl import Runner
 
-BACKEND_CHOICES = ("auto", "policyfs")
+BACKEND_CHOICES = ("auto", "policyfs", "systemd")
 DEFAULT_POLICY_ROOT = "/sys/fs/cgroup/policy"
 
 
@@ -42,16 +43,23 @@ class Backend(Protocol):
         """Whether a process with this PID exists now."""
 
 
-def make_backend(name: str = "auto", root: str = "/", policy_root: str = DEFAULT_POLICY_ROOT) -> Backend:
-    """The backend called ``name``; ``auto`` probes each known backend and takes the first available one."""
+def make_backend(
+    name: str = "auto", root: str = "/", policy_root: str = DEFAULT_POLICY_ROOT, runner: Runner | None = None
+) -> Backend:
+    """The backend called ``name``; ``auto`` probes each known backend in order (policyfs, then systemd) and
+    takes the first available one. ``runner`` runs ``systemctl`` for the systemd backend."""
     from ._backend_policyfs import PolicyfsBackend
+    from ._backend_systemd import SystemdBackend
 
-    candidates: dict[str, Callable[..., Backend]] = {"policyfs": PolicyfsBackend}
+    candidates: dict[str, Callable[[], Backend]] = {
+        "policyfs": lambda: PolicyfsBackend(root=root, policy_root=policy_root),
+        "systemd": lambda: SystemdBackend(root=root, runner=runner),
+    }
     if name != "auto":
         if name not in candidates:
             raise NotAvailableError(f"unknown backend {name!r} (known: {', '.join(candidates)})")
-        return candidates[name](root=root, policy_root=policy_root)
-    backends: list[Backend] = [factory(root=root, policy_root=policy_root) for factory in candidates.values()]
+        return candidates[name]()
+    backends: list[Backend] = [factory() for factory in candidates.values()]
     for backend in backends:
         if backend.probe().available:
             return backend
