@@ -8,8 +8,11 @@ import json
 from typing import Any, Callable
 
 from ._backend import Backend
+from ._backend_systemd import SystemdBackend
 from ._errors import PolicyGroupsError
 from ._io import HostIO
+from ._mainline_map import ALWAYS_UNSUPPORTED
+from ._mainline_reconcile import groups_view as mainline_groups_view
 from ._members import UnitResolver, resolve_members
 from ._model import normalize
 from ._plan import plan
@@ -43,9 +46,23 @@ def host_info(backend: Backend, io: HostIO) -> tuple[dict[str, Any], HostState |
         info.update(available=False, reason=str(exc))
         return info, None
     info["swap_tiers"] = tiers_view(state.tiers)
+    if isinstance(backend, SystemdBackend):
+        info.update(mainline_info(backend, state))
+        return info, state
     info["swap_devices"] = [d.to_dict() for d in state.swap_devices]
     info["groups"] = groups_view(state, effective=True)
     return info, state
+
+
+def mainline_info(backend: SystemdBackend, state: HostState) -> dict[str, Any]:
+    """The systemd backend's view: groups from its drop-ins (units as members; effective = rendered values),
+    the systemd version, and every policy or member kind this host cannot express, with the reason."""
+    groups = mainline_groups_view(backend, state)
+    for path, group in state.groups.items():
+        groups[path]["effective"] = dict(group.effective)
+    unsupported = {key: reason for key, reason in backend.support.items() if reason}
+    unsupported.update(ALWAYS_UNSUPPORTED)
+    return {"groups": groups, "systemd_version": backend.systemd_version, "unsupported": dict(sorted(unsupported.items()))}
 
 
 def read_persisted(io: HostIO, path: str) -> dict[str, Any] | None:
@@ -64,6 +81,9 @@ def persisted_drift(
     doc: dict[str, Any], state: HostState, resolve_unit: UnitResolver | None, pid_exists: Callable[[int], bool]
 ) -> list[dict[str, Any]]:
     """What would change if the persisted document were restored now: the operations, or one ``error`` finding."""
+    if state.capabilities.backend == "systemd":
+        msg = "the systemd backend keeps no separate persisted state: its drop-ins in /etc/systemd/system are it"
+        return [{"op": "error", "group": None, "key": None, "before": None, "after": None, "msg": msg}]
     wanted: dict[str, Any] = {"policy_groups": doc.get("policy_groups") or []}
     if doc.get("policy_swap_tiers") is not None:
         wanted["policy_swap_tiers"] = doc["policy_swap_tiers"]
