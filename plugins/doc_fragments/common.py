@@ -19,9 +19,13 @@ options:
       - Kernel interface to use.
       - V(auto) probes the host and uses the first backend that is available there; a host without policy
         groups fails with a message naming what is missing (kernel controller, mount).
+      - V(auto) tries V(policyfs) first, then V(systemd).
       - V(policyfs) is the reference kernel's policy-group hierarchy (C(CONFIG_CGROUP_POLICY)), ABI version 1.
+      - V(systemd) maps the groups onto systemd unit properties of their C(systemd_units) members (drop-ins in
+        C(/etc/systemd/system/UNIT.d/50-policygroups-GROUP.conf)) on a mainline kernel; what it cannot
+        express is reported as unsupported (see O(unsupported)). It has no swap tiers.
     type: str
-    choices: [auto, policyfs]
+    choices: [auto, policyfs, systemd]
     default: auto
   host_root:
     description:
@@ -40,6 +44,30 @@ options:
       - Runs that change the host hold the lock exclusively, check-mode runs hold it shared.
     type: float
     default: 60
+"""
+
+    MAINLINE = r"""
+options:
+  unsupported:
+    description:
+      - C(systemd) backend only - what to do with settings this host cannot express (swap tier choice,
+        members by PID or cgroup path, a child looser than its parent for a hierarchical kernel setting,
+        a policy whose unit property this systemd or whose file this kernel lacks).
+      - V(fail) fails before any write and lists every finding in RV(ignore:unsupported).
+      - V(warn) leaves those settings out (with groups inheriting them), applies the rest, and reports
+        the findings in RV(ignore:unsupported) and as warnings.
+    type: str
+    choices: [fail, warn]
+    default: fail
+  restart_units:
+    description:
+      - C(systemd) backend only - C(systemctl try-restart) the active units whose exec-level settings changed,
+        so those take effect now. By default nothing is restarted and the units are listed in
+        RV(ignore:restart_required).
+      - Cgroup-level settings (C(MemorySwapMax=), C(MemoryZSwapWriteback=)) are applied to running units
+        without a restart in any case.
+    type: bool
+    default: false
 """
 
     # Every module that works on a host. A module that does not support diff mode says so in its own

@@ -167,8 +167,10 @@ diff:
   description:
     - Before and after of every group an operation touches, keyed by group path, each with C(policies)
       (kernel values) and C(members) (C(cgroups) bound, C(pids) in the group).
+    - With the C(systemd) backend, Ansible's list form instead - one C(before_header)/C(after_header) (the
+      drop-in's path) and C(before)/C(after) (its text) per drop-in written or removed.
   returned: always
-  type: dict
+  type: raw
   sample:
     before: {}
     after:
@@ -208,4 +210,27 @@ skipped_members:
   elements: str
   sample:
     - "group 'latency': process 1234 does not exist"
+backend:
+  description: The backend that ran, when it is C(systemd).
+  returned: when the systemd backend ran
+  type: str
+  sample: systemd
+restart_required:
+  description:
+    - C(systemd) backend - active units whose exec-level settings (C(OOMScoreAdjust=), C(MemoryKSM=),
+      C(MemoryTHP=), C(NUMAPolicy=)) changed in this run; they take effect at the unit's next start. Empty
+      after O(restart_units=true) restarted them.
+  returned: when the systemd backend ran
+  type: list
+  elements: str
+  sample: [pg-demo.service]
+unsupported:
+  description:
+    - C(systemd) backend - every group and policy of the input this host cannot express, with the reason.
+      With O(unsupported=fail) the run failed before any write; with O(unsupported=warn) they were left out.
+  returned: when the systemd backend ran
+  type: list
+  elements: dict
+  sample:
+    - {group: latency, policy: swap_tiers, reason: "swap tier selection (fast) does not exist in mainline kernels: ..."}
 """

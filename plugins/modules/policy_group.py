@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - policygroups.core.group.missing_members
   - policygroups.core.common
   - policygroups.core.common.lock
+  - policygroups.core.common.mainline
 seealso:
   - module: policygroups.core.policy_groups
   - module: policygroups.core.policy_groups_info
@@ -68,18 +69,18 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     MISSING_ARG,
     existing_paths,
     group_document,
-    run_reconcile,
 )
+from ansible_collections.policygroups.core.plugins.module_utils._mainline_module import MAINLINE_ARGS, run_groups
 from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={**COMMON_ARGS, **GROUP_ARGS, "missing_members": MISSING_ARG},
+        argument_spec={**COMMON_ARGS, **GROUP_ARGS, "missing_members": MISSING_ARG, **MAINLINE_ARGS},
         supports_check_mode=True,
     )
     group = group_document(module.params)
-    run_reconcile(
+    run_groups(
         module,
         lambda actual: normalize({"policy_groups": [group]}, existing=existing_paths(actual)),
         purge=False,

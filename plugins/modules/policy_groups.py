@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - policygroups.core.group.missing_members
   - policygroups.core.common
   - policygroups.core.common.lock
+  - policygroups.core.common.mainline
 options:
   groups:
     description:
@@ -118,8 +119,8 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     MISSING_ARG,
     PLANNED_TIERS_ARG,
     existing_paths,
-    run_reconcile,
 )
+from ansible_collections.policygroups.core.plugins.module_utils._mainline_module import MAINLINE_ARGS, run_groups
 from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
 
 
@@ -131,11 +132,12 @@ def main() -> None:
             "purge": {"type": "bool", "default": False},
             "missing_members": MISSING_ARG,
             "planned_tiers": PLANNED_TIERS_ARG,
+            **MAINLINE_ARGS,
         },
         supports_check_mode=True,
     )
     groups = [{k: v for k, v in group.items() if v is not None} for group in module.params["groups"]]
-    run_reconcile(
+    run_groups(
         module,
         lambda actual: normalize({"policy_groups": groups}, existing=existing_paths(actual)),
         purge=module.params["purge"],
