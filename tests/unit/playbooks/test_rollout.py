@@ -5,7 +5,9 @@ write files), so the hosts' kernels are reconciled here first and the rollout pe
 
 * batches: the canary alone first, then the waves in the batches serial makes of policy_groups_waves, each
   announced with its hosts; a second rollout changes nothing;
-* a canary that fails stops the rollout: no wave starts and the other hosts are left untouched.
+* a canary that fails stops the rollout: no wave starts and the other hosts are left untouched;
+* in check mode, a host whose hierarchy the run's kernel role would mount first is reported as pending, and the
+  preview goes on to the waves.
 """
 
 from __future__ import annotations
@@ -85,6 +87,12 @@ def rollout(tmp_path: Path, inv: Path, *args: str) -> subprocess.CompletedProces
                           cwd=tmp_path, env=env(), capture_output=True, text=True, check=False)
 
 
+def host_files(tmp_path: Path) -> list[str]:
+    """Every file of the simulated hosts, but the modules' lock file in run/ (taken in check mode too)."""
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("h*/**/*")
+                  if p.parts[-2:] != ("run", "policygroups.lock"))
+
+
 def batches(output: str) -> list[tuple[str, list[str]]]:
     return [(m.group(1), [h.strip() for h in m.group(2).split(",")]) for m in BATCH.finditer(output)]
 
@@ -120,3 +128,16 @@ def test_a_failed_canary_stops_the_rollout(tmp_path: Path) -> None:
     assert "policy groups are not available" in result.stdout
     for name in HOSTS[1:]:
         assert not (tmp_path / name / "etc" / "policygroups").exists(), f"{name} was touched"
+
+
+def test_check_mode_reports_a_host_without_the_hierarchy_as_pending(tmp_path: Path) -> None:
+    inv, _kernels = fleet(tmp_path, mounted={"h1": False})
+    before = host_files(tmp_path)
+    # --tags policy: the kernel role is not run here (it installs into the controller's /boot), but the policy
+    # step knows from policy_kernel_build_dir that this rollout would prepare the hierarchy first
+    result = rollout(tmp_path, inv, "--check", "--tags", "policy", "-e", "policy_kernel_build_dir=/nonexistent")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert batches(result.stdout) == [("canary", ["h1"]), ("waves", ["h2"]), ("waves", ["h3"]), ("waves", ["h4"])]
+    assert "/sys/fs/cgroup/policy is not mounted yet" in result.stdout
+    assert result.stdout.count("is not mounted yet") == 1, "only h1 lacks the hierarchy"
+    assert host_files(tmp_path) == before
