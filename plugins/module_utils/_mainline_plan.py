@@ -65,10 +65,12 @@ def plan_dropins(
             result.operations.append(Operation("write_dropin", new.group, new.unit, old.content if old else None, new.content))
             if _exec_props(old.content if old else "") != _exec_props(new.content):
                 exec_changed.add(new.unit)
+    removed: set[tuple[str, str]] = set()
     for key in sorted(have):
         old = have[key]
         if key in want or not (purge or key[1] in managed_names):
             continue
+        removed.add(key)
         result.operations.append(Operation("remove_dropin", old.group, old.unit, old.content, None))
         if _exec_props(old.content):
             exec_changed.add(old.unit)
@@ -86,18 +88,20 @@ def plan_dropins(
         if stale:
             before = {prop: state.live.get(prop) for prop in stale}
             result.operations.append(Operation("set_runtime", dropin.group, unit, before, stale))
-    result.operations.extend(_reset_ops(want, have, runtime))
+    final = {**{k: d for k, d in have.items() if k not in removed}, **want}
+    result.operations.extend(_reset_ops(final, have, runtime))
     result.restart_required = sorted(u for u in exec_changed if runtime.get(u, UnitRuntime()).active)
     return result
 
 
 def _reset_ops(
-    want: Mapping[tuple[str, str], Dropin], have: Mapping[tuple[str, str], Dropin], runtime: Mapping[str, UnitRuntime]
+    final: Mapping[tuple[str, str], Dropin], have: Mapping[tuple[str, str], Dropin], runtime: Mapping[str, UnitRuntime]
 ) -> list[Operation]:
-    """For active units that lose a cgroup-level property of ours: put the live value back to what the unit's
-    own configuration says once our drop-in is gone (``reset_runtime``; the backend asks systemd after reload)."""
+    """For active units that lose a cgroup-level property of ours (``final``: our drop-ins after the run): put
+    the live value back to what the unit's own configuration says without it (``reset_runtime``; the backend
+    asks systemd after the reload)."""
     wanted_props: dict[str, set[str]] = {}
-    for (unit, _group), dropin in want.items():
+    for (unit, _group), dropin in final.items():
         wanted_props.setdefault(unit, set()).update(dropin.properties())
     ops: list[Operation] = []
     for (unit, _group), dropin in sorted(have.items()):

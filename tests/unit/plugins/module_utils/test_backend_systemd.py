@@ -1,0 +1,326 @@
+"""The systemd backend against a fake root and a fake systemctl: probe, render, plan, apply, every error path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ansible_collections.policygroups.core.plugins.module_utils._backend import make_backend
+from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import SystemdBackend
+from ansible_collections.policygroups.core.plugins.module_utils._dropins import Dropin, DropinStore
+from ansible_collections.policygroups.core.plugins.module_utils._errors import BackendError, NotAvailableError, PlanError
+from ansible_collections.policygroups.core.plugins.module_utils._info import host_info
+from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._mainline_reconcile import (
+    MainlineOutcome,
+    MainlineUnsupportedError,
+    reconcile_systemd,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._systemctl import parse_show
+
+from .fakesystemd import DEFAULT_PROPERTIES, FakeSystemd
+
+DEMO = [
+    {"name": "background", "ksm": True, "oom_score_adj": 500, "swap": {"enabled": False}},
+    {"name": "demo", "parent": "background", "oom_score_adj": 300, "members": {"systemd_units": ["pg-demo.service"]}},
+]
+DROPIN = "etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf"
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> FakeSystemd:
+    fake = FakeSystemd(tmp_path)
+    fake.add_unit("pg-demo.service")
+    return fake
+
+
+def backend_for(fake: FakeSystemd) -> SystemdBackend:
+    return SystemdBackend(root=str(fake.root), runner=fake)
+
+
+def run(fake: FakeSystemd, groups: list[dict[str, Any]], **kwargs: Any) -> MainlineOutcome:
+    return reconcile_systemd(
+        backend_for(fake), lambda _actual: normalize({"policy_groups": groups}),
+        lock_path=str(fake.root / "lock"), **kwargs)
+
+
+# -- probe ---------------------------------------------------------------------------------------------------
+def test_probe_asks_systemd_which_properties_it_knows(host: FakeSystemd) -> None:
+    backend = backend_for(host)
+    caps = backend.probe()
+    assert caps.available and caps.backend == "systemd" and not caps.tiers_supported
+    assert caps.features == ("ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "systemd_units")
+    assert backend.support["thp"] == "systemd 257 (257.9-1) has no MemoryTHP= unit property (asked with systemctl show)"
+    probe = host.calls[0]
+    assert probe[0] == "show" and probe[-1] == "policygroups-probe.service" and "--property=MemoryTHP" in probe
+
+
+def test_probe_reports_thp_when_systemd_has_memory_thp(tmp_path: Path) -> None:
+    fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
+    assert "thp" in backend_for(fake).probe().features
+
+
+def test_probe_reports_a_kernel_without_zswap_writeback(tmp_path: Path) -> None:
+    fake = FakeSystemd(tmp_path, zswap=False)
+    backend = backend_for(fake)
+    assert "zswap_writeback" not in backend.probe().features
+    assert backend.support["zswap_writeback"] == (
+        "kernel 6.12.0-test has no memory.zswap.writeback (looked in /sys/fs/cgroup/system.slice)")
+
+
+@pytest.mark.parametrize("remove, reason", [
+    ("run/systemd/system", "systemd is not the running init system (no /run/systemd/system)"),
+    ("sys/fs/cgroup/cgroup.controllers", "no cgroup v2 hierarchy at /sys/fs/cgroup"),
+])
+def test_probe_unavailable_without_systemd_or_cgroup2(host: FakeSystemd, remove: str, reason: str) -> None:
+    target = host.root / remove
+    os.rmdir(target) if target.is_dir() else target.unlink()
+    caps = backend_for(host).probe()
+    assert not caps.available and caps.reason == f"the systemd backend is not available on this host: {reason}"
+    with pytest.raises(NotAvailableError, match="not available"):
+        backend_for(host).require()
+
+
+def test_probe_unavailable_when_systemctl_fails(host: FakeSystemd) -> None:
+    host.fail["show"] = (1, "Failed to connect to bus: No such file or directory")
+    caps = backend_for(host).probe()
+    assert not caps.available and "Failed to connect to bus" in (caps.reason or "")
+
+
+def test_auto_takes_systemd_when_policyfs_is_absent_and_policyfs_explains_when_neither(host: FakeSystemd, tmp_path: Path) -> None:
+    assert make_backend("auto", root=str(host.root), runner=host).name == "systemd"
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert make_backend("auto", root=str(bare), runner=host).name == "policyfs"
+
+
+# -- converge ------------------------------------------------------------------------------------------------
+def test_first_run_writes_rendered_dropin_reloads_once_sets_live_value(host: FakeSystemd) -> None:
+    outcome = run(host, DEMO)
+    assert outcome.ok and outcome.changed
+    assert [op.op for op in outcome.applied] == ["write_dropin", "daemon_reload", "set_runtime"]
+    content = (host.root / DROPIN).read_text()
+    assert content == (
+        "# policygroups.core group=background/demo\n"
+        "# Written by the policygroups.core collection from the fleet document; local edits are overwritten.\n"
+        "[Service]\nMemoryKSM=yes\nMemorySwapMax=0\nOOMScoreAdjust=300\n")
+    assert (host.root / DROPIN).stat().st_mode & 0o777 == 0o644
+    assert host.ops() == ["daemon-reload", "set-property"]
+    assert host.live("pg-demo.service", "memory.swap.max") == "0"
+    # the runtime drop-in set-property leaves is redundant with /etc and removed
+    assert not (host.root / "run/systemd/system.control/pg-demo.service.d/50-MemorySwapMax.conf").exists()
+    assert outcome.restart_required == ["pg-demo.service"]
+    result = outcome.result()
+    assert result["diff"] == [{"before_header": "/" + DROPIN, "after_header": "/" + DROPIN, "before": "", "after": content}]
+    assert result["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
+    assert result["groups"]["background/demo"]["policies"]["oom_score_adj"] == "300"
+
+
+def test_second_run_changes_nothing(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    host.calls.clear()
+    again = run(host, DEMO)
+    assert not again.changed and again.operations == [] and again.restart_required == []
+    assert host.ops() == []
+
+
+def test_check_mode_writes_nothing_and_lists_the_same_operations(host: FakeSystemd) -> None:
+    check = run(host, DEMO, check_mode=True)
+    assert check.changed and not (host.root / DROPIN).exists() and host.ops() == []
+    assert check.result()["diff"][0]["after"].endswith("OOMScoreAdjust=300\n")
+    assert run(host, DEMO).operations == check.operations
+
+
+def test_inactive_unit_gets_its_dropin_but_no_live_change_or_restart(tmp_path: Path) -> None:
+    fake = FakeSystemd(tmp_path)
+    fake.add_unit("pg-demo.service", active=False)
+    outcome = run(fake, DEMO)
+    assert [op.op for op in outcome.applied] == ["write_dropin", "daemon_reload"]
+    assert outcome.restart_required == []
+
+
+def test_runtime_drift_is_repaired_without_touching_files(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    (host.root / "sys/fs/cgroup/system.slice/pg-demo.service/memory.swap.max").write_text("max\n")
+    check = run(host, DEMO, check_mode=True)
+    assert [op.to_dict() for op in check.operations] == [{
+        "op": "set_runtime", "group": "background/demo", "key": "pg-demo.service",
+        "before": {"MemorySwapMax": "max"}, "after": {"MemorySwapMax": "0"}}]
+    fixed = run(host, DEMO)
+    assert fixed.changed and fixed.restart_required == [] and host.live("pg-demo.service", "memory.swap.max") == "0"
+
+
+def test_changed_exec_value_rewrites_and_asks_for_restart_or_restarts(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    changed = [DEMO[0], {**DEMO[1], "oom_score_adj": 100}]
+    outcome = run(host, changed)
+    assert [op.op for op in outcome.applied] == ["write_dropin", "daemon_reload"]
+    assert outcome.restart_required == ["pg-demo.service"]
+    restarted = run(host, [DEMO[0], {**DEMO[1], "oom_score_adj": 200}], restart_units=True)
+    assert [op.op for op in restarted.applied] == ["write_dropin", "daemon_reload", "restart"]
+    assert restarted.restart_required == [] and ["try-restart", "--", "pg-demo.service"] in host.calls
+
+
+def test_removal_puts_the_units_own_live_value_back(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    outcome = run(host, [], purge=True)
+    assert [op.op for op in outcome.applied] == ["remove_dropin", "daemon_reload", "reset_runtime"]
+    assert not (host.root / DROPIN).exists() and not (host.root / DROPIN).parent.exists()
+    assert host.live("pg-demo.service", "memory.swap.max") == "max"
+    assert not (host.root / "run/systemd/system.control/pg-demo.service.d/50-MemorySwapMax.conf").exists()
+    assert outcome.restart_required == ["pg-demo.service"]
+
+
+def test_without_purge_unnamed_groups_stay_and_absent_removes(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    assert run(host, [{"name": "other"}]).operations == []
+    assert (host.root / DROPIN).exists()
+    gone = run(host, [{"name": "demo", "state": "absent"}])
+    assert [op.op for op in gone.applied][:2] == ["remove_dropin", "daemon_reload"]
+
+
+def test_purge_never_touches_files_without_the_marker(host: FakeSystemd) -> None:
+    foreign = host.root / "etc/systemd/system/pg-demo.service.d/50-policygroups-mine.conf"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("[Service]\nOOMScoreAdjust=-1000\n")
+    assert run(host, [], purge=True).operations == []
+    assert foreign.exists()
+
+
+def test_parent_change_rewrites_the_same_file(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    moved = run(host, [{"name": "demo", "oom_score_adj": 300, "members": {"systemd_units": ["pg-demo.service"]}}])
+    assert [op.op for op in moved.applied][:2] == ["write_dropin", "daemon_reload"]
+    assert (host.root / DROPIN).read_text().startswith("# policygroups.core group=demo\n")
+
+
+# -- unsupported ---------------------------------------------------------------------------------------------
+def test_swap_tiers_fail_before_any_write(host: FakeSystemd) -> None:
+    doc = [{"name": "latency", "swap": {"tiers": ["fast"]}, "members": {"systemd_units": ["pg-demo.service"]}}]
+    with pytest.raises(MainlineUnsupportedError) as raised:
+        run(host, doc)
+    assert [f.to_dict()["policy"] for f in raised.value.findings] == ["swap_tiers"]
+    assert "swap tier selection (fast) does not exist in mainline kernels" in str(raised.value)
+    assert "nothing was changed" in str(raised.value)
+    assert host.ops() == [] and not (host.root / "etc/systemd/system/pg-demo.service.d").exists()
+
+
+def test_warn_leaves_out_what_cannot_be_expressed_and_applies_the_rest(host: FakeSystemd) -> None:
+    doc = [
+        {"name": "background", "thp": "never", "ksm": True},
+        {"name": "demo", "parent": "background", "oom_score_adj": 1, "members": {"systemd_units": ["pg-demo.service"]}},
+    ]
+    outcome = run(host, doc, unsupported="warn")
+    assert [(f.group, f.policy) for f in outcome.unsupported] == [("background", "thp")]
+    text = (host.root / DROPIN).read_text()
+    assert "MemoryKSM=yes" in text and "OOMScoreAdjust=1" in text and "MemoryTHP" not in text
+    assert outcome.result()["unsupported"][0]["reason"].startswith("systemd 257")
+
+
+@pytest.mark.parametrize("groups, expected", [
+    ([{"name": "a", "members": {"pids": [1]}}], [("a", "members.pids")]),
+    ([{"name": "a", "members": {"cgroups": ["/system.slice/x.service"]}}], [("a", "members.cgroups")]),
+    ([{"name": "a", "thp": "always"}], [("a", "thp")]),
+    ([{"name": "a", "zswap_writeback": False}, {"name": "b", "parent": "a", "zswap_writeback": True}], [("a/b", "zswap_writeback")]),
+    ([{"name": "a", "oom_score_adj": 5, "members": {"systemd_units": ["work.slice"]}}], [("a", "oom_score_adj")]),
+    ([{"name": "a", "members": {"systemd_units": ["x.target"]}}], [("a", "members.systemd_units")]),
+])
+def test_each_unsupported_kind_is_named(tmp_path: Path, groups: list[dict[str, Any]], expected: list[tuple[str, str]]) -> None:
+    fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
+    with pytest.raises(MainlineUnsupportedError) as raised:
+        run(fake, groups)
+    assert [(f.group, f.policy) for f in raised.value.findings] == expected
+
+
+def test_thp_and_numa_map_when_systemd_has_them(tmp_path: Path) -> None:
+    fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
+    fake.add_unit("pg-demo.service")
+    run(fake, [{"name": "a", "thp": "madvise", "numa": {"mode": "bind", "nodes": "0"},
+                "members": {"systemd_units": ["pg-demo.service"]}}])
+    text = (tmp_path / "etc/systemd/system/pg-demo.service.d/50-policygroups-a.conf").read_text()
+    assert "MemoryTHP=madvise\nNUMAMask=0\nNUMAPolicy=bind\n" in text
+
+
+# -- document errors -----------------------------------------------------------------------------------------
+def test_a_unit_in_two_groups_is_refused(host: FakeSystemd) -> None:
+    units = {"systemd_units": ["pg-demo.service"]}
+    with pytest.raises(PlanError, match="member of both 'a' and 'b'"):
+        run(host, [{"name": "a", "members": units}, {"name": "b", "members": units}])
+
+
+def test_a_parent_outside_the_document_is_refused(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    backend = backend_for(host)
+    with pytest.raises(PlanError, match="parent 'background' must be in the same document"):
+        reconcile_systemd(backend, lambda _a: normalize({"policy_groups": [DEMO[1]]}, existing={"background": "background"}),
+                          lock_path=str(host.root / "lock"))
+
+
+def test_bad_unsupported_choice(host: FakeSystemd) -> None:
+    with pytest.raises(ValueError):
+        run(host, DEMO, unsupported="ignore")
+
+
+# -- failures while applying ---------------------------------------------------------------------------------
+def test_failed_reload_stops_and_reports_what_was_applied(host: FakeSystemd) -> None:
+    host.fail["daemon-reload"] = (1, "Access denied")
+    outcome = run(host, DEMO)
+    assert not outcome.ok and outcome.failed is not None and outcome.failed.op == "daemon_reload"
+    assert [op.op for op in outcome.applied] == ["write_dropin"]
+    assert "Access denied" in (outcome.error or "")
+    assert outcome.result()["failed_operation"]["op"] == "daemon_reload"
+
+
+def test_failed_set_property_is_reported(host: FakeSystemd) -> None:
+    host.fail["set-property"] = (1, "Unit pg-demo.service not loaded.")
+    outcome = run(host, DEMO)
+    assert outcome.failed is not None and outcome.failed.op == "set_runtime" and "not loaded" in (outcome.error or "")
+
+
+def test_unwritable_unit_directory_is_a_backend_error(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "makedirs", refuse)
+    outcome = run(host, DEMO)
+    assert outcome.failed is not None and outcome.failed.op == "write_dropin"
+    assert outcome.error == "cannot write /etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf: Permission denied"
+
+
+def test_unknown_operation(host: FakeSystemd) -> None:
+    from ansible_collections.policygroups.core.plugins.module_utils._plan import Operation
+
+    with pytest.raises(BackendError, match="no operation 'create_group'"):
+        backend_for(host).apply(Operation("create_group", "a"))
+
+
+# -- drop-in store -------------------------------------------------------------------------------------------
+def test_store_write_is_atomic_and_remove_checks_the_marker(tmp_path: Path) -> None:
+    store = DropinStore(HostIO(str(tmp_path)))
+    store.write(Dropin("x.service", "g", "# policygroups.core group=g\n[Service]\nOOMScoreAdjust=1\n"))
+    directory = tmp_path / "etc/systemd/system/x.service.d"
+    assert os.listdir(directory) == ["50-policygroups-g.conf"]
+    assert store.read_all()["x.service"][0].properties() == {"OOMScoreAdjust": "1"}
+    (directory / "50-policygroups-g.conf").write_text("[Service]\nOOMScoreAdjust=2\n")
+    with pytest.raises(BackendError, match="no longer carries this collection's marker"):
+        store.remove("x.service", "g")
+    store.remove("y.service", "g")  # absent: nothing to do
+
+
+def test_parse_show_splits_units() -> None:
+    assert parse_show("A=1\nB=2\n\nA=3\nB=\n") == [{"A": "1", "B": "2"}, {"A": "3", "B": ""}]
+
+
+# -- info ----------------------------------------------------------------------------------------------------
+def test_info_reports_groups_units_and_what_cannot_be_expressed(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    info, state = host_info(backend_for(host), HostIO(str(host.root)))
+    assert state is not None and info["available"] and info["backend"] == "systemd"
+    assert info["systemd_version"] == "systemd 257 (257.9-1)"
+    assert info["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
+    assert info["groups"]["background/demo"]["effective"]["swap_tiers"] == "none"
+    assert set(info["unsupported"]) == {"thp", "swap_tiers.tiers", "members.pids", "members.cgroups"}
