@@ -57,7 +57,7 @@ policy_groups_info:
   type: dict
   contains:
     backend:
-      description: The backend probed (V(policyfs)).
+      description: The backend probed (V(policyfs) or V(systemd); with O(backend=auto), the first available).
       type: str
       sample: policyfs
     available:
@@ -104,6 +104,8 @@ policy_groups_info:
       description:
         - Groups keyed by path, each with C(name), C(parent), C(policies) (own kernel values), C(effective)
           (from C(policy.effective)) and C(members) (C(cgroups) bound, C(pids)).
+        - With the C(systemd) backend, the groups found in the collection's drop-ins; C(policies) and
+          C(effective) are the rendered values and C(members) also has C(systemd_units).
       type: dict
       sample:
         background/batch:
@@ -112,6 +114,18 @@ policy_groups_info:
           policies: {thp: inherit, ksm: inherit, oom_score_adj: "500", swap_tiers: slow, zswap_writeback: inherit, numa: inherit}
           members: {cgroups: [/system.slice/report.service], pids: []}
           effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default}
+    systemd_version:
+      description: C(systemd) backend - the first line of C(systemctl --version).
+      type: str
+      returned: when the systemd backend is available
+      sample: systemd 257 (257.13-1~deb13u1)
+    unsupported:
+      description:
+        - C(systemd) backend - each policy (or C(swap_tiers.tiers), C(members.pids), C(members.cgroups)) this
+          host cannot express, with the reason; see docs/mainline.md.
+      type: dict
+      returned: when the systemd backend is available
+      sample: {thp: "systemd 257 (257.13-1~deb13u1) has no MemoryTHP= unit property (asked with systemctl show)"}
     persisted:
       description: The persisted document, or null when O(persist_path) does not exist.
       type: dict
