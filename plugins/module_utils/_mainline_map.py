@@ -161,12 +161,14 @@ def _group_findings(group: GroupSpec, rendered: Mapping[str, Mapping[str, str]],
             found.append(Unsupported(path, key, (
                 f"looser than its parent {parent!r} ({rendered[parent][key]}): {kernel_file} is hierarchical in the "
                 "kernel, a restrictive ancestor cgroup wins, so a looser child cannot be promised")))
-        if MAPPINGS[key].level == "exec":
-            for unit in group.members.systemd_units:
-                if unit_type(unit) not in EXEC_UNIT_TYPES:
-                    found.append(Unsupported(path, key, (
-                        f"{'/'.join(MAPPINGS[key].properties)}= acts on processes systemd starts; unit {unit} is a "
-                        f"{unit_type(unit)}, which starts none (list its services instead)")))
+    for key in POLICY_KEYS:
+        if MAPPINGS[key].level != "exec" or rendered[path][key] == INHERIT:
+            continue
+        for unit in group.members.systemd_units:
+            if unit_type(unit) in CGROUP_UNIT_TYPES and unit_type(unit) not in EXEC_UNIT_TYPES:
+                found.append(Unsupported(path, "members.systemd_units", (
+                    f"{key}: {'/'.join(MAPPINGS[key].properties)}= acts on processes systemd starts; unit {unit} is a "
+                    f"{unit_type(unit)}, which starts none (list its services instead)")))
     for unit in group.members.systemd_units:
         if unit_type(unit) not in CGROUP_UNIT_TYPES:
             found.append(Unsupported(path, "members.systemd_units", f"unit {unit} has no cgroup of its own"))

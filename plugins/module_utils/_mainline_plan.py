@@ -25,7 +25,7 @@ KERNEL_VALUES = {"MemorySwapMax": {"0": "0", "infinity": "max"}, "MemoryZSwapWri
 @dataclass(frozen=True)
 class UnitRuntime:
     """A unit as systemd and the kernel see it now: its state, and the live value of each cgroup-level
-    property (read from its cgroup's files; empty when it has no cgroup)."""
+    property (read from its cgroup's files; a property whose file is unreadable is absent and not compared)."""
 
     active_state: str = "inactive"
     main_pid: int = 0
@@ -83,7 +83,7 @@ def plan_dropins(
         props = dropin.properties()
         stale = {
             prop: value for prop, value in sorted(props.items())
-            if prop in CGROUP_PROPERTIES and state.live.get(prop) != KERNEL_VALUES[prop].get(value)
+            if prop in CGROUP_PROPERTIES and prop in state.live and state.live[prop] != KERNEL_VALUES[prop].get(value)
         }
         if stale:
             before = {prop: state.live.get(prop) for prop in stale}

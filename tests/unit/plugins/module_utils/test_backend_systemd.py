@@ -226,7 +226,9 @@ def test_warn_leaves_out_what_cannot_be_expressed_and_applies_the_rest(host: Fak
     ([{"name": "a", "members": {"cgroups": ["/system.slice/x.service"]}}], [("a", "members.cgroups")]),
     ([{"name": "a", "thp": "always"}], [("a", "thp")]),
     ([{"name": "a", "zswap_writeback": False}, {"name": "b", "parent": "a", "zswap_writeback": True}], [("a/b", "zswap_writeback")]),
-    ([{"name": "a", "oom_score_adj": 5, "members": {"systemd_units": ["work.slice"]}}], [("a", "oom_score_adj")]),
+    ([{"name": "a", "oom_score_adj": 5, "members": {"systemd_units": ["work.slice"]}}], [("a", "members.systemd_units")]),
+    ([{"name": "p", "ksm": True}, {"name": "a", "parent": "p", "members": {"systemd_units": ["x.scope"]}}],
+     [("p/a", "members.systemd_units")]),
     ([{"name": "a", "members": {"systemd_units": ["x.target"]}}], [("a", "members.systemd_units")]),
 ])
 def test_each_unsupported_kind_is_named(tmp_path: Path, groups: list[dict[str, Any]], expected: list[tuple[str, str]]) -> None:
@@ -234,6 +236,22 @@ def test_each_unsupported_kind_is_named(tmp_path: Path, groups: list[dict[str, A
     with pytest.raises(MainlineUnsupportedError) as raised:
         run(fake, groups)
     assert [(f.group, f.policy) for f in raised.value.findings] == expected
+
+
+def test_unit_without_a_readable_cgroup_file_is_not_compared(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    (host.root / "sys/fs/cgroup/system.slice/pg-demo.service/memory.swap.max").unlink()
+    assert run(host, DEMO).operations == []
+
+
+def test_warn_on_a_slice_member_keeps_exec_values_for_the_groups_services(host: FakeSystemd) -> None:
+    doc = [{"name": "a", "oom_score_adj": 7, "swap": {"enabled": False},
+            "members": {"systemd_units": ["pg-demo.service", "work.slice"]}}]
+    outcome = run(host, doc, unsupported="warn")
+    assert [(f.group, f.policy) for f in outcome.unsupported] == [("a", "members.systemd_units")]
+    service = (host.root / "etc/systemd/system/pg-demo.service.d/50-policygroups-a.conf").read_text()
+    slice_ = (host.root / "etc/systemd/system/work.slice.d/50-policygroups-a.conf").read_text()
+    assert "OOMScoreAdjust=7" in service and "[Slice]\nMemorySwapMax=0\n" in slice_ and "OOMScoreAdjust" not in slice_
 
 
 def test_thp_and_numa_map_when_systemd_has_them(tmp_path: Path) -> None:
