@@ -50,9 +50,11 @@ def batches(log: Path) -> list[tuple[str, list[str]]]:
 
 
 def json_findings(report_dir: Path) -> tuple[dict[str, Any], set[tuple[str, ...]]]:
-    report = json.loads((report_dir / "drift.json").read_text())
-    found = {(h["host"], f["group"] or "(host)", f["policy"], str(f["desired"]), str(f["actual"]), f["kind"])
-             for h in report["hosts"] for f in h["findings"]}
+    report: dict[str, Any] = json.loads((report_dir / "drift.json").read_text())
+    found: set[tuple[str, ...]] = {
+        (str(h["host"]), str(f["group"] or "(host)"), str(f["policy"]), str(f["desired"]), str(f["actual"]),
+         str(f["kind"]))
+        for h in report["hosts"] for f in h["findings"]}
     return report, found
 
 
