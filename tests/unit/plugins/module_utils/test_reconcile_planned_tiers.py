@@ -26,8 +26,8 @@ def run(kernel: FakeKernel, doc: dict, **kwargs: object) -> Outcome:
 
 
 def test_without_planned_tiers_the_missing_tiers_fail_the_plan(kernel: FakeKernel) -> None:
-    with pytest.raises(PlanError, match=r"group 'batch': swap tier\(s\) fast, slow are not defined on this host "
-                                         r"\(defined: none\)"):
+    missing = r"group 'batch': swap tier\(s\) fast, slow are not defined on this host \(defined: none\)"
+    with pytest.raises(PlanError, match=missing):
         run(kernel, GROUPS, check_mode=True)
 
 

@@ -15,8 +15,8 @@ GROUPS = [
 ]
 
 
-def test_check_mode_reports_the_tiers_and_plans_the_groups(kernel: FakeKernel,
-                                                            run_module: Callable[..., dict[str, Any]]) -> None:
+def test_check_mode_reports_the_tiers_and_plans_the_groups(
+        kernel: FakeKernel, run_module: Callable[..., dict[str, Any]]) -> None:
     tiers = run_module(swap_tiers, {"tiers": TIERS}, check_mode=True)
     assert tiers["changed"] and [c["op"] for c in tiers["changes"]] == ["set_tiers"]
     assert tiers["tiers"] == TIERS
