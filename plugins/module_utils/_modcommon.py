@@ -15,6 +15,7 @@ from ._members import MISSING_CHOICES
 from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize_tiers
 from ._reconcile import Outcome, reconcile
 from ._state import HostState
+from ._systemctl import module_runner
 
 COMMON_ARGS: dict[str, dict[str, Any]] = {
     "policy_root": {"type": "path", "default": DEFAULT_POLICY_ROOT},
@@ -67,8 +68,10 @@ def group_document(params: dict[str, Any]) -> dict[str, Any]:
     return {key: params[key] for key in GROUP_ARGS if params.get(key) is not None}
 
 
-def backend_from(params: dict[str, Any]) -> Backend:
-    return make_backend(params["backend"], root=params["host_root"], policy_root=params["policy_root"])
+def backend_from(params: dict[str, Any], module: Any = None) -> Backend:
+    """The backend the options select; ``module`` runs ``systemctl`` for the systemd backend."""
+    runner = module_runner(module) if module is not None else None
+    return make_backend(params["backend"], root=params["host_root"], policy_root=params["policy_root"], runner=runner)
 
 
 def lock_path(params: dict[str, Any]) -> str:
@@ -113,7 +116,7 @@ def run_reconcile(
         planned = None if planned_tiers is None else normalize_tiers(
             [{"name": t["name"], "start_priority": t["start_priority"]} for t in planned_tiers], "planned_tiers")
         outcome = reconcile(
-            backend_from(params),
+            backend_from(params, module),
             desired,
             purge=purge,
             check_mode=module.check_mode,

@@ -27,7 +27,7 @@ def kernel(tmp_path: Path) -> FakeKernel:
 
 @pytest.fixture
 def run_module(kernel: FakeKernel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., dict[str, Any]]:
-    def backend_from(params: dict[str, Any]) -> PolicyfsBackend:
+    def backend_from(params: dict[str, Any], module: Any = None) -> PolicyfsBackend:
         return PolicyfsBackend(io=kernel, policy_root=params["policy_root"])
 
     monkeypatch.setattr(_modcommon, "backend_from", backend_from)
