@@ -23,7 +23,7 @@ options:
       - V(policyfs) is the reference kernel's policy-group hierarchy (C(CONFIG_CGROUP_POLICY)), ABI version 1.
       - V(systemd) maps the groups onto systemd unit properties of their C(systemd_units) members (drop-ins in
         C(/etc/systemd/system/UNIT.d/50-policygroups-GROUP.conf)) on a mainline kernel; what it cannot
-        express is reported as unsupported (see O(unsupported)). It has no swap tiers.
+        express is reported as unsupported (see docs/mainline.md). It has no swap tiers.
     type: str
     choices: [auto, policyfs, systemd]
     default: auto

@@ -22,7 +22,7 @@ from ._model import INHERIT, POLICY_KEYS
 from ._plan import Operation
 from ._procfs import kernel_release, pid_exists
 from ._state import Capabilities, GroupState, HostState
-from ._systemctl import Runner, Systemctl, subprocess_runner
+from ._systemctl import Runner, Systemctl, no_runner
 
 # Properties are probed on a service unit: a name systemd does not know still has the full property set of
 # its type (LoadState=not-found), so the probe depends on no real unit.
@@ -64,7 +64,7 @@ class SystemdBackend:
         self, root: str = "/", policy_root: str = "", io: HostIO | None = None, runner: Runner | None = None
     ) -> None:
         self.io = io if io is not None else HostIO(root)
-        self.systemctl = Systemctl(runner if runner is not None else subprocess_runner())
+        self.systemctl = Systemctl(runner if runner is not None else no_runner)
         self.store = DropinStore(self.io)
         self.support: dict[str, str | None] = {}
         self.systemd_version: str | None = None

@@ -5,34 +5,19 @@ Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from ._backend import make_backend
+from . import _modcommon
 from ._backend_systemd import SystemdBackend
 from ._errors import PolicyGroupsError
 from ._mainline_reconcile import UNSUPPORTED_CHOICES, MainlineUnsupportedError, reconcile_systemd
-from ._modcommon import lock_path, run_reconcile
 from ._model import HostPolicy
 from ._state import HostState
-from ._systemctl import Runner
 
 MAINLINE_ARGS: dict[str, dict[str, Any]] = {
     "unsupported": {"type": "str", "default": "fail", "choices": list(UNSUPPORTED_CHOICES)},
     "restart_units": {"type": "bool", "default": False},
 }
-
-
-def module_runner(module: Any) -> Runner:
-    """``systemctl`` through ``module.run_command``."""
-
-    def run(argv: Sequence[str]) -> tuple[int, str, str]:
-        systemctl = module.get_bin_path("systemctl")
-        if not systemctl:
-            return 127, "", "systemctl is not installed"
-        rc, out, err = module.run_command([systemctl, *argv])
-        return int(rc), str(out), str(err)
-
-    return run
 
 
 def run_groups(
@@ -45,13 +30,12 @@ def run_groups(
     """Reconcile with the backend the options and the host select, then exit the module."""
     params = module.params
     try:
-        backend = make_backend(params["backend"], root=params["host_root"], policy_root=params["policy_root"],
-                               runner=module_runner(module))
+        backend = _modcommon.backend_from(params, module)
     except PolicyGroupsError as exc:
         module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
         return
     if not isinstance(backend, SystemdBackend):
-        run_reconcile(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers)
+        _modcommon.run_reconcile(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers)
         return
     try:
         outcome = reconcile_systemd(
@@ -59,7 +43,7 @@ def run_groups(
             desired,
             purge=purge,
             check_mode=module.check_mode,
-            lock_path=lock_path(params),
+            lock_path=_modcommon.lock_path(params),
             lock_timeout=params["lock_timeout"],
             unsupported=params["unsupported"],
             restart_units=params["restart_units"],

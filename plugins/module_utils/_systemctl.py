@@ -3,31 +3,35 @@
 """The few ``systemctl`` calls the systemd backend makes, through an injected runner (stdlib only).
 
 A runner takes an argv (without the ``systemctl`` binary) and returns ``(rc, stdout, stderr)``; modules pass
-one built on ``AnsibleModule.run_command``, tests pass a fake. Nothing here parses version numbers: what this
+one built on ``AnsibleModule.run_command`` (``module_runner``), tests pass a fake. Nothing here parses version numbers: what this
 systemd supports is asked of systemd itself (``systemctl show -p NAME`` prints only the properties it knows).
 """
 
 from __future__ import annotations
 
-import subprocess
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ._errors import BackendError
 
 Runner = Callable[[Sequence[str]], "tuple[int, str, str]"]
 
 
-def subprocess_runner(binary: str = "systemctl") -> Runner:
-    """A runner that executes ``binary`` directly (used outside Ansible, e.g. at boot)."""
+def module_runner(module: Any) -> Runner:
+    """``systemctl`` through an AnsibleModule's ``run_command`` (the module is passed in, not imported)."""
 
     def run(argv: Sequence[str]) -> tuple[int, str, str]:
-        try:
-            done = subprocess.run([binary, *argv], capture_output=True, text=True, check=False)
-        except OSError as exc:
-            return 127, "", str(exc)
-        return done.returncode, done.stdout, done.stderr
+        systemctl = module.get_bin_path("systemctl")
+        if not systemctl:
+            return 127, "", "systemctl is not installed"
+        rc, out, err = module.run_command([systemctl, *argv])
+        return int(rc), str(out), str(err)
 
     return run
+
+
+def no_runner(argv: Sequence[str]) -> tuple[int, str, str]:
+    """The runner of a backend made without one: systemd cannot be asked, so the backend is unavailable."""
+    return 127, "", "no way to run systemctl was given to the systemd backend"
 
 
 def parse_show(text: str) -> list[dict[str, str]]:

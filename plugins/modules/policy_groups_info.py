@@ -161,7 +161,7 @@ def main() -> None:
     )
     params = module.params
     io = HostIO(params["host_root"])
-    backend = backend_from({**params, "lock_timeout": None})
+    backend = backend_from({**params, "lock_timeout": None}, module)
     info, state = host_info(backend, io)
     if params["persist_path"]:
         try:

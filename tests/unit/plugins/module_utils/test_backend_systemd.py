@@ -342,3 +342,13 @@ def test_info_reports_groups_units_and_what_cannot_be_expressed(host: FakeSystem
     assert info["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
     assert info["groups"]["background/demo"]["effective"]["swap_tiers"] == "none"
     assert set(info["unsupported"]) == {"thp", "swap_tiers.tiers", "members.pids", "members.cgroups"}
+
+
+def test_a_backend_without_a_runner_is_unavailable_and_says_why(host: FakeSystemd) -> None:
+    caps = SystemdBackend(root=str(host.root)).probe()
+    assert not caps.available
+    assert caps.reason == (
+        "the systemd backend is not available on this host: probing unit properties failed: systemctl show "
+        + " ".join(f"--property={p}" for p in ("OOMScoreAdjust", "MemoryKSM", "MemoryTHP", "NUMAPolicy", "NUMAMask",
+                                                "MemoryZSwapWriteback", "MemorySwapMax"))
+        + " -- policygroups-probe.service: no way to run systemctl was given to the systemd backend")
