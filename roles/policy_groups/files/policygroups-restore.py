@@ -135,10 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         desired = normalize(wanted)
         backend = make_backend("auto", root=args.root, policy_root=policy_root)
-        if backend.name == "systemd":
-            # systemd unit drop-ins persist on their own and systemd applies them at boot
-            log("the systemd backend's drop-ins in /etc/systemd/system persist on their own: nothing to restore")
-            return 0
         outcome = reconcile(backend, lambda _actual: desired, purge=bool(doc.get("purge")), check_mode=args.check,
                             lock_path=lock, resolve_unit=make_unit_resolver(args.root, args.cgroup_root, create),
                             missing="skip")
