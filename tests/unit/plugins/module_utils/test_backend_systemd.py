@@ -347,8 +347,8 @@ def test_info_reports_groups_units_and_what_cannot_be_expressed(host: FakeSystem
 def test_a_backend_without_a_runner_is_unavailable_and_says_why(host: FakeSystemd) -> None:
     caps = SystemdBackend(root=str(host.root)).probe()
     assert not caps.available
+    names = ("OOMScoreAdjust", "MemoryKSM", "MemoryTHP", "NUMAPolicy", "NUMAMask", "MemoryZSwapWriteback", "MemorySwapMax")
+    probe = " ".join(f"--property={name}" for name in names)
     assert caps.reason == (
-        "the systemd backend is not available on this host: probing unit properties failed: systemctl show "
-        + " ".join(f"--property={p}" for p in ("OOMScoreAdjust", "MemoryKSM", "MemoryTHP", "NUMAPolicy", "NUMAMask",
-                                                "MemoryZSwapWriteback", "MemorySwapMax"))
-        + " -- policygroups-probe.service: no way to run systemctl was given to the systemd backend")
+        f"the systemd backend is not available on this host: probing unit properties failed: systemctl show {probe} "
+        "-- policygroups-probe.service: no way to run systemctl was given to the systemd backend")
