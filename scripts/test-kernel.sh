@@ -126,6 +126,7 @@ selftest() {  # NAME DEADLINE_S COMMAND...
     echo "test-kernel: selftest ${name}: exit ${rc} after $((SECONDS - t)) s"
     [[ ${rc} == 0 ]]
 }
+# shellcheck disable=SC2016  # expanded in the guest
 selftest selftest-devices 600 \
     'POLICY_TEST_FAST=/dev/zram0 POLICY_TEST_SLOW=$(readlink -f /dev/disk/by-label/slowswap) /root/test_policy'
 selftest selftest-tiers-file 300 'swapoff -a && /root/test_policy test_swap_tiers_file'
