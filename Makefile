@@ -14,19 +14,22 @@ test-static: setup  ## unit tests, ansible-test sanity, ansible-lint
 kernel:  ## build (or fetch from cache) the reference kernel: series applies, checkpatch --strict clean, builds
 	kernel/build.sh
 
-test-kernel:  ## build the reference kernel and boot it in a guest for an ABI smoke test
+test-kernel:  ## build the reference kernel, smoke-test the ABI in a guest, run the kernel selftest there
 	scripts/test-kernel.sh
 
 image:  ## build (or fetch from cache) the guest root filesystem
 	vm/image.sh
 
-test-vm: setup  ## Molecule scenario on Debian's stock kernel (the one that passes today)
+test-vm: setup  ## Molecule scenario on Debian's stock kernel (systemd backend, policy groups reported missing)
 	scripts/test-vm.sh stock
 
-test-policyfs: setup  ## Molecule scenario on the reference kernel (not yet passing: see docs/testing-vms.md)
+test-policyfs: setup  ## Molecule scenario on the reference kernel: converge, drift, verify in the kernel, reboot
 	scripts/test-vm.sh policyfs
 
-test: test-static test-kernel test-vm  ## everything CI runs
+test-fleet: setup  ## the fleet layer in guests: rollout batches, drift reports, reboot restore (checks the demo)
+	scripts/test-fleet.sh
+
+test: test-static test-kernel test-vm  ## what CI runs (test-policyfs and test-fleet: see docs/testing-vms.md)
 
 demo: setup  ## roll the example fleet out into VMs, tamper, show the drift report, clean up
 	scripts/demo.sh
@@ -34,4 +37,4 @@ demo: setup  ## roll the example fleet out into VMs, tamper, show the drift repo
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel image test-vm test-policyfs test demo bench
+.PHONY: help setup test-static kernel test-kernel image test-vm test-policyfs test-fleet test demo bench
