@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from ._errors import NotAvailableError
+from ._errors import BackendError, NotAvailableError
+from ._io import HostIO
+from ._procfs import pid_exists
 
 if TYPE_CHECKING:
     from ._plan import Operation
@@ -41,6 +43,22 @@ class Backend(Protocol):
 
     def pid_exists(self, pid: int) -> bool:
         """Whether a process with this PID exists now."""
+
+
+class OperationDispatch:
+    """What every backend does the same way: each operation ``op`` is carried out by its method ``_op_<op>``."""
+
+    name: str
+    io: HostIO
+
+    def pid_exists(self, pid: int) -> bool:
+        return pid_exists(self.io, pid)
+
+    def apply(self, operation: Operation) -> None:
+        handler: Callable[[Operation], None] | None = getattr(self, f"_op_{operation.op}", None)
+        if handler is None:
+            raise BackendError(f"the {self.name} backend has no operation {operation.op!r}")
+        handler(operation)
 
 
 def make_backend(

@@ -11,13 +11,13 @@ and what the errno means for that file.
 from __future__ import annotations
 
 import errno as E
-from typing import Callable
 
+from ._backend import OperationDispatch
 from ._errors import BackendError, NotAvailableError, ProcessGoneError, UnsupportedError
 from ._io import HostIO
 from ._model import POLICY_KEYS, TierSpec
 from ._plan import ROOT, Operation
-from ._procfs import cgroup_controllers, kernel_release, online_nodes, pid_exists, swap_devices
+from ._procfs import cgroup_controllers, kernel_release, online_nodes, swap_devices
 from ._state import Capabilities, GroupState, HostState
 from ._swaptiers import change_batch, parse_table
 
@@ -62,7 +62,7 @@ def _strerror(exc: OSError) -> str:
     return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
 
 
-class PolicyfsBackend:
+class PolicyfsBackend(OperationDispatch):
     """Policy groups through the reference kernel's policyfs ABI. ``root`` re-roots every host path."""
 
     name = "policyfs"
@@ -166,17 +166,7 @@ class PolicyfsBackend:
                 effective[key] = value.strip()
         return GroupState(path=path, policies=policies, bindings=bindings, pids=pids, effective=effective)
 
-    def pid_exists(self, pid: int) -> bool:
-        return pid_exists(self.io, pid)
-
     # -- apply -------------------------------------------------------------------------------------------------
-    def apply(self, operation: Operation) -> None:
-        handler: Callable[[Operation], None] = getattr(self, f"_op_{operation.op}", None) or self._unknown
-        handler(operation)
-
-    def _unknown(self, op: Operation) -> None:
-        raise BackendError(f"the policyfs backend has no operation {op.op!r}")
-
     def _op_set_tiers(self, op: Operation) -> None:
         batch = change_batch(op.before or (), op.after or ())
         try:

@@ -11,8 +11,8 @@ files. See docs/mainline.md.
 from __future__ import annotations
 
 import os
-from typing import Callable
 
+from ._backend import OperationDispatch
 from ._dropins import Dropin, DropinStore, parse_properties
 from ._errors import BackendError, NotAvailableError
 from ._io import HostIO
@@ -20,7 +20,7 @@ from ._mainline_map import ALL_PROPERTIES, CGROUP_PROPERTIES, MAPPINGS
 from ._mainline_plan import UnitRuntime
 from ._model import INHERIT, POLICY_KEYS
 from ._plan import Operation
-from ._procfs import kernel_release, pid_exists
+from ._procfs import kernel_release
 from ._state import Capabilities, GroupState, HostState
 from ._systemctl import Runner, Systemctl, no_runner
 
@@ -55,7 +55,7 @@ def policies_from(props: dict[str, str]) -> dict[str, str]:
     return policies
 
 
-class SystemdBackend:
+class SystemdBackend(OperationDispatch):
     """Policy groups as systemd drop-ins. ``root`` re-roots host files; ``runner`` runs ``systemctl``."""
 
     name = "systemd"
@@ -157,17 +157,7 @@ class SystemdBackend:
             result[unit] = UnitRuntime(props.get("ActiveState", "inactive"), int(main_pid) if main_pid.isdigit() else 0, live)
         return result
 
-    def pid_exists(self, pid: int) -> bool:
-        return pid_exists(self.io, pid)
-
     # -- apply -------------------------------------------------------------------------------------------------
-    def apply(self, operation: Operation) -> None:
-        handler: Callable[[Operation], None] = getattr(self, f"_op_{operation.op}", None) or self._unknown
-        handler(operation)
-
-    def _unknown(self, op: Operation) -> None:
-        raise BackendError(f"the systemd backend has no operation {op.op!r}")
-
     def _op_write_dropin(self, op: Operation) -> None:
         self.store.write(Dropin(str(op.key), str(op.group), str(op.after)))
 
