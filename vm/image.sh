@@ -20,8 +20,11 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SUITE=${VM_SUITE:-trixie}
+# grub-pc, fdisk and e2fsprogs: vm/bootdisk.sh partitions a disk, copies this file system onto it and installs
+# GRUB from inside a guest (whose network reaches nothing).
 PACKAGES=(
     systemd-sysv udev dbus openssh-server python3 iproute2 procps util-linux kmod
+    grub-pc fdisk e2fsprogs
 )
 KERNEL_PACKAGE=linux-image-cloud-amd64
 IMAGE_SIZE=4G

@@ -2,9 +2,16 @@
 # Boot one test guest and wait until it answers on SSH.
 #
 #   vm/up.sh NAME KERNEL [--mem MB] [--smp N] [--hostname H] [--append 'ARGS'] [--timeout S]
+#            [--drive FILE[:ro]]...
 #
 # KERNEL is a bzImage path (booted without initramfs: the reference kernel has everything
-# built in) or the word "stock" (Debian's kernel and initramfs from the image).
+# built in) or the word "stock" (Debian's kernel and initramfs from the image), both passed
+# to QEMU with -kernel; or the word "bootdisk": no -kernel, the guest boots from an overlay of
+# the partitioned disk vm/bootdisk.sh builds, through its GRUB (BIOS), whose configuration on
+# that disk sets the kernel and its command line (so --append is refused there; --hostname and
+# the machine id then come from the disk, not from the command line).
+# --drive attaches FILE as one more virtio disk (vdc, vdd, ... in order; qcow2 if the name ends
+# in .qcow2, else raw; ":ro" read-only).
 # The guest boots from a qcow2 overlay of the cached image (the image itself is never written),
 # with a second virtio disk formatted as swap and labelled "slowswap". Inside the guest,
 # test-swap.service (from vm/guest/) turns on zram0 at priority 100 and slowswap at priority 10.
@@ -18,12 +25,17 @@ set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { echo "usage: $0 NAME KERNEL|stock [--mem MB] [--smp N] [--hostname H] [--append ARGS] [--timeout S]" >&2; exit 2; }
+usage() {
+    echo "usage: $0 NAME KERNEL|stock|bootdisk [--mem MB] [--smp N] [--hostname H] [--append ARGS] [--timeout S]" \
+        "[--drive FILE[:ro]]..." >&2
+    exit 2
+}
 
 [[ $# -ge 2 ]] || usage
 NAME=$1 KERNEL=$2
 shift 2
 MEM=1024 SMP=2 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-300} SLOW_SWAP_SIZE=1G
+EXTRA_DRIVES=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --mem) MEM=$2; shift 2 ;;
@@ -31,6 +43,7 @@ while [[ $# -gt 0 ]]; do
         --hostname) HOSTNAME_=$2; shift 2 ;;
         --append) EXTRA_APPEND=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
+        --drive) EXTRA_DRIVES+=("$2"); shift 2 ;;
         *) usage ;;
     esac
 done
@@ -38,6 +51,22 @@ done
 
 IMAGE_DIR=$("${VM_DIR}/image.sh" | tail -n1)
 DIR=$(guest_dir "${NAME}")
+BOOTDISK_DIR=""
+if [[ "${KERNEL}" == bootdisk ]]; then
+    [[ -z "${EXTRA_APPEND}" ]] || die "--append cannot reach a guest that boots through GRUB (KERNEL bootdisk)"
+    # Resolved before the boot lock is taken: building the disk boots a guest of its own.
+    BOOTDISK_DIR=$("${VM_DIR}/bootdisk.sh" | tail -n1)
+    [[ -f "${BOOTDISK_DIR}/disk.qcow2" ]] || die "vm/bootdisk.sh printed no disk directory"
+fi
+DRIVE_ARGS=()
+for spec in "${EXTRA_DRIVES[@]}"; do
+    file=${spec%:ro} format=raw readonly=""
+    [[ "${spec}" == *:ro ]] && readonly=",readonly=on"
+    [[ "${file}" == *.qcow2 ]] && format=qcow2
+    [[ -f "${file}" ]] || die "--drive: no file ${file}"
+    file=$(cd "$(dirname "${file}")" && pwd)/$(basename "${file}")
+    DRIVE_ARGS+=(-drive "file=${file},if=virtio,format=${format},cache=writeback${readonly}")
+done
 
 if guest_alive "${NAME}"; then
     log "${NAME} is already running (port $(<"${DIR}/port"))"
@@ -48,6 +77,8 @@ KERNEL_ARGS=()
 if [[ "${KERNEL}" == stock ]]; then
     KERNEL_ARGS=(-kernel "${IMAGE_DIR}/vmlinuz-stock" -initrd "${IMAGE_DIR}/initrd-stock")
     KERNEL_LABEL="stock $(<"${IMAGE_DIR}/kernel-release-stock")"
+elif [[ "${KERNEL}" == bootdisk ]]; then
+    KERNEL_LABEL="GRUB from ${BOOTDISK_DIR}/disk.qcow2"
 else
     [[ -f "${KERNEL}" ]] || die "no kernel image at ${KERNEL}"
     KERNEL=$(cd "$(dirname "${KERNEL}")" && pwd)/$(basename "${KERNEL}")
@@ -123,12 +154,18 @@ fi
 
 rm -rf "${DIR}"
 mkdir -p "${DIR}"
-qemu-img create -q -f qcow2 -b "${IMAGE_DIR}/rootfs.raw" -F raw "${DIR}/overlay.qcow2"
+if [[ -n "${BOOTDISK_DIR}" ]]; then
+    qemu-img create -q -f qcow2 -b "${BOOTDISK_DIR}/disk.qcow2" -F qcow2 "${DIR}/overlay.qcow2"
+else
+    qemu-img create -q -f qcow2 -b "${IMAGE_DIR}/rootfs.raw" -F raw "${DIR}/overlay.qcow2"
+fi
 truncate -s "${SLOW_SWAP_SIZE}" "${DIR}/slowswap.raw"
 mkswap -q -L slowswap "${DIR}/slowswap.raw" >/dev/null
 MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
 APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
 APPEND+=" systemd.show_status=error ${EXTRA_APPEND}"
+BOOT_ARGS=("${KERNEL_ARGS[@]}" -append "${APPEND}")
+[[ -n "${BOOTDISK_DIR}" ]] && BOOT_ARGS=(-boot order=c)
 
 started=""
 for _ in 1 2 3; do
@@ -136,9 +173,9 @@ for _ in 1 2 3; do
     : >"${DIR}/console.log"
     if qemu-system-x86_64 -name "${NAME}" "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" \
         -display none -nodefaults -no-user-config \
-        "${KERNEL_ARGS[@]}" -append "${APPEND}" \
+        "${BOOT_ARGS[@]}" \
         -drive "file=${DIR}/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
-        -drive "file=${DIR}/slowswap.raw,if=virtio,format=raw,cache=unsafe" \
+        -drive "file=${DIR}/slowswap.raw,if=virtio,format=raw,cache=unsafe" "${DRIVE_ARGS[@]}" \
         -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${PORT}-:22" \
         -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
         -serial "file:${DIR}/console.log" -pidfile "${DIR}/qemu.pid" -daemonize \
@@ -158,6 +195,7 @@ PID=$(<"${DIR}/qemu.pid")
 ACCEL=${ACCEL}
 KERNEL='${KERNEL_LABEL}'
 IMAGE_DIR=${IMAGE_DIR}
+BOOTDISK_DIR=${BOOTDISK_DIR}
 ENV
 log "${NAME}: booting ${KERNEL_LABEL} (${ACCEL}, ${MEM} MB, ${SMP} cpu) ssh on 127.0.0.1:${PORT}"
 

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Build (or reuse) a bootable test disk: the guest image's root file system (vm/image.sh) on an
+# MBR-partitioned disk with GRUB for BIOS (i386-pc) in its boot sector, booting Debian's stock
+# kernel with its initramfs. `vm/up.sh NAME bootdisk` boots a guest from an overlay of it with
+# no -kernel, so what the guest boots is what GRUB's configuration on the disk says: the path a
+# real Debian host takes, and the one the kernel role changes.
+#
+# Built without loop devices on this machine: a builder guest boots the image with the stock
+# kernel (vm/up.sh), gets the image read-only as a third disk and a blank qcow2 as a fourth, and
+# there partitions the blank disk (one primary ext4 partition from 1 MiB, bootable), copies the
+# image's file system onto it, writes /etc/fstab (root by UUID, resolved by systemd) and a GRUB
+# drop-in for a serial console, runs grub-install and update-grub in a chroot, and powers off.
+# The disk is then checked (qemu-img check) and its first sector must carry GRUB.
+#
+# Cached under .cache/vm/bootdisks/<sha256 of the image directory and this recipe>/, never
+# modified after it is built (guests boot from overlays). The last line printed is that
+# directory, which holds:
+#   disk.qcow2   the disk (one partition, ext4, GRUB in the MBR and the post-MBR gap)
+#   manifest     image, stock kernel, GRUB version, the partition's UUID and PARTUUID, build time
+set -euo pipefail
+# shellcheck source=vm/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+DISK_SIZE=5G
+BUILDER=bootdisk-builder
+
+# guest_recipe: the script the builder guest runs as root (bash -s). Source disk, target disk.
+guest_recipe() {
+    cat <<'RECIPE'
+set -euo pipefail
+src=$1 dst=$2
+[[ -b "${src}" && -b "${dst}" ]] || { echo "bootdisk: no ${src} or ${dst}" >&2; exit 1; }
+if blkid -p "${dst}" >/dev/null 2>&1; then echo "bootdisk: ${dst} is not blank" >&2; exit 1; fi
+printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "${dst}"
+udevadm settle
+part=${dst}1
+[[ -b "${part}" ]] || { echo "bootdisk: no ${part} after partitioning" >&2; exit 1; }
+mkfs.ext4 -q -L root "${part}"
+udevadm settle   # update-grub looks the file system up in /dev/disk/by-uuid
+mkdir -p /mnt/src /mnt/dst
+mount -o ro,noload "${src}" /mnt/src
+mount "${part}" /mnt/dst
+cp -a /mnt/src/. /mnt/dst/
+umount /mnt/src
+uuid=$(blkid -s UUID -o value "${part}")
+partuuid=$(blkid -s PARTUUID -o value "${part}")
+printf 'UUID=%s\t/\text4\trw,relatime,errors=remount-ro\t0\t1\n' "${uuid}" >/mnt/dst/etc/fstab
+install -d /mnt/dst/etc/default/grub.d
+cat >/mnt/dst/etc/default/grub.d/10-test-vm.cfg <<'GRUB'
+# Test guest: GRUB and the kernel talk on the serial port (QEMU writes it to console.log); a
+# kernel panic stops there instead of rebooting into the same entry again.
+GRUB_TIMEOUT=1
+GRUB_TERMINAL=serial
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=ttyS0 panic=0 systemd.show_status=error"
+GRUB
+mounts=()
+for m in dev dev/pts proc sys; do
+    mount --bind "/${m}" "/mnt/dst/${m}"
+    mounts=("/mnt/dst/${m}" "${mounts[@]}")
+done
+chroot /mnt/dst grub-install --target=i386-pc "${dst}" 2>&1
+chroot /mnt/dst update-grub 2>&1
+grep -q "root=UUID=${uuid}" /mnt/dst/boot/grub/grub.cfg || { echo "bootdisk: grub.cfg has no root=UUID=${uuid}" >&2; exit 1; }
+echo "grub: $(chroot /mnt/dst dpkg-query -W -f='${Version}' grub-pc)"
+echo "stock_kernel: $(ls /mnt/dst/boot | sed -n 's/^vmlinuz-//p' | sort -V | tail -n1)"
+umount "${mounts[@]}"
+umount /mnt/dst
+sync
+echo "uuid: ${uuid}"
+echo "partuuid: ${partuuid}"
+RECIPE
+}
+
+inputs_hash() {
+    {
+        printf 'image=%s\nsize=%s\n' "${IMAGE_DIR##*/}" "${DISK_SIZE}"
+        declare -f guest_recipe build
+    } | sha256sum | cut -c1-16
+}
+
+stop_builder() { "${VM_DIR}/down.sh" "${BUILDER}" >/dev/null 2>&1 || true; }
+
+build() {
+    local out=$1 tmp=$2 t0=${SECONDS} pid
+    qemu-img create -q -f qcow2 "${tmp}/disk.qcow2" "${DISK_SIZE}"
+    trap stop_builder EXIT
+    "${VM_DIR}/up.sh" "${BUILDER}" stock --mem 1024 \
+        --drive "${IMAGE_DIR}/rootfs.raw:ro" --drive "${tmp}/disk.qcow2" 8>&-   # QEMU must not hold the lock
+    # vda: the builder's own overlay, vdb: its swap disk, vdc: the image, vdd: the new disk.
+    log "partitioning, copying the root file system, installing GRUB (log: ${tmp}/build.log)"
+    if ! guest_recipe | "${VM_DIR}/ssh.sh" "${BUILDER}" bash -s /dev/vdc /dev/vdd >"${tmp}/build.log" 2>&1; then
+        tail -n 30 "${tmp}/build.log" >&2
+        die "building the disk in the guest failed"
+    fi
+    # Power off from inside, so QEMU closes the qcow2 cleanly; TERM (which QEMU also handles
+    # cleanly) only if it does not exit in time.
+    pid=$(<"$(guest_dir "${BUILDER}")/qemu.pid")
+    "${VM_DIR}/ssh.sh" "${BUILDER}" 'systemd-run --on-active=1 systemctl poweroff' >/dev/null 2>&1 || true
+    for _ in $(seq 120); do kill -0 "${pid}" 2>/dev/null || break; sleep 1; done
+    stop_builder
+    trap - EXIT
+    qemu-img check -q "${tmp}/disk.qcow2" || die "the new disk's qcow2 is damaged"
+    # The MBR must now hold GRUB's boot.img (it names itself) and the boot signature.
+    local mbr
+    qemu-img dd -f qcow2 -O raw if="${tmp}/disk.qcow2" of="${tmp}/mbr" bs=512 count=1
+    mbr=$(od -An -c "${tmp}/mbr" | tr -d ' \n')
+    rm -f "${tmp}/mbr"
+    [[ "${mbr}" == *GRUB* && "${mbr}" == *'U252' ]] || die "no GRUB boot sector on the new disk"
+    {
+        echo "image: ${IMAGE_DIR##*/}"
+        grep -E '^(grub|stock_kernel|uuid|partuuid): ' "${tmp}/build.log"
+        echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - t0)) s"
+    } >"${tmp}/manifest"
+    mv "${tmp}" "${out}"
+    log "boot disk ready in $((SECONDS - t0)) s"
+}
+
+# prune_disks KEEP: remove other cached disks that no running guest boots from.
+prune_disks() {
+    local keep=$1 dir
+    for dir in "${VM_CACHE}/bootdisks"/*/; do
+        dir=${dir%/}
+        [[ "${dir}" == "${keep}" || ! -d "${dir}" ]] && continue
+        grep -qs -F "BOOTDISK_DIR=${dir}" "${VM_GUESTS}"/*/guest.env && continue
+        log "removing superseded boot disk ${dir##*/}"
+        rm -rf --one-file-system "${dir}"
+    done
+}
+
+main() {
+    ensure_packages qemu-utils
+    IMAGE_DIR=$("${VM_DIR}/image.sh" | tail -n1)
+    local hash out
+    hash=$(inputs_hash)
+    out="${VM_CACHE}/bootdisks/${hash}"
+    if [[ ! -f "${out}/manifest" ]]; then
+        mkdir -p "${VM_CACHE}/bootdisks"
+        exec 8>"${VM_CACHE}/bootdisk.lock"
+        flock 8
+        if [[ ! -f "${out}/manifest" ]]; then
+            local tmp="${VM_CACHE}/bootdisks/.build-${hash}-$$"
+            rm -rf "${VM_CACHE}/bootdisks/.build-${hash}-"*
+            mkdir -p "${tmp}"
+            build "${out}" "${tmp}"
+            prune_disks "${out}"
+        fi
+        flock -u 8
+    fi
+    printf '%s\n' "${out}"
+}
+
+main "$@"
