@@ -9,78 +9,44 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-COLLECTIONS = REPO / ".cache" / "collections"
-sys.path.insert(0, str(REPO / "tests" / "unit"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fakekernel import FakeKernel, HostSpec  # noqa: E402
+from simhosts import (  # noqa: E402
+    BACKGROUND,
+    LATENCY,
+    REPO,
+    UNREACHABLE,
+    ansible_env,
+    ansible_playbook,
+    fleet_document,
+    local_host,
+    needs_ansible_playbook,
+    recap,
+    simulated_host,
+    write_inventory,
+)
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import reconcile  # noqa: E402
+pytestmark = needs_ansible_playbook
 
-pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) is None,
-                                reason="ansible-playbook not installed next to this interpreter")
-
-DOC: dict[str, Any] = {
-    "policy_swap_tiers": [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}],
-    "policy_groups": [
-        {"name": "latency", "swap": {"tiers": ["fast"]}, "thp": "never", "oom_score_adj": -500,
-         "members": {"cgroups": ["/system.slice/api.service"]}},
-        {"name": "background", "swap": {"tiers": ["slow"]}, "ksm": True},
-        {"name": "batch", "parent": "background", "thp": "madvise", "zswap_writeback": False},
-    ],
-}
-
-
-def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
-             ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_TIMEOUT="3", PYTHON=sys.executable)
-    e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
-    return e
-
-
-def playbook(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ansible-playbook", *args], cwd=cwd, env=env(), capture_output=True, text=True,
-                          check=False)
-
-
-def converged_host(root: Path) -> FakeKernel:
-    kernel = FakeKernel(root, HostSpec(cgroups=("/system.slice", "/system.slice/api.service"),
-                                       swaps=(("/dev/zram0", 150), ("/dev/vdb", 10))))
-    (root / "etc" / "systemd" / "system").mkdir(parents=True)
-    outcome = reconcile(PolicyfsBackend(io=kernel), lambda _a: normalize(DOC), lock_path=str(root / "run" / "l"))
-    assert outcome.failed is None, outcome.error
-    return kernel
-
-
-def inventory(path: Path, hosts: dict[str, dict[str, Any]]) -> Path:
-    path.write_text(json.dumps({"all": {"hosts": hosts, "vars": {
-        "ansible_python_interpreter": sys.executable, **DOC}}}))
-    return path
+DOC = fleet_document(LATENCY, BACKGROUND,
+                     {"name": "batch", "parent": "background", "thp": "madvise", "zswap_writeback": False})
 
 
 def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
     facts = {"backend": "policyfs", "available": True, "abi_version": 1, "kernel_release": "6.12.0-policy",
              "features": ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "bind"],
              "swap_devices": [{"path": "/dev/zram0", "priority": 150}], "numa_nodes": [0]}
-    unreachable = {"ansible_connection": "ssh", "ansible_host": "192.0.2.1", "ansible_user": "nobody"}
-    inv = inventory(tmp_path / "inv.json", {"web1": dict(unreachable, policy_groups_facts=facts),
-                                            "db1": dict(unreachable)})
-    result = playbook(tmp_path, "-i", str(inv), str(REPO / "playbooks" / "render.yml"),
-                      "-e", "policy_groups_render_dir=out")
+    inv = write_inventory(tmp_path / "inv.json", {"web1": dict(UNREACHABLE, policy_groups_facts=facts),
+                                                  "db1": dict(UNREACHABLE)}, DOC)
+    result = ansible_playbook(tmp_path, "-i", str(inv), str(REPO / "playbooks" / "render.yml"),
+                              "-e", "policy_groups_render_dir=out")
     assert result.returncode == 0, result.stdout[-3000:]
     web1 = yaml.safe_load((tmp_path / "out" / "web1.yml").read_text())
     db1 = yaml.safe_load((tmp_path / "out" / "db1.yml").read_text())
@@ -93,20 +59,19 @@ def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
 
 def test_converge_then_drift_exit_status_and_reports(tmp_path: Path) -> None:
     roots = {name: tmp_path / name for name in ("h1", "h2")}
-    kernels = {name: converged_host(root) for name, root in roots.items()}
-    hosts = {name: {"ansible_connection": "local", "policy_groups_host_root": str(root)}
-             for name, root in roots.items()}
-    inv = inventory(tmp_path / "inv.json", hosts)
+    kernels = {name: simulated_host(root, converged_to=DOC) for name, root in roots.items()}
+    hosts = {name: local_host(root) for name, root in roots.items()}
+    inv = write_inventory(tmp_path / "inv.json", hosts, DOC)
     role = tmp_path / "role.yml"
     role.write_text("- name: Role\n  hosts: all\n  gather_facts: false\n  roles: [policygroups.core.policy_groups]\n")
 
-    first = playbook(tmp_path, "-i", str(inv), str(role))
+    first = ansible_playbook(tmp_path, "-i", str(inv), str(role))
     assert first.returncode == 0, first.stdout[-3000:]
-    again = playbook(tmp_path, "-i", str(inv), str(role))
-    assert "changed=0" in again.stdout.split("PLAY RECAP")[1], again.stdout[-3000:]
+    again = ansible_playbook(tmp_path, "-i", str(inv), str(role))
+    assert {h: r["changed"] for h, r in recap(again.stdout).items()} == {"h1": 0, "h2": 0}, again.stdout[-3000:]
 
     drift = [str(REPO / "playbooks" / "drift.sh"), "-i", str(inv)]
-    report_env = dict(env(), POLICY_GROUPS_REPORT_DIR=str(tmp_path / "report"))
+    report_env = ansible_env(POLICY_GROUPS_REPORT_DIR=str(tmp_path / "report"))
     in_sync = subprocess.run(drift, cwd=tmp_path, env=report_env, capture_output=True, text=True, check=False)
     assert in_sync.returncode == 0, in_sync.stdout[-3000:]
 
@@ -130,8 +95,8 @@ def test_converge_then_drift_exit_status_and_reports(tmp_path: Path) -> None:
     assert (junit.get("failures"), junit.get("errors")) == ("2", "0")
 
     # an unreachable host turns the audit into an error, the other hosts are still reported
-    hosts["h3"] = {"ansible_connection": "ssh", "ansible_host": "192.0.2.1", "ansible_user": "nobody"}
-    inventory(tmp_path / "inv.json", hosts)
+    hosts["h3"] = dict(UNREACHABLE)
+    write_inventory(tmp_path / "inv.json", hosts, DOC)
     errored = subprocess.run(drift, cwd=tmp_path, env=report_env, capture_output=True, text=True, check=False)
     assert errored.returncode == 1, errored.stdout[-3000:]
     report = json.loads((tmp_path / "report" / "drift.json").read_text())

@@ -6,31 +6,26 @@ planned against them (not reported as missing tiers), and nothing on the host is
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REPO = Path(__file__).resolve().parents[3]
-COLLECTIONS = REPO / ".cache" / "collections"
-sys.path.insert(0, str(REPO / "tests" / "unit"))
+from fakekernel import HostSpec  # noqa: E402
+from simhosts import (  # noqa: E402
+    ansible_playbook,
+    fleet_document,
+    host_files,
+    local_host,
+    needs_ansible_playbook,
+    simulated_host,
+    write_inventory,
+)
 
-from fakekernel import FakeKernel, HostSpec  # noqa: E402
+pytestmark = needs_ansible_playbook
 
-pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) is None,
-                                reason="ansible-playbook not installed next to this interpreter")
-
-DOC: dict[str, Any] = {
-    "policy_swap_tiers": [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}],
-    "policy_groups": [
-        {"name": "latency", "swap": {"tiers": ["fast"]}, "thp": "never"},
-        {"name": "batch", "swap": {"tiers": ["slow"]}, "ksm": True},
-    ],
-}
+DOC = fleet_document({"name": "latency", "swap": {"tiers": ["fast"]}, "thp": "never"},
+                     {"name": "batch", "swap": {"tiers": ["slow"]}, "ksm": True})
 
 PLAY = """
 - name: The role in check mode
@@ -50,19 +45,12 @@ PLAY = """
 
 def test_check_mode_plans_groups_against_the_tiers_it_would_create(tmp_path: Path) -> None:
     root = tmp_path / "host"
-    kernel = FakeKernel(root, HostSpec(swaps=(("/dev/zram0", 100), ("/dev/vdb", 10))))
-    (root / "etc" / "systemd" / "system").mkdir(parents=True)
-    before = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-    inventory = tmp_path / "inv.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"h1": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "policy_groups_host_root": str(root), "result_file": str(tmp_path / "planned.json"), **DOC}}}}))
+    kernel = simulated_host(root, HostSpec(swaps=(("/dev/zram0", 100), ("/dev/vdb", 10))))
+    before = host_files(root)
+    inventory = write_inventory(tmp_path / "inv.json", {"h1": local_host(root)},
+                                {**DOC, "result_file": str(tmp_path / "planned.json")})
     (tmp_path / "play.yml").write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="0")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    run = subprocess.run(["ansible-playbook", "-i", str(inventory), "play.yml"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, check=False)
+    run = ansible_playbook(tmp_path, "-i", str(inventory), "play.yml")
     assert run.returncode == 0, run.stdout[-3000:]
 
     planned = json.loads((tmp_path / "planned.json").read_text())
@@ -77,5 +65,4 @@ def test_check_mode_plans_groups_against_the_tiers_it_would_create(tmp_path: Pat
         ("set_policy", "latency", "swap_tiers", "fast"),
     ]
     assert kernel.writes == [] and kernel.groups() == []
-    after = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-    assert [p for p in after if p != "run/policygroups.lock"] == before  # the lock file is the runs' rendezvous
+    assert host_files(root) == before
