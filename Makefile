@@ -17,6 +17,9 @@ kernel:  ## build (or fetch from cache) the reference kernel: series applies, ch
 test-kernel:  ## build the reference kernel, smoke-test the ABI in a guest, run the kernel selftest there
 	scripts/test-kernel.sh
 
+test-kernel-role: setup  ## the kernel role on a guest that boots through GRUB: check mode, install, reboot by its handler, ABI
+	scripts/test-kernel-role.sh
+
 image:  ## build (or fetch from cache) the guest root filesystem
 	vm/image.sh
 
@@ -37,4 +40,4 @@ demo: setup  ## roll the example fleet out into VMs, tamper, show the drift repo
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel image test-vm test-policyfs test-fleet test demo bench
+.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test demo bench

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# The kernel role's whole path on a guest that boots through GRUB, as a Debian host does: install the
+# reference kernel to /boot, make it GRUB's default with a root= it resolves without an initramfs, mount
+# the policy hierarchy at boot, reboot only through the handler gated by policy_kernel_reboot_ok, verify
+# the running kernel's ABI.
+#
+#   scripts/test-kernel-role.sh          (make test-kernel-role)
+#
+# One guest, kr-grub, boots the partitioned disk of vm/bootdisk.sh (Debian's stock kernel with its
+# initramfs, GRUB in the MBR; no -kernel). Steps, each timed, each asserted from outside the role:
+#   a. check mode (policy_kernel_reboot_ok=true): the role reports its changes (image, GRUB drop-in,
+#      mount unit) and changes nothing: same boot, same kernel, /boot and the unit directories untouched.
+#   b. policy_kernel_reboot_ok=false: installs, regenerates GRUB's menu (the entry for the kernel boots
+#      /boot/vmlinuz-<release> with root=PARTUUID=<root partition> and is the default), reports
+#      policy_kernel_reboot_required=true, and does not reboot.
+#   c. policy_kernel_reboot_ok=true: the role's handler reboots; afterwards the guest runs the reference
+#      release, booted by GRUB (BOOT_IMAGE on the command line), the hierarchy is mounted by the role's
+#      unit at boot, policy.abi_version is 1 and the role's own ABI check passed.
+#   d. the same run again reports changed=0 and does not reboot.
+# The guest is stopped at the end whatever happens (vm/down.sh: by the PID vm/up.sh recorded).
+# POLICY_KERNEL_DIR=DIR uses an existing kernel/build.sh result instead of calling kernel/build.sh.
+# Logs: .cache/test-kernel-role/ (one ansible-playbook log per step; the console log is kept by
+# vm/down.sh in .cache/vm/logs/kr-grub.console.log).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "${repo}"
+guest=kr-grub
+work=.cache/test-kernel-role
+playbook_timeout=${KERNEL_ROLE_PLAYBOOK_TIMEOUT:-1800}
+t_all=${SECONDS}
+timings=()
+mkdir -p "${work}"
+rm -f "${work}"/*.log
+
+say() { printf 'test-kernel-role: %s\n' "$*"; }
+fail() { say "FAIL: $*"; exit 1; }
+
+report() {
+    local rc=$?
+    vm/down.sh "${guest}" >/dev/null 2>&1 || true
+    printf '\n=== test-kernel-role: step times\n'
+    printf '  %s\n' "${timings[@]}"
+    printf '  %-44s %5d s\n' total "$((SECONDS - t_all))"
+    if [[ ${rc} -eq 0 ]]; then say "passed"; else say "FAILED (exit ${rc}); logs in ${work}/"; fi
+}
+trap report EXIT
+trap 'exit 130' INT TERM
+
+step() {  # step NAME COMMAND...: run one step, print and record its time
+    local name=$1 t0=${SECONDS} rc=0
+    shift
+    printf '\n=== test-kernel-role: %s (%s)\n' "${name}" "$(date -u +%H:%M:%S)"
+    "$@" || rc=$?
+    timings+=("$(printf '%-44s %5d s  %s' "${name}" "$((SECONDS - t0))" "$([[ ${rc} -eq 0 ]] && echo ok || echo FAILED)")")
+    printf '=== test-kernel-role: %s: %d s\n' "${name}" "$((SECONDS - t0))"
+    return "${rc}"
+}
+
+in_guest() { vm/ssh.sh "${guest}" "$@"; }
+
+prepare() {
+    scripts/setup-venv.sh >/dev/null
+    if [[ -z "${POLICY_KERNEL_DIR:-}" ]]; then
+        kernel/build.sh >"${work}/kernel-build.log"
+        POLICY_KERNEL_DIR=$(tail -n1 "${work}/kernel-build.log")
+    fi
+    local f
+    for f in bzImage kernelrelease config; do
+        [[ -f "${POLICY_KERNEL_DIR}/${f}" ]] || fail "no ${f} in '${POLICY_KERNEL_DIR}' (a kernel/build.sh result)"
+    done
+    release=$(<"${POLICY_KERNEL_DIR}/kernelrelease")
+    image_sha=$(sha256sum "${POLICY_KERNEL_DIR}/bzImage" | cut -d' ' -f1)
+    say "reference kernel ${release} from ${POLICY_KERNEL_DIR}"
+    vm/image.sh >/dev/null
+    vm/bootdisk.sh | tail -n1 >"${work}/bootdisk-dir"
+    say "boot disk $(<"${work}/bootdisk-dir")"
+}
+
+boot() {
+    vm/down.sh "${guest}" >/dev/null 2>&1 || true
+    vm/up.sh "${guest}" bootdisk
+    stock_release=$(in_guest uname -r)
+    [[ "${stock_release}" != "${release}" ]] || fail "the fresh guest already runs ${release}"
+    in_guest 'test -f /boot/grub/grub.cfg && test -x /usr/sbin/update-grub' || fail "the guest has no GRUB"
+    in_guest 'grep -q BOOT_IMAGE= /proc/cmdline' || fail "the guest was not booted by GRUB (no BOOT_IMAGE=)"
+    say "guest up: ${stock_release}, booted by GRUB ($(in_guest cat /proc/cmdline))"
+    cat >"${work}/inventory.ini" <<INI
+[kr]
+${guest} ansible_host=127.0.0.1 ansible_port=$(<".cache/vm/guests/${guest}/port") ansible_user=root ansible_ssh_private_key_file=${repo}/.cache/vm/id_ed25519
+INI
+}
+
+# run_role LOG [ANSIBLE-PLAYBOOK ARGS...]: the role once, through a playbook that prints its facts.
+run_role() {
+    local log=$1 rc=0
+    shift
+    cat >"${work}/site.yml" <<'YAML'
+---
+- name: Kernel role on a guest that boots through GRUB
+  hosts: kr
+  gather_facts: false
+  roles:
+    - role: policygroups.core.kernel
+  post_tasks:
+    - name: Report the role's facts
+      ansible.builtin.debug:
+        msg: >-
+          KR_FACTS release={{ policy_kernel_release }} bootloader={{ policy_kernel_bootloader }}
+          reboot_required={{ policy_kernel_reboot_required }} abi={{ policy_kernel_abi_version | default('none') }}
+YAML
+    # ServerAlive: a connection left open across the reboot (QEMU's forwarded port keeps it up while
+    # the guest is gone) is dropped after 15 s instead of hanging (an ssh once hung 12 min that way).
+    ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections" ANSIBLE_HOST_KEY_CHECKING=false \
+        ANSIBLE_PYTHON_INTERPRETER=auto_silent ANSIBLE_TIMEOUT=30 ANSIBLE_PIPELINING=true \
+        ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default \
+        ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=no \
+-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR -o ServerAliveInterval=5 \
+-o ServerAliveCountMax=3" \
+        timeout "${playbook_timeout}" .venv/bin/ansible-playbook -i "${work}/inventory.ini" "${work}/site.yml" \
+        -e "policy_kernel_build_dir=${POLICY_KERNEL_DIR}" -e policy_kernel_reboot_timeout=900 "$@" \
+        >"${log}" 2>&1 || rc=$?
+    grep -E '^(TASK|RUNNING HANDLER) |^(changed|fatal|failed):|KR_FACTS|PLAY RECAP|^kr-grub ' "${log}" \
+        | sed 's/^/    /' || true
+    [[ ${rc} -eq 0 ]] || { tail -n 40 "${log}"; fail "ansible-playbook exited ${rc} (log: ${log})"; }
+}
+
+recap() {  # recap LOG FIELD: a number from the PLAY RECAP line of the guest
+    grep -E "^${guest} +:" "$1" | tail -n1 | grep -oE "$2=[0-9]+" | cut -d= -f2
+}
+fact() {  # fact LOG NAME
+    grep -oE "KR_FACTS .*" "$1" | tail -n1 | grep -oE "$2=[^ \"]+" | cut -d= -f2
+}
+task_status() {  # task_status LOG NAME: the status (ok, changed, skipping, ...) the task or handler NAME reported
+    awk -v want="$2" '/^(TASK|RUNNING HANDLER) \[/ { t = $0; sub(/^[^[]*\[/, "", t); sub(/\][^]]*$/, "", t); next }
+         t == want && /^[a-z]+:/ { sub(/:.*/, ""); print; exit }' "$1"
+}
+changed_tasks() {  # the names of the tasks and handlers that reported "changed"
+    awk '/^(TASK|RUNNING HANDLER) \[/ { t = $0; sub(/^[^[]*\[/, "", t); sub(/\][^]]*$/, "", t) }
+         /^changed:/ { print t }' "$1" | sort -u
+}
+
+# The state the role may change, to compare before and after check mode.
+snapshot() {
+    in_guest 'cat /proc/sys/kernel/random/boot_id; uname -r
+              find /boot /etc/default /etc/systemd/system -xdev -printf "%p %y %s %T@\n" | sort
+              sha256sum /boot/grub/grub.cfg; systemctl is-enabled policygroups-hierarchy.service 2>&1 || true'
+}
+
+# GRUB's menu as the guest has it: the default entry, and the reference kernel's entry's linux line.
+check_grub_menu() {
+    in_guest bash -s "${release}" <<'GUEST' || fail "GRUB's menu does not boot ${release} by default (see above)"
+set -eu
+rel=$1 cfg=/boot/grub/grub.cfg
+uuid=$(findmnt -no UUID /) partuuid=$(findmnt -no PARTUUID /)
+id="gnulinux-${rel}-advanced-${uuid}"
+default=$(sed -n 's/^ *set default="\([^"$][^"]*\)"$/\1/p' "${cfg}")
+echo "grub default: ${default}"
+[ "${default}" = "gnulinux-advanced-${uuid}>${id}" ] || { echo "default is not ${id}"; exit 1; }
+linux=$(awk -v id="'${id}'" 'index($0, id) { found = 1 } found && $1 == "linux" { print; exit }' "${cfg}")
+echo "entry ${id}: ${linux}"
+case "${linux}" in
+    *"/boot/vmlinuz-${rel} root=PARTUUID=${partuuid} "*) ;;
+    *) echo "the entry does not load /boot/vmlinuz-${rel} with root=PARTUUID=${partuuid}"; exit 1 ;;
+esac
+GUEST
+}
+
+step_check_mode() {
+    local before after log=${work}/a-check-mode.log
+    before=$(snapshot)
+    run_role "${log}" --check --diff -e policy_kernel_reboot_ok=true
+    after=$(snapshot)
+    if [[ "${before}" != "${after}" ]]; then
+        diff <(echo "${before}") <(echo "${after}") || true
+        fail "check mode changed the guest (diff above: boot id, kernel, /boot, /etc/default, units)"
+    fi
+    local changed
+    changed=$(changed_tasks "${log}")
+    say "reported as changed: $(echo "${changed}" | paste -sd ';')"
+    local want
+    for want in "Install the kernel image and its configuration" \
+        "Configure GRUB for the policy kernel (root= without an initramfs, and the default entry)" \
+        "Install the unit that mounts the policy hierarchy at boot" "Reboot into the installed kernel"; do
+        grep -qxF "policygroups.core.kernel : ${want}" <<<"${changed}" || fail "check mode did not report '${want}'"
+    done
+    [[ "$(recap "${log}" failed)" == 0 ]] || fail "check mode failed"
+    [[ "$(fact "${log}" reboot_required)" == True ]] || fail "check mode: policy_kernel_reboot_required is not true"
+    say "check mode: $(recap "${log}" changed) changes reported, nothing changed (kernel ${stock_release}, same boot)"
+}
+
+step_install_no_reboot() {
+    local boot_before log=${work}/b-install.log
+    boot_before=$(in_guest cat /proc/sys/kernel/random/boot_id)
+    run_role "${log}" -e policy_kernel_reboot_ok=false
+    [[ "$(recap "${log}" changed)" -gt 0 ]] || fail "nothing changed"
+    [[ "$(fact "${log}" reboot_required)" == True ]] || fail "policy_kernel_reboot_required is not true"
+    [[ "$(fact "${log}" bootloader)" == grub ]] || fail "the role did not find GRUB"
+    [[ "$(task_status "${log}" "policygroups.core.kernel : Report a pending reboot that the role may not do")" == ok ]] \
+        || fail "the role did not report the pending reboot"
+    [[ "$(task_status "${log}" "policygroups.core.kernel : Reboot into the installed kernel")" == skipping ]] \
+        || fail "the role meant to reboot although policy_kernel_reboot_ok=false"
+    [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the guest rebooted"
+    [[ "$(in_guest uname -r)" == "${stock_release}" ]] || fail "the running kernel changed without a reboot"
+    [[ "$(in_guest sha256sum "/boot/vmlinuz-${release}" | cut -d' ' -f1)" == "${image_sha}" ]] \
+        || fail "/boot/vmlinuz-${release} is not the built bzImage"
+    grep -q 'Update the bootloader' <(changed_tasks "${log}") || fail "update-grub did not run"
+    check_grub_menu
+    say "installed, GRUB's default is ${release}, reboot required and not done"
+}
+
+step_reboot() {
+    local boot_before log=${work}/c-reboot.log
+    boot_before=$(in_guest cat /proc/sys/kernel/random/boot_id)
+    run_role "${log}" -e policy_kernel_reboot_ok=true
+    grep -qx 'policygroups.core.kernel : Reboot into the policy kernel' <(changed_tasks "${log}") \
+        || fail "the reboot handler did not run"
+    [[ "$(fact "${log}" reboot_required)" == False ]] || fail "after the reboot, policy_kernel_reboot_required is not false"
+    [[ "$(fact "${log}" abi)" == 1 ]] || fail "the role read no ABI version 1"
+    grep -q "${release} exposes policy ABI version 1" "${log}" || fail "the role's ABI check did not pass"
+    [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" != "${boot_before}" ]] || fail "the guest did not reboot"
+    local running cmdline
+    running=$(in_guest uname -r)
+    [[ "${running}" == "${release}" ]] || fail "after the reboot the guest runs ${running}, not ${release}"
+    cmdline=$(in_guest cat /proc/cmdline)
+    [[ "${cmdline}" == "BOOT_IMAGE=/boot/vmlinuz-${release} root=PARTUUID="* ]] \
+        || fail "not booted by GRUB from /boot/vmlinuz-${release} with root=PARTUUID=: ${cmdline}"
+    say "running ${running}: ${cmdline}"
+    in_guest bash -s <<'GUEST' || fail "the policy hierarchy is not mounted by policygroups-hierarchy.service at boot"
+set -eu
+unit=policygroups-hierarchy.service root=/sys/fs/cgroup/policy
+[ "$(systemctl is-active "${unit}")" = active ]
+[ "$(systemctl is-enabled "${unit}")" = enabled ]
+findmnt -no FSTYPE,OPTIONS "${root}" | grep -q '^cgroup .*policy'
+# Started by systemd at boot (before sshd, so before any Ansible connection), not by the role.
+mounted=$(systemctl show -P ActiveEnterTimestampMonotonic "${unit}")
+sshd=$(systemctl show -P ExecMainStartTimestampMonotonic ssh.service)
+[ "${mounted}" -gt 0 ] && [ "${mounted}" -lt "${sshd}" ]
+[ "$(cat "${root}/policy.abi_version")" = 1 ]
+echo "${unit}: active since boot (${mounted} us < sshd ${sshd} us); $(findmnt -no SOURCE,FSTYPE,OPTIONS "${root}")"
+echo "policy.abi_version $(cat "${root}/policy.abi_version"), features: $(cat "${root}/policy.features")"
+GUEST
+    check_grub_menu
+}
+
+step_idempotent() {
+    local boot_before log=${work}/d-second-run.log
+    boot_before=$(in_guest cat /proc/sys/kernel/random/boot_id)
+    run_role "${log}" -e policy_kernel_reboot_ok=true
+    [[ "$(recap "${log}" changed)" == 0 ]] || fail "the second run changed: $(changed_tasks "${log}" | paste -sd ';')"
+    [[ "$(recap "${log}" failed)" == 0 ]] || fail "the second run failed"
+    [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the second run rebooted"
+    say "second run: changed=0, no reboot"
+}
+
+step "prepare (venv, kernel, image, boot disk)" prepare
+step "boot kr-grub from the GRUB disk" boot
+step "a. check mode changes nothing" step_check_mode
+step "b. install, reboot_ok=false: no reboot" step_install_no_reboot
+step "c. reboot_ok=true: handler reboots, verify" step_reboot
+step "d. second run: changed=0" step_idempotent
