@@ -108,3 +108,12 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def host_files(base: Path, pattern: str = "**/*") -> list[str]:
     """The files and directories below ``base`` matching ``pattern``, relative to it, without the lock file."""
     return sorted(str(p.relative_to(base)) for p in base.glob(pattern) if p.parts[-2:] != LOCK_FILE)
+
+
+def check_mode_by(mode: str) -> tuple[str, list[str]]:
+    """What puts a run in check mode: the play (``play``; the ``check_mode: true`` line, indented for a play's
+    keys, which ``ansible_check_mode`` does not show), the command line (``cli``: ``--check``) or nothing
+    (``none``). Returns the play line (or "") and the arguments of ansible-playbook."""
+    if mode not in ("play", "cli", "none"):
+        raise ValueError(f"unknown check mode source {mode!r}")
+    return ("  check_mode: true\n" if mode == "play" else ""), (["--check"] if mode == "cli" else [])

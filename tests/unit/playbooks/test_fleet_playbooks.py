@@ -18,35 +18,22 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simhosts import (  # noqa: E402
-    BACKGROUND,
-    LATENCY,
-    REPO,
-    UNREACHABLE,
-    ansible_env,
-    ansible_playbook,
-    fleet_document,
-    local_host,
-    needs_ansible_playbook,
-    recap,
-    simulated_host,
-    write_inventory,
-)
+import simhosts as sim  # noqa: E402
 
-pytestmark = needs_ansible_playbook
+pytestmark = sim.needs_ansible_playbook
 
-DOC = fleet_document(LATENCY, BACKGROUND,
-                     {"name": "batch", "parent": "background", "thp": "madvise", "zswap_writeback": False})
+DOC = sim.fleet_document(sim.LATENCY, sim.BACKGROUND,
+                         {"name": "batch", "parent": "background", "thp": "madvise", "zswap_writeback": False})
 
 
 def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
     facts = {"backend": "policyfs", "available": True, "abi_version": 1, "kernel_release": "6.12.0-policy",
              "features": ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "bind"],
              "swap_devices": [{"path": "/dev/zram0", "priority": 150}], "numa_nodes": [0]}
-    inv = write_inventory(tmp_path / "inv.json", {"web1": dict(UNREACHABLE, policy_groups_facts=facts),
-                                                  "db1": dict(UNREACHABLE)}, DOC)
-    result = ansible_playbook(tmp_path, "-i", str(inv), str(REPO / "playbooks" / "render.yml"),
-                              "-e", "policy_groups_render_dir=out")
+    inv = sim.write_inventory(tmp_path / "inv.json", {"web1": dict(sim.UNREACHABLE, policy_groups_facts=facts),
+                                                      "db1": dict(sim.UNREACHABLE)}, DOC)
+    result = sim.ansible_playbook(tmp_path, "-i", str(inv), str(sim.REPO / "playbooks" / "render.yml"),
+                                  "-e", "policy_groups_render_dir=out")
     assert result.returncode == 0, result.stdout[-3000:]
     web1 = yaml.safe_load((tmp_path / "out" / "web1.yml").read_text())
     db1 = yaml.safe_load((tmp_path / "out" / "db1.yml").read_text())
@@ -59,19 +46,19 @@ def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
 
 def test_converge_then_drift_exit_status_and_reports(tmp_path: Path) -> None:
     roots = {name: tmp_path / name for name in ("h1", "h2")}
-    kernels = {name: simulated_host(root, converged_to=DOC) for name, root in roots.items()}
-    hosts = {name: local_host(root) for name, root in roots.items()}
-    inv = write_inventory(tmp_path / "inv.json", hosts, DOC)
+    kernels = {name: sim.simulated_host(root, converged_to=DOC) for name, root in roots.items()}
+    hosts = {name: sim.local_host(root) for name, root in roots.items()}
+    inv = sim.write_inventory(tmp_path / "inv.json", hosts, DOC)
     role = tmp_path / "role.yml"
     role.write_text("- name: Role\n  hosts: all\n  gather_facts: false\n  roles: [policygroups.core.policy_groups]\n")
 
-    first = ansible_playbook(tmp_path, "-i", str(inv), str(role))
+    first = sim.ansible_playbook(tmp_path, "-i", str(inv), str(role))
     assert first.returncode == 0, first.stdout[-3000:]
-    again = ansible_playbook(tmp_path, "-i", str(inv), str(role))
-    assert {h: r["changed"] for h, r in recap(again.stdout).items()} == {"h1": 0, "h2": 0}, again.stdout[-3000:]
+    again = sim.ansible_playbook(tmp_path, "-i", str(inv), str(role))
+    assert {h: r["changed"] for h, r in sim.recap(again.stdout).items()} == {"h1": 0, "h2": 0}, again.stdout[-3000:]
 
-    drift = [str(REPO / "playbooks" / "drift.sh"), "-i", str(inv)]
-    report_env = ansible_env(POLICY_GROUPS_REPORT_DIR=str(tmp_path / "report"))
+    drift = [str(sim.REPO / "playbooks" / "drift.sh"), "-i", str(inv)]
+    report_env = sim.ansible_env(POLICY_GROUPS_REPORT_DIR=str(tmp_path / "report"))
     in_sync = subprocess.run(drift, cwd=tmp_path, env=report_env, capture_output=True, text=True, check=False)
     assert in_sync.returncode == 0, in_sync.stdout[-3000:]
 
@@ -95,8 +82,8 @@ def test_converge_then_drift_exit_status_and_reports(tmp_path: Path) -> None:
     assert (junit.get("failures"), junit.get("errors")) == ("2", "0")
 
     # an unreachable host turns the audit into an error, the other hosts are still reported
-    hosts["h3"] = dict(UNREACHABLE)
-    write_inventory(tmp_path / "inv.json", hosts, DOC)
+    hosts["h3"] = dict(sim.UNREACHABLE)
+    sim.write_inventory(tmp_path / "inv.json", hosts, DOC)
     errored = subprocess.run(drift, cwd=tmp_path, env=report_env, capture_output=True, text=True, check=False)
     assert errored.returncode == 1, errored.stdout[-3000:]
     report = json.loads((tmp_path / "report" / "drift.json").read_text())

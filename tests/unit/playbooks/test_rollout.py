@@ -21,25 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakekernel import FakeKernel  # noqa: E402
-from simhosts import (  # noqa: E402
-    BACKGROUND,
-    LATENCY,
-    REPO,
-    SERVICE_HOST,
-    ansible_env,
-    ansible_playbook,
-    fleet_document,
-    host_files,
-    local_host,
-    needs_ansible_playbook,
-    recap,
-    simulated_host,
-    write_inventory,
-)
+import simhosts as sim  # noqa: E402
 
-pytestmark = needs_ansible_playbook
+pytestmark = sim.needs_ansible_playbook
 
-DOC = fleet_document(LATENCY, BACKGROUND)
+DOC = sim.fleet_document(sim.LATENCY, sim.BACKGROUND)
 HOSTS = ("h1", "h2", "h3", "h4")
 BATCH = re.compile(r"ROLLOUT BATCH (canary|waves): ([^'\"(\n]+?)\s*(?:\(hosts (\d+)-(\d+) of (\d+)\))?['\"]?$",
                    re.MULTILINE)
@@ -51,16 +37,16 @@ def fleet(tmp_path: Path, mounted: dict[str, bool] | None = None) -> tuple[Path,
     kernels: dict[str, FakeKernel] = {}
     for name in HOSTS:
         up = (mounted or {}).get(name, True)
-        kernels[name] = simulated_host(tmp_path / name, dataclasses.replace(SERVICE_HOST, mounted=up, controller=up),
-                                       converged_to=DOC if up else None)
-    inv = write_inventory(tmp_path / "inv.json", {name: local_host(tmp_path / name) for name in HOSTS}, DOC,
-                          children={"policy_canary": {"hosts": {"h1": {}}}})
+        spec = dataclasses.replace(sim.SERVICE_HOST, mounted=up, controller=up)
+        kernels[name] = sim.simulated_host(tmp_path / name, spec, converged_to=DOC if up else None)
+    inv = sim.write_inventory(tmp_path / "inv.json", {name: sim.local_host(tmp_path / name) for name in HOSTS}, DOC,
+                              children={"policy_canary": {"hosts": {"h1": {}}}})
     return inv, kernels
 
 
 def rollout(tmp_path: Path, inv: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return ansible_playbook(tmp_path, "-i", str(inv), str(REPO / "playbooks" / "rollout.yml"), *args,
-                            env=ansible_env(ANSIBLE_CALLBACK_RESULT_FORMAT="yaml"))
+    return sim.ansible_playbook(tmp_path, "-i", str(inv), str(sim.REPO / "playbooks" / "rollout.yml"), *args,
+                                env=sim.ansible_env(ANSIBLE_CALLBACK_RESULT_FORMAT="yaml"))
 
 
 def batches(output: str) -> list[tuple[str, list[str]]]:
@@ -75,14 +61,15 @@ def test_canary_then_waves_and_a_second_run_changes_nothing(tmp_path: Path) -> N
     assert batches(first.stdout) == [("canary", ["h1"]), ("waves", ["h2"]), ("waves", ["h3"]), ("waves", ["h4"])]
     assert "(hosts 2-2 of 3)" in first.stdout
     # the kernels were in shape already: what changes is the persisted policy and its restore unit
-    assert all(r["changed"] > 0 and r["failed"] == 0 for r in recap(first.stdout).values()), first.stdout[-4000:]
+    assert all(r["changed"] > 0 and r["failed"] == 0 for r in sim.recap(first.stdout).values()), first.stdout[-4000:]
     for name in HOSTS:
         assert (tmp_path / name / "etc" / "policygroups" / "policy.json").is_file()
 
     again = rollout(tmp_path, inv, "-e", '{"policy_groups_waves": [2]}')
     assert again.returncode == 0, again.stdout[-4000:]
     assert batches(again.stdout) == [("canary", ["h1"]), ("waves", ["h2", "h3"]), ("waves", ["h4"])]
-    assert {h: r["changed"] for h, r in recap(again.stdout).items()} == dict.fromkeys(HOSTS, 0), again.stdout[-4000:]
+    changed = {h: r["changed"] for h, r in sim.recap(again.stdout).items()}
+    assert changed == dict.fromkeys(HOSTS, 0), again.stdout[-4000:]
 
 
 def test_a_failed_canary_stops_the_rollout(tmp_path: Path) -> None:
@@ -97,7 +84,7 @@ def test_a_failed_canary_stops_the_rollout(tmp_path: Path) -> None:
 
 def test_check_mode_reports_a_host_without_the_hierarchy_as_pending(tmp_path: Path) -> None:
     inv, _kernels = fleet(tmp_path, mounted={"h1": False})
-    before = host_files(tmp_path, "h*/**/*")
+    before = sim.host_files(tmp_path, "h*/**/*")
     # --tags policy: the kernel role is not run here (it installs into the controller's /boot), but the policy
     # step knows from policy_kernel_build_dir that this rollout would prepare the hierarchy first
     result = rollout(tmp_path, inv, "--check", "--tags", "policy", "-e", "policy_kernel_build_dir=/nonexistent")
@@ -105,4 +92,4 @@ def test_check_mode_reports_a_host_without_the_hierarchy_as_pending(tmp_path: Pa
     assert batches(result.stdout) == [("canary", ["h1"]), ("waves", ["h2"]), ("waves", ["h3"]), ("waves", ["h4"])]
     assert "/sys/fs/cgroup/policy is not mounted yet" in result.stdout
     assert result.stdout.count("is not mounted yet") == 1, "only h1 lacks the hierarchy"
-    assert host_files(tmp_path, "h*/**/*") == before
+    assert sim.host_files(tmp_path, "h*/**/*") == before

@@ -12,20 +12,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakekernel import HostSpec  # noqa: E402
-from simhosts import (  # noqa: E402
-    ansible_playbook,
-    fleet_document,
-    host_files,
-    local_host,
-    needs_ansible_playbook,
-    simulated_host,
-    write_inventory,
-)
+import simhosts as sim  # noqa: E402
 
-pytestmark = needs_ansible_playbook
+pytestmark = sim.needs_ansible_playbook
 
-DOC = fleet_document({"name": "latency", "swap": {"tiers": ["fast"]}, "thp": "never"},
-                     {"name": "batch", "swap": {"tiers": ["slow"]}, "ksm": True})
+DOC = sim.fleet_document({"name": "latency", "swap": {"tiers": ["fast"]}, "thp": "never"},
+                         {"name": "batch", "swap": {"tiers": ["slow"]}, "ksm": True})
 
 PLAY = """
 - name: The role in check mode
@@ -45,12 +37,12 @@ PLAY = """
 
 def test_check_mode_plans_groups_against_the_tiers_it_would_create(tmp_path: Path) -> None:
     root = tmp_path / "host"
-    kernel = simulated_host(root, HostSpec(swaps=(("/dev/zram0", 100), ("/dev/vdb", 10))))
-    before = host_files(root)
-    inventory = write_inventory(tmp_path / "inv.json", {"h1": local_host(root)},
-                                {**DOC, "result_file": str(tmp_path / "planned.json")})
+    kernel = sim.simulated_host(root, HostSpec(swaps=(("/dev/zram0", 100), ("/dev/vdb", 10))))
+    before = sim.host_files(root)
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"h1": sim.local_host(root)},
+                                    {**DOC, "result_file": str(tmp_path / "planned.json")})
     (tmp_path / "play.yml").write_text(PLAY)
-    run = ansible_playbook(tmp_path, "-i", str(inventory), "play.yml")
+    run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml")
     assert run.returncode == 0, run.stdout[-3000:]
 
     planned = json.loads((tmp_path / "planned.json").read_text())
@@ -65,4 +57,4 @@ def test_check_mode_plans_groups_against_the_tiers_it_would_create(tmp_path: Pat
         ("set_policy", "latency", "swap_tiers", "fast"),
     ]
     assert kernel.writes == [] and kernel.groups() == []
-    assert host_files(root) == before
+    assert sim.host_files(root) == before

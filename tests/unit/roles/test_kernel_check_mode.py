@@ -1,0 +1,84 @@
+"""The kernel role's check-mode branches (mount.yml, verify.yml) under a play's ``check_mode: true`` as under
+``--check``: ``ansible_check_mode`` reflects the command line alone, so the role tells check mode from a task
+result.
+
+The cases run task files of the role (include_role tasks_from) on this machine (ansible_connection: local): they
+read the running kernel (uname -r, /proc/cgroups) and compare a unit under /etc/systemd/system. mount.yml runs
+in check mode only; the control case, outside check mode, runs verify.yml alone, which only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import simhosts as sim  # noqa: E402
+
+pytestmark = sim.needs_ansible_playbook
+
+PLAY = """
+- name: Task files of the kernel role, in the order the role runs them
+  hosts: all
+  gather_facts: false
+{play_check_mode}  tasks:
+{includes}"""
+INCLUDE = """    - name: Run {tasks}.yml
+      ansible.builtin.include_role:
+        name: policygroups.core.kernel
+        tasks_from: {tasks}
+"""
+SYSTEM_UNITS = Path("/etc/systemd/system")
+
+
+def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str]) -> str:
+    """Run the ``tasks`` files, in check mode by the play (``play``), by ``--check`` (``cli``) or not (``none``);
+    ``variables`` are extra vars, above the role's own vars."""
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    play_line, args = sim.check_mode_by(mode)
+    (tmp_path / "play.yml").write_text(PLAY.format(play_check_mode=play_line,
+                                                   includes="".join(INCLUDE.format(tasks=t) for t in tasks)))
+    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), *args)
+    return f"rc={result.returncode}\n{result.stdout}"
+
+
+def run_with_a_new_unit(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str]) -> tuple[str, str]:
+    """Run ``tasks`` (mount.yml first) in check mode with a mount unit nothing installed, so that mount.yml's
+    template would create it; check mode must not. Returns the output and the unit's name."""
+    assert mode != "none", "mount.yml outside check mode would install and start a unit on this machine"
+    unit = SYSTEM_UNITS / f"policygroups-test-{uuid.uuid4().hex[:12]}.service"
+    try:
+        out = run_tasks(tmp_path, tasks, mode, {**variables, "kernel_mount_unit": unit.name})
+        assert not unit.exists(), "check mode wrote the unit"
+    finally:
+        unit.unlink(missing_ok=True)
+    return out, unit.name
+
+
+@pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
+@pytest.mark.parametrize("mode", ["play", "cli"])
+def test_mount_reports_the_new_unit_instead_of_enabling_it(tmp_path: Path, mode: str) -> None:
+    out, unit = run_with_a_new_unit(tmp_path, ["mount"], mode, {})
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert f"{unit} would be installed and enabled" in out
+
+
+@pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
+@pytest.mark.parametrize("mode", ["play", "cli", "none"])
+def test_verify_waits_for_the_mount_only_in_check_mode(tmp_path: Path, mode: str) -> None:
+    # the installed kernel runs, but its hierarchy is not mounted (yet): no policy.abi_version to read
+    variables = {"policy_kernel_release": platform.release(), "policy_kernel_policy_root": str(tmp_path / "policy")}
+    if mode == "none":  # verify.yml alone, the way the role runs it after a real mount.yml
+        out = run_tasks(tmp_path, ["verify"], mode, variables)
+        assert out.startswith("rc=2\n") and "policy.abi_version cannot be read" in out, out[-3000:]
+        return
+    out, _unit = run_with_a_new_unit(tmp_path, ["mount", "verify"], mode, variables)
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert "policy.abi_version cannot be read" not in out
+    assert "Check that the running kernel speaks the expected policy ABI]" in out
