@@ -12,7 +12,7 @@ from ._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backen
 from ._errors import PlanError, PolicyGroupsError
 from ._lock import DEFAULT_LOCK_PATH
 from ._members import MISSING_CHOICES
-from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize_tiers
+from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize, normalize_tiers
 from ._reconcile import Outcome, reconcile
 from ._state import HostState
 from ._systemctl import module_runner
@@ -82,6 +82,12 @@ def lock_path(params: dict[str, Any]) -> str:
 def existing_paths(actual: HostState) -> dict[str, str]:
     """Group name -> its (first) path on the host, for parents the document does not define."""
     return {name: paths[0] for name, paths in actual.paths_by_name().items()}
+
+
+def desired_groups(groups: list[dict[str, Any]]) -> Callable[[HostState], HostPolicy]:
+    """The policy ``groups`` (documents as from ``group_document``) ask of a host; a parent they do not define
+    is the host's group of that name."""
+    return lambda actual: normalize({"policy_groups": groups}, existing=existing_paths(actual))
 
 
 def systemd_resolver(module: Any) -> Callable[[str], str | None]:

@@ -67,11 +67,10 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     COMMON_ARGS,
     GROUP_ARGS,
     MISSING_ARG,
-    existing_paths,
+    desired_groups,
     group_document,
 )
 from ansible_collections.policygroups.core.plugins.module_utils._mainline_module import MAINLINE_ARGS, run_groups
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
 
 
 def main() -> None:
@@ -79,10 +78,9 @@ def main() -> None:
         argument_spec={**COMMON_ARGS, **GROUP_ARGS, "missing_members": MISSING_ARG, **MAINLINE_ARGS},
         supports_check_mode=True,
     )
-    group = group_document(module.params)
     run_groups(
         module,
-        lambda actual: normalize({"policy_groups": [group]}, existing=existing_paths(actual)),
+        desired_groups([group_document(module.params)]),
         purge=False,
         missing=module.params["missing_members"],
     )

@@ -118,10 +118,10 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     GROUP_ARGS,
     MISSING_ARG,
     PLANNED_TIERS_ARG,
-    existing_paths,
+    desired_groups,
+    group_document,
 )
 from ansible_collections.policygroups.core.plugins.module_utils._mainline_module import MAINLINE_ARGS, run_groups
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
 
 
 def main() -> None:
@@ -136,10 +136,9 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    groups = [{k: v for k, v in group.items() if v is not None} for group in module.params["groups"]]
     run_groups(
         module,
-        lambda actual: normalize({"policy_groups": groups}, existing=existing_paths(actual)),
+        desired_groups([group_document(group) for group in module.params["groups"]]),
         purge=module.params["purge"],
         missing=module.params["missing_members"],
         planned_tiers=module.params["planned_tiers"],
