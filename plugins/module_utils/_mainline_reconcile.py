@@ -5,17 +5,21 @@
 
 Unsupported settings (``_mainline_map.findings``) fail the run before any write with ``unsupported="fail"``
 (the default); with ``"warn"`` they are left out, reported, and the rest is applied.
+
+A run that changed the host says so even when it fails afterwards: a failed operation reports the ones
+applied before it, and a failed read of the host after applying reports all that was applied, with the
+groups projected from the drop-ins read before the run and the ones written or removed since.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ._apply import apply_plan
-from ._backend_systemd import SystemdBackend
-from ._dropins import dropin_path
-from ._errors import UnsupportedError
+from ._backend_systemd import SystemdBackend, policies_from
+from ._dropins import Dropin, dropin_path, parse_properties
+from ._errors import PolicyGroupsError, UnsupportedError
 from ._lock import HostLock
 from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
 from ._mainline_plan import plan_dropins
@@ -48,10 +52,11 @@ class MainlineOutcome:
     applied: list[Operation] = field(default_factory=list)
     failed: Operation | None = None
     error: str | None = None
+    read_error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.failed is None
+        return self.failed is None and self.read_error is None
 
     @property
     def changed(self) -> bool:
@@ -68,10 +73,11 @@ class MainlineOutcome:
             "restart_required": list(self.restart_required),
             "unsupported": [f.to_dict() for f in self.unsupported],
         }
-        if self.failed is not None:
+        if not self.ok:
             out["applied"] = [op.to_dict() for op in self.applied]
+            out["msg"] = "; ".join(m for m in (self.error, self.read_error) if m)
+        if self.failed is not None:
             out["failed_operation"] = self.failed.to_dict()
-            out["msg"] = self.error
         return out
 
 
@@ -86,15 +92,36 @@ def dropin_diff(operations: list[Operation]) -> list[dict[str, str]]:
 
 
 def groups_view(backend: SystemdBackend, state: HostState) -> dict[str, dict[str, Any]]:
+    """The groups of ``state`` with their units, as the host's drop-ins record them (read again here)."""
     units = backend.units_by_group()
+    return {path: group_entry(path, group.policies, units.get(path, [])) for path, group in state.groups.items()}
+
+
+def projected_view(dropins: Mapping[str, list[Dropin]], applied: list[Operation]) -> dict[str, dict[str, Any]]:
+    """The groups ``groups_view`` would read after ``applied``, from the drop-ins read before it (``{unit:
+    [drop-ins]}``) and the drop-ins those operations wrote or removed; for when the host cannot be read again."""
+    files = {(d.unit, d.group): d.content for unit_dropins in dropins.values() for d in unit_dropins}
+    for op in applied:
+        if op.op == "write_dropin":
+            files[(str(op.key), str(op.group))] = str(op.after)
+        elif op.op == "remove_dropin":
+            files.pop((str(op.key), str(op.group)), None)
+    properties: dict[str, dict[str, str]] = {}
+    units: dict[str, list[str]] = {}
+    for (unit, group), content in sorted(files.items()):
+        properties.setdefault(group, {}).update(parse_properties(content))
+        units.setdefault(group, []).append(unit)
+    return {path: group_entry(path, policies_from(props), units[path]) for path, props in sorted(properties.items())}
+
+
+def group_entry(path: str, policies: Mapping[str, str], units: list[str]) -> dict[str, Any]:
+    """One group of the module's ``groups`` return value (members: its units; no cgroups or PIDs here)."""
+    parent_path = path.rpartition("/")[0]
     return {
-        path: {
-            "name": group.name,
-            "parent": group.parent_path.rpartition("/")[2] or None,
-            "policies": dict(group.policies),
-            "members": {"systemd_units": units.get(path, []), "cgroups": [], "pids": []},
-        }
-        for path, group in state.groups.items()
+        "name": path.rpartition("/")[2],
+        "parent": parent_path.rpartition("/")[2] or None,
+        "policies": dict(policies),
+        "members": {"systemd_units": list(units), "cgroups": [], "pids": []},
     }
 
 
@@ -110,7 +137,8 @@ def reconcile_systemd(
     restart_units: bool = False,
 ) -> MainlineOutcome:
     """Bring the host's drop-ins to ``desired``. Raises before any write for an unusable host, a bad document
-    or (``unsupported="fail"``) anything mainline cannot express; failures while applying are in the outcome."""
+    or (``unsupported="fail"``) anything mainline cannot express; failures while applying, and a failed read
+    of the host after applying, are in the outcome with what was applied."""
     if unsupported not in UNSUPPORTED_CHOICES:
         raise ValueError(f"unsupported must be one of {UNSUPPORTED_CHOICES}")
     capabilities = backend.require()
@@ -133,8 +161,13 @@ def reconcile_systemd(
         if check_mode:
             return MainlineOutcome(operations, True, groups_view(backend, actual), restart_required, found)
         result = apply_plan(backend, operations)
-        after = backend.read_state(capabilities) if result.applied else actual
+        read_error = None
+        try:
+            groups = groups_view(backend, backend.read_state(capabilities) if result.applied else actual)
+        except PolicyGroupsError as exc:
+            groups = projected_view(dropins, result.applied)
+            read_error = f"{len(result.applied)} operation(s) applied, but reading the host afterwards failed: {exc}"
         return MainlineOutcome(
-            operations, False, groups_view(backend, after), restart_required, found,
-            applied=result.applied, failed=result.failed, error=result.error,
+            operations, False, groups, restart_required, found,
+            applied=result.applied, failed=result.failed, error=result.error, read_error=read_error,
         )

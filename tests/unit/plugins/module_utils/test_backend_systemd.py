@@ -309,6 +309,51 @@ def test_unwritable_unit_directory_is_a_backend_error(host: FakeSystemd, monkeyp
     assert outcome.error == "cannot write /etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf: Permission denied"
 
 
+def test_a_failed_read_after_applying_still_reports_what_was_applied(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the drop-in, the reload and the live value are in place when the store cannot be listed any more
+    backend = backend_for(host)
+    read_all = backend.store.read_all
+
+    def fails_once_written() -> dict[str, list[Dropin]]:
+        if (host.root / DROPIN).exists():
+            raise BackendError("cannot list /etc/systemd/system/pg-demo.service.d: Input/output error", 5)
+        return read_all()
+
+    monkeypatch.setattr(backend.store, "read_all", fails_once_written)
+    outcome = reconcile_systemd(backend, lambda _actual: normalize({"policy_groups": DEMO}),
+                                lock_path=str(host.root / "lock"))
+    assert not outcome.ok and outcome.changed and outcome.failed is None
+    result = outcome.result()
+    assert result["changed"] is True
+    assert [op["op"] for op in result["applied"]] == ["write_dropin", "daemon_reload", "set_runtime"]
+    assert result["msg"] == ("3 operation(s) applied, but reading the host afterwards failed: "
+                             "cannot list /etc/systemd/system/pg-demo.service.d: Input/output error")
+    assert [d["before_header"] for d in result["diff"]] == ["/" + DROPIN]
+    # the groups are projected from what was applied: what reading the host would have shown
+    assert result["groups"] == run(host, DEMO).result()["groups"]
+    assert result["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
+
+
+def test_a_failed_operation_and_a_failed_read_are_both_reported(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
+    host.fail["set-property"] = (1, "Unit pg-demo.service not loaded.")
+    backend = backend_for(host)
+    read_all = backend.store.read_all
+
+    def fails_once_written() -> dict[str, list[Dropin]]:
+        if (host.root / DROPIN).exists():
+            raise BackendError("cannot read the drop-ins: Input/output error", 5)
+        return read_all()
+
+    monkeypatch.setattr(backend.store, "read_all", fails_once_written)
+    outcome = reconcile_systemd(backend, lambda _actual: normalize({"policy_groups": DEMO}),
+                                lock_path=str(host.root / "lock"))
+    result = outcome.result()
+    assert result["changed"] is True and result["failed_operation"]["op"] == "set_runtime"
+    assert [op["op"] for op in result["applied"]] == ["write_dropin", "daemon_reload"]
+    assert "not loaded" in result["msg"] and "reading the host afterwards failed" in result["msg"]
+    assert result["groups"]["background/demo"]["policies"]["oom_score_adj"] == "300"
+
+
 def test_unknown_operation(host: FakeSystemd) -> None:
     from ansible_collections.policygroups.core.plugins.module_utils._plan import Operation
 
