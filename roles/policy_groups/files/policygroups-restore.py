@@ -2,9 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Boot-time restore of the memory policy groups persisted by the policygroups.core.policy_groups role.
 
+This file is the entry point (``__main__.py``) of one runnable zip, ``policygroups-restore.pyz``, which the role
+packs on the controller (``pack-restore.py``) and installs in ``policy_groups_restore_dir``; the same zip holds
+the collection's engine as the package ``policygroups_engine`` (standard library only), so the host needs only
+a Python 3 interpreter::
+
+    python3 policygroups-restore.pyz --document /etc/policygroups/policy.json [--check]
+
 Run by ``policygroups-restore.service`` before ``sysinit.target``, i.e. before the services it binds start. It
-reads the persisted document, and reconciles the host to it with the collection's engine (installed next to
-this file as the package ``policygroups_engine``; standard library only): swap tiers first, then groups,
+reads the persisted document and reconciles the host to it with that engine: swap tiers first, then groups,
 policies and bindings. Services that have not started yet have no cgroup: their cgroup is derived from the
 unit's slice and created, so the binding is in place before the first task enters it (systemd adopts an
 existing cgroup directory when it starts the unit).
@@ -22,6 +28,8 @@ import subprocess
 import sys
 from typing import Any, Callable, Sequence
 
+# Run from the zip, HERE is the zip itself, which Python has put on sys.path already; run as a plain file, it
+# is this file's directory, where a ``policygroups_engine`` package may sit beside it.
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
