@@ -2,12 +2,13 @@
 yet: under a play's ``check_mode: true`` as under ``--check`` it reports that the unit would be installed and
 enabled, and does not ask systemd to enable a unit it does not know (which fails the host, so that an audit by
 playbooks/drift.yml would report an error instead of drift). ``ansible_check_mode`` reflects the command line
-alone; the role tells check mode from the probe in probe.yml.
+alone; the role tells check mode from a probe in its main.yml.
 
-The simulated hosts of simhosts.py cannot show this: the role enables the unit only when it manages this
-machine's own root (policy_groups_host_root: /), never under another host root. So the cases run the role's
-probe.yml and persist.yml on this machine (ansible_connection: local), in check mode only, with a unit name
-nothing installed, and the restore directory and the persisted policy under the test's temporary directory.
+The simulated hosts of simhosts.py cannot show this: the role enables the unit only when it manages the root of
+the machine it runs on (policy_groups_host_root: /), never under another host root. So the cases run the role
+with ``--tags persist`` (its check-mode probe, probe, render, persist) on this machine (ansible_connection:
+local), in check mode only, with an empty fleet document, a unit name nothing installed, and the policy root,
+the restore directory and the persisted policy under the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -27,22 +28,12 @@ import simhosts as sim  # noqa: E402
 pytestmark = sim.needs_ansible_playbook
 
 PLAY = """
-- name: Task files of the policy_groups role, in the order the role runs them
+- name: The policy_groups role's persist step
   hosts: all
   gather_facts: false
-{play_check_mode}  tasks:
-    - name: Run probe.yml
-      ansible.builtin.include_role:
-        name: policygroups.core.policy_groups
-        tasks_from: probe
-    - name: Run persist.yml
-      ansible.builtin.include_role:
-        name: policygroups.core.policy_groups
-        tasks_from: persist
+{play_check_mode}  roles: [policygroups.core.policy_groups]
 """
 SYSTEM_UNITS = Path("/etc/systemd/system")
-# What render.yml leaves for persist.yml: nothing to restore (the persisted document is not the point here).
-RENDERED = {"persist": {"policy_swap_tiers": None, "policy_groups": []}}
 
 
 @pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
@@ -50,7 +41,8 @@ RENDERED = {"persist": {"policy_swap_tiers": None, "policy_groups": []}}
 def test_a_new_restore_unit_is_reported_not_enabled(tmp_path: Path, mode: str) -> None:
     unit = SYSTEM_UNITS / f"policygroups-test-{uuid.uuid4().hex[:12]}.service"
     variables = {
-        "policy_groups_rendered": RENDERED,
+        "policy_groups": [],
+        "policy_groups_on_unsupported": "drop",  # this machine has no policy groups: nothing to honour anyway
         "policy_groups_restore_unit": unit.name,
         "policy_groups_restore_dir": str(tmp_path / "lib" / "policygroups"),
         "policy_groups_persist_path": str(tmp_path / "etc" / "policygroups" / "policy.json"),
@@ -60,7 +52,8 @@ def test_a_new_restore_unit_is_reported_not_enabled(tmp_path: Path, mode: str) -
     play_line, args = sim.check_mode_by(mode)
     (tmp_path / "play.yml").write_text(PLAY.format(play_check_mode=play_line))
     try:
-        run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), *args)
+        run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "--tags", "persist",
+                                   "-e", json.dumps(variables), *args)
         assert not unit.exists(), "check mode wrote the unit"
     finally:
         unit.unlink(missing_ok=True)
