@@ -32,7 +32,7 @@ test-policyfs: setup  ## Molecule scenario on the reference kernel: converge, dr
 test-fleet: setup  ## the fleet layer in guests: rollout batches, drift reports, reboot restore (checks the demo)
 	scripts/test-fleet.sh
 
-test: test-static test-kernel test-vm  ## what CI runs (test-policyfs and test-fleet: see docs/testing-vms.md)
+test: test-static test-kernel test-vm test-policyfs test-kernel-role  ## what CI runs (test-fleet, the demo checked, is separate: see docs/testing-vms.md)
 
 demo: setup  ## roll the example fleet out into VMs, tamper, show the drift report, clean up
 	scripts/demo.sh
