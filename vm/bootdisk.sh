@@ -117,38 +117,10 @@ build() {
     log "boot disk ready in $((SECONDS - t0)) s"
 }
 
-# prune_disks KEEP: remove other cached disks that no running guest boots from.
-prune_disks() {
-    local keep=$1 dir
-    for dir in "${VM_CACHE}/bootdisks"/*/; do
-        dir=${dir%/}
-        [[ "${dir}" == "${keep}" || ! -d "${dir}" ]] && continue
-        grep -qs -F "BOOTDISK_DIR=${dir}" "${VM_GUESTS}"/*/guest.env && continue
-        log "removing superseded boot disk ${dir##*/}"
-        rm -rf --one-file-system "${dir}"
-    done
-}
-
 main() {
     ensure_packages qemu-utils
     IMAGE_DIR=$("${VM_DIR}/image.sh" | tail -n1)
-    local hash out
-    hash=$(inputs_hash)
-    out="${VM_CACHE}/bootdisks/${hash}"
-    if [[ ! -f "${out}/manifest" ]]; then
-        mkdir -p "${VM_CACHE}/bootdisks"
-        exec 8>"${VM_CACHE}/bootdisk.lock"
-        flock 8
-        if [[ ! -f "${out}/manifest" ]]; then
-            local tmp="${VM_CACHE}/bootdisks/.build-${hash}-$$"
-            rm -rf "${VM_CACHE}/bootdisks/.build-${hash}-"*
-            mkdir -p "${tmp}"
-            build "${out}" "${tmp}"
-            prune_disks "${out}"
-        fi
-        flock -u 8
-    fi
-    printf '%s\n' "${out}"
+    cached_build bootdisks "$(inputs_hash)" build BOOTDISK_DIR
 }
 
 main "$@"

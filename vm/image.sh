@@ -172,42 +172,12 @@ build() {
     log "image ready in $((SECONDS - t0)) s"
 }
 
-# prune_images KEEP: remove other cached images that no running guest boots from.
-prune_images() {
-    local keep=$1 dir
-    for dir in "${VM_CACHE}/images"/*/; do
-        dir=${dir%/}
-        [[ "${dir}" == "${keep}" || ! -d "${dir}" ]] && continue
-        if grep -qs -F "IMAGE_DIR=${dir}" "${VM_GUESTS}"/*/guest.env; then
-            continue
-        fi
-        log "removing superseded image ${dir##*/}"
-        rm -rf --one-file-system "${dir}"
-    done
-}
-
 main() {
     [[ ${EUID} -eq 0 ]] || die "building the image needs root (debootstrap, chroot)"
     ensure_packages qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client util-linux \
         debian-archive-keyring
     ssh_key >/dev/null
-    local hash out
-    hash=$(inputs_hash)
-    out="${VM_CACHE}/images/${hash}"
-    if [[ ! -f "${out}/manifest" ]]; then
-        mkdir -p "${VM_CACHE}/images"
-        exec 9>"${VM_CACHE}/image.lock"
-        flock 9
-        if [[ ! -f "${out}/manifest" ]]; then
-            local tmp="${VM_CACHE}/images/.build-${hash}-$$"
-            rm -rf "${VM_CACHE}/images/.build-${hash}-"*
-            mkdir -p "${tmp}"
-            build "${out}" "${tmp}"
-            prune_images "${out}"
-        fi
-        flock -u 9
-    fi
-    printf '%s\n' "${out}"
+    cached_build images "$(inputs_hash)" build IMAGE_DIR
 }
 
 main "$@"

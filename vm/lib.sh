@@ -57,3 +57,32 @@ guest_alive() {
     [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null && [[ -r "/proc/${pid}/cmdline" ]] \
         && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "-name ${1} "
 }
+
+# cached_build KIND HASH BUILD_FN GUEST_ENV_KEY: print ${VM_CACHE}/KIND/HASH, building it first when it has no
+# manifest. BUILD_FN OUT TMP builds into TMP and moves it to OUT; builds of one KIND are serialised by a lock
+# and start from an empty TMP. Afterwards other entries of KIND are removed unless a guest's guest.env still
+# names one (GUEST_ENV_KEY=dir: a running guest's overlay is backed by it).
+cached_build() {
+    local kind=$1 hash=$2 build_fn=$3 env_key=$4
+    local dir="${VM_CACHE}/${kind}" out="${VM_CACHE}/${kind}/${hash}" lock old
+    if [[ ! -f "${out}/manifest" ]]; then
+        mkdir -p "${dir}"
+        exec {lock}>"${dir}.lock"
+        flock "${lock}"
+        if [[ ! -f "${out}/manifest" ]]; then
+            local tmp="${dir}/.build-${hash}-$$"
+            rm -rf "${dir}/.build-${hash}-"*
+            mkdir -p "${tmp}"
+            "${build_fn}" "${out}" "${tmp}"
+            for old in "${dir}"/*/; do
+                old=${old%/}
+                [[ "${old}" == "${out}" || ! -d "${old}" ]] && continue
+                grep -qs -F "${env_key}=${old}" "${VM_GUESTS}"/*/guest.env && continue
+                log "removing superseded ${kind%s} ${old##*/}"
+                rm -rf --one-file-system "${old}"
+            done
+        fi
+        exec {lock}>&-
+    fi
+    printf '%s\n' "${out}"
+}
