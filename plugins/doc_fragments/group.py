@@ -190,8 +190,8 @@ groups:
       members: {cgroups: [/system.slice/api.service], pids: [1234]}
 applied:
   description:
-    - On failure, the operations that were applied before the failure (same form as RV(changes)): those before a
-      failing operation, or all of them when reading the host back afterwards failed.
+    - On failure, the operations that were applied before the failure (same form as RV(changes)), that is those
+      before a failing operation, or all of them when reading the host back afterwards failed.
   returned: failure
   type: list
   elements: dict
