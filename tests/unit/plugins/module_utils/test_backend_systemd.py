@@ -309,19 +309,25 @@ def test_unwritable_unit_directory_is_a_backend_error(host: FakeSystemd, monkeyp
     assert outcome.error == "cannot write /etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf: Permission denied"
 
 
-def test_a_failed_read_after_applying_still_reports_what_was_applied(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the drop-in, the reload and the live value are in place when the store cannot be listed any more
+def reconcile_with_read_failing_once_written(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch, error: str) -> MainlineOutcome:
+    """Reconcile DEMO with a drop-in store that cannot be read any more once the demo drop-in exists."""
     backend = backend_for(host)
     read_all = backend.store.read_all
 
     def fails_once_written() -> dict[str, list[Dropin]]:
         if (host.root / DROPIN).exists():
-            raise BackendError("cannot list /etc/systemd/system/pg-demo.service.d: Input/output error", 5)
+            raise BackendError(error, 5)
         return read_all()
 
     monkeypatch.setattr(backend.store, "read_all", fails_once_written)
-    outcome = reconcile_systemd(backend, lambda _actual: normalize({"policy_groups": DEMO}),
-                                lock_path=str(host.root / "lock"))
+    return reconcile_systemd(backend, lambda _actual: normalize({"policy_groups": DEMO}),
+                             lock_path=str(host.root / "lock"))
+
+
+def test_a_failed_read_after_applying_still_reports_what_was_applied(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the drop-in, the reload and the live value are in place when the store cannot be listed any more
+    outcome = reconcile_with_read_failing_once_written(
+        host, monkeypatch, "cannot list /etc/systemd/system/pg-demo.service.d: Input/output error")
     assert not outcome.ok and outcome.changed and outcome.failed is None
     result = outcome.result()
     assert result["changed"] is True
@@ -336,17 +342,7 @@ def test_a_failed_read_after_applying_still_reports_what_was_applied(host: FakeS
 
 def test_a_failed_operation_and_a_failed_read_are_both_reported(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
     host.fail["set-property"] = (1, "Unit pg-demo.service not loaded.")
-    backend = backend_for(host)
-    read_all = backend.store.read_all
-
-    def fails_once_written() -> dict[str, list[Dropin]]:
-        if (host.root / DROPIN).exists():
-            raise BackendError("cannot read the drop-ins: Input/output error", 5)
-        return read_all()
-
-    monkeypatch.setattr(backend.store, "read_all", fails_once_written)
-    outcome = reconcile_systemd(backend, lambda _actual: normalize({"policy_groups": DEMO}),
-                                lock_path=str(host.root / "lock"))
+    outcome = reconcile_with_read_failing_once_written(host, monkeypatch, "cannot read the drop-ins: Input/output error")
     result = outcome.result()
     assert result["changed"] is True and result["failed_operation"]["op"] == "set_runtime"
     assert [op["op"] for op in result["applied"]] == ["write_dropin", "daemon_reload"]
