@@ -87,7 +87,7 @@ build() {
     qemu-img create -q -f qcow2 "${tmp}/disk.qcow2" "${DISK_SIZE}"
     trap stop_builder EXIT
     "${VM_DIR}/up.sh" "${BUILDER}" stock --mem 1024 \
-        --drive "${IMAGE_DIR}/rootfs.raw:ro" --drive "${tmp}/disk.qcow2" 8>&-   # QEMU must not hold the lock
+        --drive "${IMAGE_DIR}/rootfs.raw:ro" --drive "${tmp}/disk.qcow2" {CACHED_BUILD_LOCK}>&-  # QEMU must not hold it
     # vda: the builder's own overlay, vdb: its swap disk, vdc: the image, vdd: the new disk.
     log "partitioning, copying the root file system, installing GRUB (log: ${tmp}/build.log)"
     if ! guest_recipe | "${VM_DIR}/ssh.sh" "${BUILDER}" bash -s /dev/vdc /dev/vdd >"${tmp}/build.log" 2>&1; then

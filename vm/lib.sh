@@ -61,14 +61,16 @@ guest_alive() {
 # cached_build KIND HASH BUILD_FN GUEST_ENV_KEY: print ${VM_CACHE}/KIND/HASH, building it first when it has no
 # manifest. BUILD_FN OUT TMP builds into TMP and moves it to OUT; builds of one KIND are serialised by a lock
 # and start from an empty TMP. Afterwards other entries of KIND are removed unless a guest's guest.env still
-# names one (GUEST_ENV_KEY=dir: a running guest's overlay is backed by it).
+# names one (GUEST_ENV_KEY=dir: a running guest's overlay is backed by it). While BUILD_FN runs, the lock's file
+# descriptor is in CACHED_BUILD_LOCK: a build that starts a long-lived process (a daemonised QEMU) closes it for
+# that process with {CACHED_BUILD_LOCK}>&-, or the process would hold the lock.
 cached_build() {
     local kind=$1 hash=$2 build_fn=$3 env_key=$4
-    local dir="${VM_CACHE}/${kind}" out="${VM_CACHE}/${kind}/${hash}" lock old
+    local dir="${VM_CACHE}/${kind}" out="${VM_CACHE}/${kind}/${hash}" old
     if [[ ! -f "${out}/manifest" ]]; then
         mkdir -p "${dir}"
-        exec {lock}>"${dir}.lock"
-        flock "${lock}"
+        exec {CACHED_BUILD_LOCK}>"${dir}.lock"
+        flock "${CACHED_BUILD_LOCK}"
         if [[ ! -f "${out}/manifest" ]]; then
             local tmp="${dir}/.build-${hash}-$$"
             rm -rf "${dir}/.build-${hash}-"*
@@ -82,7 +84,7 @@ cached_build() {
                 rm -rf --one-file-system "${old}"
             done
         fi
-        exec {lock}>&-
+        exec {CACHED_BUILD_LOCK}>&-
     fi
     printf '%s\n' "${out}"
 }
