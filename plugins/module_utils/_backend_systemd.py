@@ -11,6 +11,7 @@ files. See docs/mainline.md.
 from __future__ import annotations
 
 import os
+from typing import Mapping
 
 from ._backend import OperationDispatch
 from ._dropins import Dropin, DropinStore, parse_properties
@@ -53,6 +54,29 @@ def policies_from(props: dict[str, str]) -> dict[str, str]:
         mask = props.get("NUMAMask", "")
         policies["numa"] = f"{props['NUMAPolicy']}:{mask}" if mask else props["NUMAPolicy"]
     return policies
+
+
+def state_from(dropins: Mapping[str, list[Dropin]], capabilities: Capabilities, effective: bool = False) -> HostState:
+    """Groups as the drop-ins ``{unit: [drop-ins]}`` record them: values are rendered ones, so own and effective
+    are the same. Units are reported by ``units_from``; ``bindings`` stay empty (nothing is bound in the kernel)."""
+    by_group: dict[str, dict[str, str]] = {}
+    for unit_dropins in dropins.values():
+        for dropin in unit_dropins:
+            by_group.setdefault(dropin.group, {}).update(dropin.properties())
+    groups = {}
+    for path, props in sorted(by_group.items()):
+        policies = policies_from(props)
+        groups[path] = GroupState(path=path, policies=policies, effective=dict(policies) if effective else {})
+    return HostState(capabilities=capabilities, tiers=None, groups=groups)
+
+
+def units_from(dropins: Mapping[str, list[Dropin]]) -> dict[str, list[str]]:
+    """``{group: [units]}`` of the drop-ins ``{unit: [drop-ins]}``, units sorted."""
+    result: dict[str, list[str]] = {}
+    for unit, unit_dropins in sorted(dropins.items()):
+        for dropin in unit_dropins:
+            result.setdefault(dropin.group, []).append(unit)
+    return result
 
 
 class SystemdBackend(OperationDispatch):
@@ -121,25 +145,11 @@ class SystemdBackend(OperationDispatch):
         return self.store.read_all()
 
     def read_state(self, capabilities: Capabilities | None = None, effective: bool = False) -> HostState:
-        """Groups as our drop-ins record them: values are rendered ones, so own and effective are the same.
-        Units are reported by ``units_by_group``; ``bindings`` stay empty (nothing is bound in the kernel)."""
-        caps = capabilities or self.require()
-        by_group: dict[str, dict[str, str]] = {}
-        for dropins in self.read_dropins().values():
-            for dropin in dropins:
-                by_group.setdefault(dropin.group, {}).update(dropin.properties())
-        groups = {}
-        for path, props in sorted(by_group.items()):
-            policies = policies_from(props)
-            groups[path] = GroupState(path=path, policies=policies, effective=dict(policies) if effective else {})
-        return HostState(capabilities=caps, tiers=None, groups=groups)
+        """Groups as our drop-ins record them (``state_from``)."""
+        return state_from(self.read_dropins(), capabilities or self.require(), effective)
 
     def units_by_group(self) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {}
-        for unit, dropins in sorted(self.read_dropins().items()):
-            for dropin in dropins:
-                result.setdefault(dropin.group, []).append(unit)
-        return result
+        return units_from(self.read_dropins())
 
     def read_runtime(self, units: list[str]) -> dict[str, UnitRuntime]:
         """Each unit's state, main PID and the live values of the cgroup-level properties (cgroup files)."""

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ._apply import apply_plan
-from ._backend_systemd import SystemdBackend, policies_from
-from ._dropins import Dropin, dropin_path, parse_properties
+from ._backend_systemd import SystemdBackend, state_from, units_from
+from ._dropins import Dropin, dropin_path
 from ._errors import PolicyGroupsError, UnsupportedError
 from ._lock import HostLock
 from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
 from ._mainline_plan import plan_dropins
 from ._model import HostPolicy
 from ._plan import Operation
-from ._state import HostState
+from ._state import Capabilities, HostState
 
 UNSUPPORTED_CHOICES = ("fail", "warn")
 
@@ -93,25 +93,31 @@ def dropin_diff(operations: list[Operation]) -> list[dict[str, str]]:
 
 def groups_view(backend: SystemdBackend, state: HostState) -> dict[str, dict[str, Any]]:
     """The groups of ``state`` with their units, as the host's drop-ins record them (read again here)."""
-    units = backend.units_by_group()
+    return view(state, backend.units_by_group())
+
+
+def dropins_view(dropins: Mapping[str, list[Dropin]], capabilities: Capabilities) -> dict[str, dict[str, Any]]:
+    """The groups the drop-ins ``{unit: [drop-ins]}`` record, with their units."""
+    return view(state_from(dropins, capabilities), units_from(dropins))
+
+
+def view(state: HostState, units: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
     return {path: group_entry(path, group.policies, units.get(path, [])) for path, group in state.groups.items()}
 
 
-def projected_view(dropins: Mapping[str, list[Dropin]], applied: list[Operation]) -> dict[str, dict[str, Any]]:
-    """The groups ``groups_view`` would read after ``applied``, from the drop-ins read before it (``{unit:
-    [drop-ins]}``) and the drop-ins those operations wrote or removed; for when the host cannot be read again."""
+def after_applying(dropins: Mapping[str, list[Dropin]], applied: list[Operation]) -> dict[str, list[Dropin]]:
+    """The drop-ins ``{unit: [drop-ins]}`` as ``applied`` left them, from those read before; for when the host
+    cannot be read again."""
     files = {(d.unit, d.group): d.content for unit_dropins in dropins.values() for d in unit_dropins}
     for op in applied:
         if op.op == "write_dropin":
             files[(str(op.key), str(op.group))] = str(op.after)
         elif op.op == "remove_dropin":
             files.pop((str(op.key), str(op.group)), None)
-    properties: dict[str, dict[str, str]] = {}
-    units: dict[str, list[str]] = {}
+    result: dict[str, list[Dropin]] = {}
     for (unit, group), content in sorted(files.items()):
-        properties.setdefault(group, {}).update(parse_properties(content))
-        units.setdefault(group, []).append(unit)
-    return {path: group_entry(path, policies_from(props), units[path]) for path, props in sorted(properties.items())}
+        result.setdefault(unit, []).append(Dropin(unit, group, content))
+    return result
 
 
 def group_entry(path: str, policies: Mapping[str, str], units: list[str]) -> dict[str, Any]:
@@ -143,13 +149,13 @@ def reconcile_systemd(
         raise ValueError(f"unsupported must be one of {UNSUPPORTED_CHOICES}")
     capabilities = backend.require()
     with HostLock(lock_path, timeout=lock_timeout, shared=check_mode):
-        actual = backend.read_state(capabilities)
+        dropins = backend.read_dropins()
+        actual = state_from(dropins, capabilities)
         wanted_policy = desired(actual)
         found = findings(wanted_policy, backend.support)
         if found and unsupported == "fail":
             raise MainlineUnsupportedError(found)
         wanted = unit_properties(wanted_policy, left_out_of(found, wanted_policy))
-        dropins = backend.read_dropins()
         runtime = backend.read_runtime(sorted({unit for unit, _group in wanted} | set(dropins)))
         managed = frozenset(g.name for g in wanted_policy.groups)
         planned = plan_dropins(wanted, dropins, runtime, managed, purge)
@@ -159,13 +165,13 @@ def reconcile_systemd(
             operations.extend(Operation("restart", None, unit) for unit in restart_required)
             restart_required = []
         if check_mode:
-            return MainlineOutcome(operations, True, groups_view(backend, actual), restart_required, found)
+            return MainlineOutcome(operations, True, dropins_view(dropins, capabilities), restart_required, found)
         result = apply_plan(backend, operations)
         read_error = None
         try:
-            groups = groups_view(backend, backend.read_state(capabilities) if result.applied else actual)
+            groups = dropins_view(backend.read_dropins() if result.applied else dropins, capabilities)
         except PolicyGroupsError as exc:
-            groups = projected_view(dropins, result.applied)
+            groups = dropins_view(after_applying(dropins, result.applied), capabilities)
             read_error = f"{len(result.applied)} operation(s) applied, but reading the host afterwards failed: {exc}"
         return MainlineOutcome(
             operations, False, groups, restart_required, found,
