@@ -2,6 +2,7 @@
 # Build the policy-groups reference kernel (or fetch it from the cache).
 #
 # Usage: kernel/build.sh [--unpatched] [--patches DIR] [--allow-checkpatch-findings] [--jobs N]
+#                        [--list-patches]
 #
 #   --unpatched                  same configuration, without kernel/patches/ (baseline for benchmarks;
 #                                the series-only options of the fragment are then not required)
@@ -9,6 +10,11 @@
 #   --allow-checkpatch-findings  record checkpatch findings in checkpatch.log but do not fail on them
 #                                (for work in progress; the result is cached under a different key)
 #   --jobs N                     parallel make jobs (default: number of CPUs)
+#   --list-patches               print the series (the patches applied, checked and keyed, in order) and exit
+#
+# The series is every *.patch of the directory in name order, except a cover letter (0000-*.patch, as
+# git format-patch --cover-letter names it): it describes the series, it is no patch, so it is neither
+# applied nor given to checkpatch, and it is not part of the cache key (editing it rebuilds nothing).
 #
 # Steps: install build dependencies (apt, only what is missing), unpack Debian's linux-source-6.12
 # into .cache/kernel/src-<version>, check that every patch of the series applies (naming the first
@@ -34,6 +40,7 @@ note() { printf 'kernel/build.sh: %s\n' "$*" >&2; }
 unpatched=0
 patch_dir=
 allow_findings=0
+list_only=0
 jobs=$(nproc)
 while (($#)); do
     case $1 in
@@ -41,6 +48,7 @@ while (($#)); do
         --patches) shift; patch_dir=$(cd "${1:?--patches needs a directory}" && pwd) ;;
         --allow-checkpatch-findings) allow_findings=1 ;;
         --jobs) shift; jobs=${1:?--jobs needs a number} ;;
+        --list-patches) list_only=1 ;;
         -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -53,6 +61,20 @@ fragment=$here/config/policy-guest.config
 patch_dir=${patch_dir:-$here/patches}
 cache=$repo/.cache/kernel
 mkdir -p "$cache/logs"
+
+# The series: one array serves the cache key, the patch stage and checkpatch, so they cannot disagree.
+patches=()
+if ((!unpatched)); then
+    shopt -s nullglob
+    for p in "$patch_dir"/*.patch; do
+        [[ $(basename "$p") == 0000-* ]] || patches+=("$p")
+    done
+    shopt -u nullglob
+fi
+if ((list_only)); then
+    ((${#patches[@]} == 0)) || basename -a "${patches[@]}"
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------
 # timing helpers
@@ -88,10 +110,6 @@ stage_done deps
 
 # ---------------------------------------------------------------------------------------------
 # 2. cache key
-shopt -s nullglob
-patches=("$patch_dir"/*.patch)
-shopt -u nullglob
-((unpatched)) && patches=()
 variant=series
 ((unpatched)) && variant=stock
 key=$(
