@@ -152,43 +152,147 @@ else
     ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
 fi
 
-rm -rf "${DIR}"
-mkdir -p "${DIR}"
-if [[ -n "${BOOTDISK_DIR}" ]]; then
-    qemu-img create -q -f qcow2 -b "${BOOTDISK_DIR}/disk.qcow2" -F qcow2 "${DIR}/overlay.qcow2"
-else
-    qemu-img create -q -f qcow2 -b "${IMAGE_DIR}/rootfs.raw" -F raw "${DIR}/overlay.qcow2"
-fi
-truncate -s "${SLOW_SWAP_SIZE}" "${DIR}/slowswap.raw"
-mkswap -q -L slowswap "${DIR}/slowswap.raw" >/dev/null
+# Saved states: a guest booted with -kernel and no --drive starts from a saved, booted state when one fits (a
+# QEMU migration stream plus the disks as they were at that instant, under .cache/vm/states/KEY/), else it
+# boots cold and its own booted state is saved on the way (a few seconds, paid back by the next such guest).
+# KEY hashes everything that shapes the machine: the QEMU version, the command line with the guest's own
+# name, files, port and identity left out, the image and the kernel (and initramfs) file contents.
+VM_STATES="${VM_CACHE}/states"
+SAVED_STATES=${VM_SAVED_STATE:-on}
+[[ ${#KERNEL_ARGS[@]} -gt 0 && ${#DRIVE_ARGS[@]} -eq 0 ]] || SAVED_STATES=off
 MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
-APPEND="root=/dev/vda rw console=ttyS0 panic=0 systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
-APPEND+=" systemd.show_status=error ${EXTRA_APPEND}"
-BOOT_ARGS=("${KERNEL_ARGS[@]}" -append "${APPEND}")
+IDENTITY="systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
+APPEND_REST="root=/dev/vda rw console=ttyS0 panic=0 systemd.show_status=error ${EXTRA_APPEND}"
+BOOT_ARGS=("${KERNEL_ARGS[@]}")
 [[ -n "${BOOTDISK_DIR}" ]] && BOOT_ARGS=(-boot order=c)
 
-started=""
-for _ in 1 2 3; do
-    PORT=$(free_port)
-    : >"${DIR}/console.log"
-    if qemu-system-x86_64 -name "${NAME}" "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" \
-        -display none -nodefaults -no-user-config \
-        "${BOOT_ARGS[@]}" \
-        -drive "file=${DIR}/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
-        -drive "file=${DIR}/slowswap.raw,if=virtio,format=raw,cache=unsafe" "${DRIVE_ARGS[@]}" \
-        -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${PORT}-:22" \
-        -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-        -serial "file:${DIR}/console.log" -pidfile "${DIR}/qemu.pid" -daemonize \
-        2>"${DIR}/qemu.err" 9>&-; then   # the guest must not inherit (and hold) the boot lock
-        started=yes
-        break
-    fi
-    grep -q 'hostfwd' "${DIR}/qemu.err" || break   # only a port clash is worth another try
-done
-[[ -n "${started}" ]] || { cat "${DIR}/qemu.err" >&2; die "${NAME}: QEMU did not start"; }
+# qemu_args OVERLAY SWAP PORT IDENTITY: the command line (after -name) of this guest's QEMU.
+qemu_args() {
+    local append=()
+    [[ ${#KERNEL_ARGS[@]} -gt 0 ]] && append=(-append "${4} ${APPEND_REST}")
+    printf '%s\0' "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" -display none -nodefaults -no-user-config \
+        "${BOOT_ARGS[@]}" "${append[@]}" \
+        -drive "file=${1},if=virtio,id=root,format=qcow2,cache=unsafe,discard=unmap" \
+        -drive "file=${2},if=virtio,id=slowswap,format=raw,cache=unsafe" "${DRIVE_ARGS[@]}" \
+        -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${3}-:22" \
+        -device virtio-net-pci,netdev=n0 -device virtio-rng-pci -device vmgenid,guid=auto
+}
 
-echo "${PORT}" >"${DIR}/port"
-cat >"${DIR}/guest.env" <<ENV
+state_key() {
+    {
+        qemu-system-x86_64 --version | head -n1
+        qemu_args @overlay @slowswap @port @identity | tr '\0' ' '
+        declare -f qemu_args save_state
+        printf '\nimage=%s\nslowswap=%s\n' "${IMAGE_DIR##*/}" "${SLOW_SWAP_SIZE}"
+        local arg
+        for arg in "${KERNEL_ARGS[@]}"; do [[ -f "${arg}" ]] && sha256sum <"${arg}"; done
+    } | sha256sum | cut -c1-16
+}
+
+qmp() { python3 "${VM_DIR}/qmp.py" "${DIR}/qmp.sock" "$@"; }
+
+# save_state: pause the guest that just came up, keep its disks as they are now (the root overlay becomes the
+# read-only backing file of a new one the guest goes on writing to; the swap disk is copied), write its RAM
+# and devices as a migration stream, and let it run on. Nothing here is fatal: the guest is up either way.
+save_state() {
+    local out="${VM_STATES}/${STATE_KEY}" tmp="${VM_STATES}/.save-${STATE_KEY}-$$" t0=${SECONDS} status="" old
+    mkdir -p "${tmp}"
+    if qmp stop "blockdev-snapshot-sync={\"device\":\"root\",\"snapshot-file\":\"${DIR}/overlay-live.qcow2\",\"format\":\"qcow2\"}" \
+        'migrate-set-parameters={"max-bandwidth":107374182400}' \
+        "migrate={\"uri\":\"exec:cat >'${tmp}/vmstate'\"}" >/dev/null \
+        && cp --sparse=always "${DIR}/overlay.qcow2" "${tmp}/disk.qcow2" \
+        && cp --sparse=always "${DIR}/slowswap.raw" "${tmp}/slowswap.raw"; then
+        for _ in $(seq 600); do
+            status=$(qmp query-migrate | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+            [[ "${status}" == completed || "${status}" == failed ]] && break
+            sleep 0.1
+        done
+    fi
+    qmp cont >/dev/null || log "${NAME}: could not resume the guest after saving its state"
+    if [[ "${status}" != completed ]]; then
+        log "${NAME}: saving the booted state failed (migration ${status:-not started}); the next guest boots cold"
+        rm -rf "${tmp}"
+        return 0
+    fi
+    {
+        echo "key: ${STATE_KEY}"
+        echo "image: ${IMAGE_DIR##*/}"
+        echo "kernel: ${KERNEL_LABEL}"
+        echo "machine: ${MEM} MB, ${SMP} cpu, ${ACCEL}, append '${EXTRA_APPEND}'"
+        echo "saved: $(date -u +%Y-%m-%dT%H:%M:%SZ) from ${NAME} in $((SECONDS - t0)) s"
+    } >"${tmp}/manifest"
+    rm -rf "${out}"
+    mv "${tmp}" "${out}"
+    # Keep the newest few, and none whose image is gone (it can never fit again); never one a guest runs on.
+    local n=0
+    while IFS= read -r old; do
+        old=${old%/manifest}
+        n=$((n + 1))
+        [[ "${old}" == "${out}" ]] && continue
+        grep -qs -F "STATE_DIR=${old}" "${VM_GUESTS}"/*/guest.env && continue
+        if (( n > 6 )) || [[ ! -d "${VM_CACHE}/images/$(sed -n 's/^image: //p' "${old}/manifest")" ]]; then
+            log "removing saved state ${old##*/}"
+            rm -rf --one-file-system "${old}"
+        fi
+    done < <(ls -1t "${VM_STATES}"/*/manifest 2>/dev/null)
+    log "${NAME}: booted state saved in $((SECONDS - t0)) s ($(du -sh --apparent-size "${out}/vmstate" | cut -f1) of RAM and devices)"
+}
+
+# adopt_identity: what a restored guest still has of the guest whose state was saved is made its own: the clock
+# (stepped to the host's: the saved one stood still), the hostname, the machine id (/etc/machine-id and the
+# journal's directory; processes that read it before, PID 1 and journald, keep the saved guest's until the next
+# boot), and fresh randomness (vmgenid reseeds the kernel's RNG too).
+adopt_identity() {
+    ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 bash -s -- \
+        "$(head -c 64 /dev/urandom | base64 -w0)" "$(date +%s.%N)" "${HOSTNAME_}" "${MACHINE_ID}" <<'FIXUP' 2>/dev/null
+set -e
+seed=$1 now=$2 name=$3 id=$4
+echo "${seed}" | base64 -d >/dev/urandom
+date -u -s "@${now}" >/dev/null
+hostname "${name}"
+old=$(cat /etc/machine-id)
+if [ "${old}" != "${id}" ]; then
+    echo "${id}" >/etc/machine-id
+    # journald keeps writing to the files it has open; under their directory's new name `journalctl` (which
+    # reads the journal of the machine id in /etc/machine-id) finds them. Restarting journald instead took
+    # 20 s of a loaded guest and held up every SSH login meanwhile.
+    for d in /run/log/journal /var/log/journal; do
+        if [ -d "${d}/${old}" ]; then mv "${d}/${old}" "${d}/${id}"; fi
+    done
+fi
+FIXUP
+}
+
+# start_qemu OVERLAY-BACKING FORMAT INCOMING...: create the guest's disks, start its QEMU (daemonized) on a free
+# port, record PORT; returns 1 when QEMU did not start.
+start_qemu() {
+    local backing=$1 format=$2 started="" args
+    shift 2
+    rm -rf "${DIR}"
+    mkdir -p "${DIR}"
+    qemu-img create -q -f qcow2 -b "${backing}" -F "${format}" "${DIR}/overlay.qcow2"
+    if [[ -n "${STATE_DIR}" ]]; then
+        cp --sparse=always "${STATE_DIR}/slowswap.raw" "${DIR}/slowswap.raw"
+    else
+        truncate -s "${SLOW_SWAP_SIZE}" "${DIR}/slowswap.raw"
+        mkswap -q -L slowswap "${DIR}/slowswap.raw" >/dev/null
+    fi
+    for _ in 1 2 3; do
+        PORT=$(free_port)
+        : >"${DIR}/console.log"
+        mapfile -d '' args < <(qemu_args "${DIR}/overlay.qcow2" "${DIR}/slowswap.raw" "${PORT}" "${IDENTITY}")
+        if qemu-system-x86_64 -name "${NAME}" "${args[@]}" "$@" \
+            -qmp "unix:${DIR}/qmp.sock,server=on,wait=off" \
+            -serial "file:${DIR}/console.log" -pidfile "${DIR}/qemu.pid" -daemonize \
+            2>"${DIR}/qemu.err" 9>&-; then   # the guest must not inherit (and hold) the boot lock
+            started=yes
+            break
+        fi
+        grep -q 'hostfwd' "${DIR}/qemu.err" || break   # only a port clash is worth another try
+    done
+    [[ -n "${started}" ]] || { cat "${DIR}/qemu.err" >&2; return 1; }
+    echo "${PORT}" >"${DIR}/port"
+    cat >"${DIR}/guest.env" <<ENV
 NAME=${NAME}
 PORT=${PORT}
 PID=$(<"${DIR}/qemu.pid")
@@ -196,20 +300,81 @@ ACCEL=${ACCEL}
 KERNEL='${KERNEL_LABEL}'
 IMAGE_DIR=${IMAGE_DIR}
 BOOTDISK_DIR=${BOOTDISK_DIR}
+STATE_DIR=${STATE_DIR}
 ENV
+}
+
+ssh_answers() { ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 true 2>/dev/null; }
+
+# elapsed T0 T1: the seconds between two ${EPOCHREALTIME} readings, to a tenth.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }'; }
+
+key=$(ssh_key)
+t_asked=${EPOCHREALTIME}
+STATE_DIR="" STATE_KEY=""
+if [[ "${SAVED_STATES}" == on ]]; then
+    STATE_KEY=$(state_key)
+    [[ -f "${VM_STATES}/${STATE_KEY}/manifest" ]] && STATE_DIR="${VM_STATES}/${STATE_KEY}"
+fi
+
+# restore: start from the saved state; 0 when the guest answers on SSH with its own identity. A state that does
+# not load, or a guest that does not answer within 30 s, is removed (and saved again by the cold boot after).
+restore() {
+    local t0=${SECONDS} status="" t_start=${EPOCHREALTIME} t_run
+    start_qemu "${STATE_DIR}/disk.qcow2" qcow2 -incoming "exec:cat '${STATE_DIR}/vmstate'" || return 1
+    log "${NAME}: restoring ${KERNEL_LABEL} (${ACCEL}, ${MEM} MB, ${SMP} cpu) from ${STATE_DIR##*/}, ssh on 127.0.0.1:${PORT}"
+    # The state was saved from a paused guest, so it loads paused ("inmigrate" while loading): resume it, and
+    # ask for SSH only once it runs (a connection slirp forwards to a guest still loading is retried late).
+    while (( SECONDS - t0 < 30 )); do
+        guest_alive "${NAME}" || return 1
+        status=$(qmp query-status 2>/dev/null | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+        [[ "${status}" == running ]] && break
+        [[ "${status}" == paused ]] && qmp cont >/dev/null
+        sleep 0.05
+    done
+    [[ "${status}" == running ]] || return 1
+    t_run=${EPOCHREALTIME}
+    while (( SECONDS - t0 < 30 )); do
+        guest_alive "${NAME}" || return 1
+        if adopt_identity; then   # its first SSH connection is also the probe
+            RESTORE_TIMES="loaded in $(elapsed "${t_start}" "${t_run}"),"
+            RESTORE_TIMES+=" SSH and identity in $(elapsed "${t_run}" "${EPOCHREALTIME}")"
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+if [[ -n "${STATE_DIR}" ]]; then
+    if restore; then
+        log "${NAME}: up in $(elapsed "${t_asked}" "${EPOCHREALTIME}") (restored: ${RESTORE_TIMES})"
+        exit 0
+    fi
+    log "${NAME}: the saved state ${STATE_DIR##*/} did not come up; removing it and booting cold"
+    tail -n 20 "${DIR}/console.log" "${DIR}/qemu.err" >&2 2>/dev/null || true
+    kill_guest
+    rm -rf --one-file-system "${STATE_DIR}"
+    STATE_DIR=""
+fi
+
+if [[ -n "${BOOTDISK_DIR}" ]]; then
+    start_qemu "${BOOTDISK_DIR}/disk.qcow2" qcow2 || die "${NAME}: QEMU did not start"
+else
+    start_qemu "${IMAGE_DIR}/rootfs.raw" raw || die "${NAME}: QEMU did not start"
+fi
 log "${NAME}: booting ${KERNEL_LABEL} (${ACCEL}, ${MEM} MB, ${SMP} cpu) ssh on 127.0.0.1:${PORT}"
 
 t0=${SECONDS}
-key=$(ssh_key)
 while :; do
     guest_alive "${NAME}" || fail_boot "QEMU exited during boot"
     if grep -q -e 'Kernel panic' -e 'end Kernel panic' "${DIR}/console.log"; then
         fail_boot "kernel panic during boot"
     fi
-    if ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 true 2>/dev/null; then
-        break
-    fi
+    ssh_answers && break
     (( SECONDS - t0 < TIMEOUT )) || fail_boot "no SSH after ${TIMEOUT} s (host load: $(cut -d' ' -f1-3 /proc/loadavg))"
     sleep 1
 done
 log "${NAME}: up in $((SECONDS - t0)) s"
+[[ "${SAVED_STATES}" == on ]] && save_state
+exit 0
