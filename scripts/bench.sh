@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Run every benchmark in bench/ (numbers and ratios, not pass/fail). See bench/README.md.
 #
-#   scripts/bench.sh [collection|role|swapout]...     default: all three
+#   scripts/bench.sh [collection|role|swapout|guests]...     default: all four
 #
 # collection: one policy_groups call vs plain ansible.builtin tasks (200 groups x 5 policies)
 # role:       no-op role run vs Ansible's task floor; drift audit time per host
 # swapout:    swap-out throughput in QEMU guests, reference kernel vs the unpatched build
+# guests:     a test guest's start to SSH, cold boot vs the saved booted state
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,13 +16,14 @@ export ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections"
 py=.venv/bin/python
 
 which=("$@")
-[[ ${#which[@]} -gt 0 ]] || which=(collection role swapout)
+[[ ${#which[@]} -gt 0 ]] || which=(collection role swapout guests)
 for b in "${which[@]}"; do
     printf '\n=== bench: %s (%s)\n' "${b}" "$(date -u +%H:%M:%S)"
     case "${b}" in
         collection) "${py}" bench/bench_policy_groups.py --builtin-groups 25 ;;
         role) "${py}" bench/bench_role.py ;;
         swapout) bench/swapout/run.sh ;;
-        *) echo "bench: unknown benchmark '${b}' (collection, role, swapout)" >&2; exit 2 ;;
+        guests) bench/guest_start.sh ;;
+        *) echo "bench: unknown benchmark '${b}' (collection, role, swapout, guests)" >&2; exit 2 ;;
     esac
 done

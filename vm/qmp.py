@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Send QMP commands to a test guest's QEMU (its monitor socket, .cache/vm/guests/NAME/qmp.sock).
 
-    vm/qmp.py SOCKET COMMAND[=JSON-ARGUMENTS]...
+    python3 vm/qmp.py SOCKET COMMAND[=JSON-ARGUMENTS]...
 
 Runs the commands in order on one connection and prints each one's "return" value as one line of JSON.
 A command QEMU refuses stops the run: its error is printed on stderr and the exit status is 1. Events

@@ -16,7 +16,16 @@
 # with a second virtio disk formatted as swap and labelled "slowswap". Inside the guest,
 # test-swap.service (from vm/guest/) turns on zram0 at priority 100 and slowswap at priority 10.
 # SSH is forwarded from a free port on 127.0.0.1 only; the guest has no other network access.
-# State lives in .cache/vm/guests/NAME/: qemu.pid, port, console.log, overlay.qcow2, guest.env.
+# State lives in .cache/vm/guests/NAME/: qemu.pid, port, console.log, overlay.qcow2, guest.env, qmp.sock.
+#
+# Saved states: a guest with a bzImage or "stock" and no --drive starts from a saved, booted state
+# (.cache/vm/states/KEY/: a QEMU migration stream and the two disks as they were when it was saved)
+# when one fits, in a few seconds instead of a boot; it then takes its own clock, hostname, machine
+# id and fresh randomness over SSH. When none fits it boots cold and saves its own state on the way
+# (about 2 s). KEY hashes the QEMU version, the command line less the guest's own name, files, port
+# and identity, the image and the kernel's (and initramfs') contents. A reboot inside the guest is
+# a real boot of the same -kernel with this guest's own command line. VM_SAVED_STATE=off always boots
+# cold and saves nothing. Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
 #
 # Boots are serialised by a lock: under software emulation one booting guest takes both cores.
 # A guest that does not answer within the timeout (default 300 s), panics or exits is reported

@@ -33,7 +33,8 @@ for ((i = 1; i <= repeats; i++)); do
     for variant in stock patched; do
         kdir=$stock
         [[ $variant == patched ]] && kdir=$patched
-        "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
+        # each boot a real one (not the saved state): the boots are what varies between repeats
+        VM_SAVED_STATE=off "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
         "$repo/vm/scp.sh" "$guest" "$out/swapout" "$here/guest.sh" :/root/ >/dev/null
         "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh /root/swapout "$size" "$rounds" \
             | sed "s/^/variant=$variant /" | tee -a "$results"

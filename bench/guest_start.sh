@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# How long a test guest takes from `vm/up.sh` to answering on SSH: a cold boot against a start from the saved,
+# booted state (docs/testing-vms.md, "Saved states").
+#
+#   bench/guest_start.sh [KERNEL [STARTS]]     KERNEL: a bzImage or "stock" (default stock); STARTS default 3
+#
+# One cold boot with saved states turned off (VM_SAVED_STATE=off), then STARTS guests as the harness starts
+# them: the first of these boots cold and saves its state when none fits yet (reported as such), the others
+# start from the saved state. Prints each time, the median start from the saved state and the ratio to the
+# cold boot. The guest (bench-start) is stopped after each start and at exit.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "${repo}"
+kernel=${1:-stock} starts=${2:-3}
+guest=bench-start
+log=.cache/bench-guest-start.log
+trap 'vm/down.sh "${guest}" >/dev/null 2>&1 || true' EXIT
+mkdir -p .cache
+vm/image.sh >/dev/null
+
+# start: run vm/up.sh, print its wall time in seconds and how the guest came up.
+start() {
+    local t0=${EPOCHREALTIME} how=cold
+    "$@" vm/up.sh "${guest}" "${kernel}" 2>"${log}" >/dev/null || { cat "${log}" >&2; return 1; }
+    awk -v a="${t0}" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'
+    grep -q '(restored' "${log}" && how=restored
+    grep -q 'booted state saved' "${log}" && how="cold, state saved"
+    printf ' %s\n' "${how}"
+    vm/down.sh "${guest}" >/dev/null
+}
+
+printf 'guest start, kernel %s, load average %s\n' "${kernel}" "$(cut -d' ' -f1 /proc/loadavg)"
+read -r cold _ < <(start env VM_SAVED_STATE=off)
+printf '  %-28s %6s s\n' "cold boot (saved states off)" "${cold}"
+restored=()
+for i in $(seq "${starts}"); do
+    read -r t how < <(start env)
+    printf '  %-28s %6s s  %s\n' "start ${i}" "${t}" "${how}"
+    [[ "${how}" == restored ]] && restored+=("${t}")
+done
+if [[ ${#restored[@]} -gt 0 ]]; then
+    median=$(printf '%s\n' "${restored[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    printf '  %-28s %6s s\n' "median start, saved state" "${median}"
+    awk -v c="${cold}" -v m="${median}" 'BEGIN { printf "  %-28s %6.1f x\n", "cold boot / saved state", c / m }'
+fi
