@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         return 1
     commands: list[tuple[str, dict[str, Any]]] = [("qmp_capabilities", {})]
     for spec in argv[2:]:
-        name, _, arguments = spec.partition("=")
+        name, _sep, arguments = spec.partition("=")
         commands.append((name, json.loads(arguments) if arguments else {}))
     for index, (name, arguments) in enumerate(commands):
         request: dict[str, Any] = {"execute": name}
