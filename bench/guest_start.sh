@@ -31,11 +31,11 @@ start() {
 }
 
 printf 'guest start, kernel %s, load average %s\n' "${kernel}" "$(cut -d' ' -f1 /proc/loadavg)"
-read -r cold _ < <(start env VM_SAVED_STATE=off)
+read -r cold _ < <(start env VM_SAVED_STATE=off) || { echo "guest_start: the cold boot failed" >&2; exit 1; }
 printf '  %-28s %6s s\n' "cold boot (saved states off)" "${cold}"
 restored=()
 for i in $(seq "${starts}"); do
-    read -r t how < <(start env)
+    read -r t how < <(start env) || { echo "guest_start: start ${i} failed" >&2; exit 1; }
     printf '  %-28s %6s s  %s\n' "start ${i}" "${t}" "${how}"
     [[ "${how}" == restored ]] && restored+=("${t}")
 done
