@@ -19,25 +19,27 @@ trap 'vm/down.sh "${guest}" >/dev/null 2>&1 || true' EXIT
 mkdir -p .cache
 vm/image.sh >/dev/null
 
-# start: run vm/up.sh, print its wall time in seconds and how the guest came up.
+# start ENV...: run vm/up.sh under env ENV..., set T (its wall time in seconds) and HOW (how the guest came up),
+# stop the guest again.
 start() {
-    local t0=${EPOCHREALTIME} how=cold
-    "$@" vm/up.sh "${guest}" "${kernel}" 2>"${log}" >/dev/null || { cat "${log}" >&2; return 1; }
-    awk -v a="${t0}" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'
-    grep -q '(restored' "${log}" && how=restored
-    grep -q 'booted state saved' "${log}" && how="cold, state saved"
-    printf ' %s\n' "${how}"
+    local t0=${EPOCHREALTIME}
+    env "$@" vm/up.sh "${guest}" "${kernel}" 2>"${log}" >/dev/null || { cat "${log}" >&2; return 1; }
+    T=$(awk -v a="${t0}" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }')
+    HOW=cold
+    grep -q '(restored' "${log}" && HOW=restored
+    grep -q 'booted state saved' "${log}" && HOW="cold, state saved"
     vm/down.sh "${guest}" >/dev/null
 }
 
 printf 'guest start, kernel %s, load average %s\n' "${kernel}" "$(cut -d' ' -f1 /proc/loadavg)"
-read -r cold _ < <(start env VM_SAVED_STATE=off) || { echo "guest_start: the cold boot failed" >&2; exit 1; }
+start VM_SAVED_STATE=off || { echo "guest_start: the cold boot failed" >&2; exit 1; }
+cold=${T}
 printf '  %-28s %6s s\n' "cold boot (saved states off)" "${cold}"
 restored=()
 for i in $(seq "${starts}"); do
-    read -r t how < <(start env) || { echo "guest_start: start ${i} failed" >&2; exit 1; }
-    printf '  %-28s %6s s  %s\n' "start ${i}" "${t}" "${how}"
-    [[ "${how}" == restored ]] && restored+=("${t}")
+    start || { echo "guest_start: start ${i} failed" >&2; exit 1; }
+    printf '  %-28s %6s s  %s\n' "start ${i}" "${T}" "${HOW}"
+    if [[ "${HOW}" == restored ]]; then restored+=("${T}"); fi
 done
 if [[ ${#restored[@]} -gt 0 ]]; then
     median=$(printf '%s\n' "${restored[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
