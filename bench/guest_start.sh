@@ -6,8 +6,9 @@
 #
 # One cold boot with saved states turned off (VM_SAVED_STATE=off), then STARTS guests as the harness starts
 # them: the first of these boots cold and saves its state when none fits yet (reported as such), the others
-# start from the saved state. Prints each time, the median start from the saved state and the ratio to the
-# cold boot. The guest (bench-start) is stopped after each start and at exit.
+# start from the saved state. Prints each time, the median start from the saved state (the lower middle one
+# of an even count) and the ratio to the cold boot. The guest (bench-start) is stopped after each start and at
+# exit.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
