@@ -60,7 +60,6 @@ repo=$(cd "$here/.." && pwd)
 fragment=$here/config/policy-guest.config
 patch_dir=${patch_dir:-$here/patches}
 cache=$repo/.cache/kernel
-mkdir -p "$cache/logs"
 
 # The series: one array serves the cache key, the patch stage and checkpatch, so they cannot disagree.
 patches=()
@@ -75,6 +74,7 @@ if ((list_only)); then
     ((${#patches[@]} == 0)) || basename -a "${patches[@]}"
     exit 0
 fi
+mkdir -p "$cache/logs"
 
 # ---------------------------------------------------------------------------------------------
 # timing helpers
