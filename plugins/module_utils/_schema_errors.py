@@ -10,6 +10,7 @@ annotations for combinations such as ``swap``).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 from typing import Any, Callable, Iterator
@@ -116,8 +117,7 @@ def _translate(error: Any, path: list[PathElement]) -> Iterator[ValidationError]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(error.schema.get("properties", {}))
         for name in sorted(set(value) - set(allowed), key=str):
-            yield ValidationError(render_path(path + [str(name)]),
-                                  "unknown field; expected one of: %s" % ", ".join(allowed))
+            yield ValidationError(render_path(path + [str(name)]), _unknown_field(str(name), allowed))
         return
     if kind == "uniqueItems" and isinstance(value, list):
         seen: dict[str, int] = {}
@@ -143,6 +143,36 @@ def _translate(error: Any, path: list[PathElement]) -> Iterator[ValidationError]
     yield ValidationError(render_path(path), _message(error))
 
 
+def _boolean_hint(value: bool) -> str:
+    """YAML 1.1 (Ansible's inventory and vars files) reads yes/no/on/off/true/false, unquoted, as booleans."""
+    words = "'yes', 'on'" if value else "'no', 'off'"
+    return " (YAML reads an unquoted yes, no, on, off, true or false as a boolean; to mean the word, quote it: " \
+        "%s)" % words
+
+
+def _unknown_field(name: str, allowed: list[str]) -> str:
+    """Name the field the writer probably meant (a typo such as ``oom_score`` or ``member``) before the list."""
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    if close:
+        return "unknown field; did you mean %r? (expected one of: %s)" % (close[0], ", ".join(allowed))
+    message = "unknown field; expected one of: %s" % ", ".join(allowed)
+    if name in ("True", "False"):
+        message += " (a key written yes, no, on, off, true or false is read by YAML as a boolean)"
+    return message
+
+
+def _wants_text(schema: Any) -> bool:
+    """The schema expects a string (type string, or an enum of strings), so a boolean there was a word."""
+    if not isinstance(schema, dict):
+        return False
+    types = schema.get("type")
+    if types == "string" or (isinstance(types, list) and "string" in types and "boolean" not in types):
+        return True
+    enum = schema.get("enum")
+    return isinstance(enum, list) and any(isinstance(v, str) for v in enum) and not any(
+        isinstance(v, bool) for v in enum)
+
+
 def _message(error: Any) -> str:
     kind = error.validator
     expected = error.validator_value
@@ -154,9 +184,12 @@ def _message(error: Any) -> str:
             hint = " (write true or false without quotes)"
         if isinstance(value, str) and "integer" in (expected if isinstance(expected, list) else [expected]):
             hint = " (write the number without quotes)"
+        if isinstance(value, bool) and _wants_text(error.schema):
+            hint = _boolean_hint(value)
         return "expected %s, got %s %s%s" % (_expected_types(expected), _type_name(value), _show(value), hint)
     if kind == "enum":
-        return "expected one of: %s; got %s" % (", ".join(str(v) for v in expected), _show(value))
+        hint = _boolean_hint(value) if isinstance(value, bool) and _wants_text(error.schema) else ""
+        return "expected one of: %s; got %s%s" % (", ".join(str(v) for v in expected), _show(value), hint)
     if kind == "const":
         return "must be %s; got %s" % (json.dumps(expected), _show(value))
     if kind == "pattern" and isinstance(value, str):

@@ -23,6 +23,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._validation_erro
 __all__ = ["DEFAULT_NR_SWAP_TIERS", "SchemaUnavailable", "ValidationError", "validate_fleet"]
 
 MAX_NR_SWAP_TIERS = 31  # the kernel's CONFIG_NR_SWAP_TIERS range is 1..31
+_GROUP_PATH = re.compile(r"^policy_groups\[(\d+)\]")
 _PATH_TOKEN = re.compile(r"\[(\d+)\]|\[('(?:[^'\\]|\\.)*')\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -36,7 +37,25 @@ def validate_fleet(doc: Any, nr_swap_tiers: int = DEFAULT_NR_SWAP_TIERS) -> list
             or not 1 <= nr_swap_tiers <= MAX_NR_SWAP_TIERS:
         raise ValueError("nr_swap_tiers must be an integer 1..%d, got %r" % (MAX_NR_SWAP_TIERS, nr_swap_tiers))
     errors = set(schema_errors(doc)) | set(semantic_errors(doc, nr_swap_tiers))
-    return sorted(errors, key=_order)
+    return [_with_group_name(error, doc, errors) for error in sorted(errors, key=_order)]
+
+
+def _with_group_name(error: ValidationError, doc: Any, errors: set[ValidationError]) -> ValidationError:
+    """``policy_groups[1].oom_score_adj`` -> ``policy_groups[1] (postgres).oom_score_adj``.
+
+    An index alone sends the reader counting list items across files; the name says which group at a glance.
+    A name that is itself in error (missing, not a string, unsafe, duplicate) is left out: the message says it.
+    """
+    match = _GROUP_PATH.match(error.path)
+    if not match or not isinstance(doc, dict) or not isinstance(doc.get("policy_groups"), list):
+        return error
+    index = int(match.group(1))
+    group = doc["policy_groups"][index] if index < len(doc["policy_groups"]) else None
+    name = group.get("name") if isinstance(group, dict) else None
+    prefix = match.group(0)
+    if not isinstance(name, str) or any(e.path == prefix + ".name" for e in errors):
+        return error
+    return ValidationError("%s (%s)%s" % (prefix, name, error.path[len(prefix):]), error.message)
 
 
 def _order(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ...], str]:

@@ -19,7 +19,7 @@ description:
     are absolute and normalised, a cgroup, unit or PID in at most one group, and names that cannot escape the
     policy root."
   - "Reports B(every) error, not only the first, each as C(<path>: <message>) where the path points into the
-    document, for example C(policy_groups[3].swap.tiers[1])."
+    document and names the group as well as its index, for example policy_groups[3] (postgres).swap.tiers[1]."
   - "Runs on the controller only and never connects to a managed host. Use it with C(run_once: true) before any
     task that changes hosts, so an invalid document changes nothing anywhere."
 requirements:
@@ -108,17 +108,18 @@ errors:
   elements: dict
   contains:
     path:
-      description: Where the problem is, for example C(policy_groups[3].swap.tiers[1]); C((document)) for the whole.
+      description: Where the problem is, for example C(policy_groups[3] (postgres\).swap.tiers[1]) (the index and,
+        when it is valid, the group's name); C((document)) for the whole.
       type: str
       returned: always
-      sample: policy_groups[3].swap.tiers[1]
+      sample: policy_groups[3] (postgres).swap.tiers[1]
     message:
       description: What is wrong and what was expected.
       type: str
       returned: always
       sample: "tier 'nvme' is not defined in policy_swap_tiers (defined: fast, slow)"
   sample:
-    - path: policy_groups[1].parent
+    - path: policy_groups[1] (batch).parent
       message: "names 'background', which is not a group in policy_groups (groups: batch, latency)"
 msg:
   description:

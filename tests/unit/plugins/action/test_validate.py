@@ -58,7 +58,7 @@ def test_invalid_document_lists_every_error_on_its_own_line() -> None:
     assert result["failed"] is True
     assert result["changed"] is False
     assert [e["path"] for e in result["errors"]] == [
-        "policy_groups[0].swap.tiers[0]", "policy_groups[0].thp", "policy_groups[2].parent",
+        "policy_groups[0] (latency).swap.tiers[0]", "policy_groups[0] (latency).thp", "policy_groups[2] (batch).parent",
         "policy_swap_tiers[0].name"]
     lines = result["msg"].splitlines()
     assert lines[0] == "the fleet document has 4 errors:"
@@ -68,7 +68,7 @@ def test_invalid_document_lists_every_error_on_its_own_line() -> None:
 def test_omitted_parts_are_absent_from_the_document() -> None:
     assert fleet_document({"policy_groups": None, "policy_swap_tiers": []}) == {"policy_swap_tiers": []}
     result = run_action({"policy_groups": [{"name": "x", "swap": {"tiers": ["fast"]}}]})
-    assert result["errors"] == [{"path": "policy_groups[0].swap.tiers[0]",
+    assert result["errors"] == [{"path": "policy_groups[0] (x).swap.tiers[0]",
                                  "message": "tier 'fast' is not defined in policy_swap_tiers (defined: none)"}]
 
 
@@ -151,7 +151,7 @@ def test_playbook_validates_once_without_connecting(tmp_path: Path) -> None:
     assert proc.returncode == 2, out
     assert "UNREACHABLE" not in out
     assert "the fleet document has 4 errors:" in out
-    for line in ("policy_groups[0].thp: expected one of: inherit, never, madvise, always; got 'sometimes'",
+    for line in ("policy_groups[0] (latency).thp: expected one of: inherit, never, madvise, always; got 'sometimes'",
                  "policy_groups[1].name: contains '..', which could escape the policy root",
                  "policy_groups[1].parent: names 'ghost', which is not a group in policy_groups",
                  "policy_swap_tiers: no tier starts at -1"):

@@ -256,7 +256,7 @@ def test_fleet_validator_errors_listed() -> None:
     with pytest.raises(RenderError) as exc:
         render(d, None)
     paths = [e.split(":")[0] for e in exc.value.errors]
-    assert "policy_groups[0].thp" in paths and "policy_groups[2].oom_score_adj" in paths
+    assert "policy_groups[0] (batch).thp" in paths and "policy_groups[2] (background).oom_score_adj" in paths
 
 
 def test_inputs_copied_to_plain_python_first() -> None:

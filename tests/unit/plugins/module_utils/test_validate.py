@@ -59,19 +59,28 @@ def replace(new: Any) -> Mutation:
     return mutate
 
 
+# The brief's groups by index: a path names the group as well (policy_groups[0] (latency).thp).
+NAMES = ("latency", "background", "batch")
+
+
+def group_at(index: int, key: str = "") -> str:
+    """The path of a group as errors print it; a group whose name is itself in error is shown by index only."""
+    return "policy_groups[%d]" % index if key == "name" else "policy_groups[%d] (%s)" % (index, NAMES[index])
+
+
 Case = tuple[str, Mutation, str, str]  # (id, mutation of the brief's example, expected path, expected message)
 Row = tuple[str, Any, str]  # (id, value, expected message)
 
 
 def field_cases(index: int, key: str, rows: list[Row], at: str = "") -> list[Case]:
     """Cases that set ``policy_groups[index].<key>`` to a value and expect the error at that field (or ``at`` in it)."""
-    path = "policy_groups[%d].%s%s" % (index, key, at)
+    path = "%s.%s%s" % (group_at(index, key), key, at)
     return [(case_id, set_field(index, key, value), path, message) for case_id, value, message in rows]
 
 
 def member_cases(kind: str, rows: list[Row]) -> list[Case]:
     """Cases that make a value the only member of its kind of the first group, and expect the error at it."""
-    path = "policy_groups[0].members.%s[0]" % kind
+    path = "policy_groups[0] (latency).members.%s[0]" % kind
     return [(case_id, set_member(0, kind, [value]), path, message) for case_id, value, message in rows]
 
 
@@ -87,6 +96,10 @@ NAME_CHARSET = "may contain only letters, digits, '_' and '-', and must start wi
 ONE_OF_SWAP = "must have exactly one of 'tiers' (a list of allowed tier names) or 'enabled: false' (no swap)"
 UNIT_TYPE = "must end in a unit type that has a cgroup (.service, .scope, .slice, .socket, .mount, .swap); got %s"
 BOOLEAN = "expected a boolean (true or false), got %s"
+GROUP_FIELDS = "description, ksm, members, name, numa, oom_score_adj, parent, state, swap, thp, zswap_writeback"
+WORD_HINT = " (YAML reads an unquoted yes, no, on, off, true or false as a boolean; to mean the word, quote it: %s)"
+WORD_FALSE = WORD_HINT % "'no', 'off'"
+WORD_TRUE = WORD_HINT % "'yes', 'on'"
 NUMBER_IN_QUOTES = "expected an integer, got a string %s (write the number without quotes)"
 
 CASES: list[Case] = [
@@ -116,11 +129,11 @@ CASES: list[Case] = [
          "names 'ghost', which is not a group in policy_groups (groups: background, batch, latency)"),
         ("parent-self", "latency", "a group cannot be its own parent"),
     ]),
-    ("parent-cycle", set_field(1, "parent", "batch"), "policy_groups[1].parent",
+    ("parent-cycle", set_field(1, "parent", "batch"), "policy_groups[1] (background).parent",
      "parent cycle: background -> batch -> background"),
     ("parent-cycle-3", chain(set_field(0, "parent", "batch"), set_field(1, "parent", "latency")),
-     "policy_groups[0].parent", "parent cycle: latency -> batch -> background -> latency"),
-    ("parent-absent", set_field(1, "state", "absent"), "policy_groups[2].parent",
+     "policy_groups[0] (latency).parent", "parent cycle: latency -> batch -> background -> latency"),
+    ("parent-absent", set_field(1, "state", "absent"), "policy_groups[2] (batch).parent",
      "parent 'background' has state: absent (policy_groups[1]) but this group is present; remove this group "
      "too, or keep its parent"),
     *field_cases(2, "parent", [
@@ -130,31 +143,31 @@ CASES: list[Case] = [
     # --- state
     *field_cases(0, "state", [("state-value", "gone", "expected one of: present, absent; got 'gone'")]),
     # --- swap
-    ("swap-unknown-tier", set_field(0, "swap", {"tiers": ["fast", "nvme"]}), "policy_groups[0].swap.tiers[1]",
+    ("swap-unknown-tier", set_field(0, "swap", {"tiers": ["fast", "nvme"]}), "policy_groups[0] (latency).swap.tiers[1]",
      "tier 'nvme' is not defined in policy_swap_tiers (defined: fast, slow)"),
     ("swap-no-tiers-defined", chain(lambda d: d.pop("policy_swap_tiers"), lambda d: groups(d)[2].pop("swap")),
-     "policy_groups[0].swap.tiers[0]", "tier 'fast' is not defined in policy_swap_tiers (defined: none)"),
+     "policy_groups[0] (latency).swap.tiers[0]", "tier 'fast' is not defined in policy_swap_tiers (defined: none)"),
     ("swap-duplicate-tier", set_field(0, "swap", {"tiers": ["fast", "slow", "fast"]}),
-     "policy_groups[0].swap.tiers[2]",
+     "policy_groups[0] (latency).swap.tiers[2]",
      "duplicate of policy_groups[0].swap.tiers[0] ('fast'); each entry may appear once"),
-    ("swap-empty-tiers", set_field(0, "swap", {"tiers": []}), "policy_groups[0].swap.tiers",
+    ("swap-empty-tiers", set_field(0, "swap", {"tiers": []}), "policy_groups[0] (latency).swap.tiers",
      "must list at least 1 item"),
     *field_cases(0, "swap", [
         ("swap-neither", {}, ONE_OF_SWAP),
         ("swap-both", {"tiers": ["fast"], "enabled": False}, ONE_OF_SWAP),
     ]),
-    ("swap-enabled-true", set_field(0, "swap", {"enabled": True}), "policy_groups[0].swap.enabled",
+    ("swap-enabled-true", set_field(0, "swap", {"enabled": True}), "policy_groups[0] (latency).swap.enabled",
      "must be false (no swap at all); to allow swap, list the allowed tiers instead, or omit swap to inherit"),
-    ("swap-unknown-key", set_field(0, "swap", {"tiers": ["fast"], "tier": "x"}), "policy_groups[0].swap.tier",
-     "unknown field; expected one of: enabled, tiers"),
-    ("swap-bad-tier-name", set_field(0, "swap", {"tiers": ["fast-1"]}), "policy_groups[0].swap.tiers[0]",
+    ("swap-unknown-key", set_field(0, "swap", {"tiers": ["fast"], "tier": "x"}), "policy_groups[0] (latency).swap.tier",
+     "unknown field; did you mean 'tiers'? (expected one of: enabled, tiers)"),
+    ("swap-bad-tier-name", set_field(0, "swap", {"tiers": ["fast-1"]}), "policy_groups[0] (latency).swap.tiers[0]",
      "may contain only letters, digits and '_' (the kernel's swap tier syntax); got 'fast-1'"),
     ("swap-too-many-tiers", chain(
         lambda d: d.__setitem__("policy_swap_tiers", [{"name": "t%d" % i, "start_priority": i * 10 - 1}
                                                       for i in range(5)]),
         set_field(0, "swap", {"tiers": ["t0", "t1", "t2", "t3", "t4"]}),
         set_field(2, "swap", {"tiers": ["t0"]})),
-     "policy_groups[0].swap.tiers", "names 5 tiers; at most 4 tiers exist (nr_swap_tiers)"),
+     "policy_groups[0] (latency).swap.tiers", "names 5 tiers; at most 4 tiers exist (nr_swap_tiers)"),
     # --- scalar policies
     *field_cases(0, "thp", [
         ("thp-value", "sometimes", "expected one of: inherit, never, madvise, always; got 'sometimes'"),
@@ -171,8 +184,7 @@ CASES: list[Case] = [
     ]),
     *field_cases(0, "description", [("description-type", ["x"], "expected a string, got a list ['x']")]),
     *field_cases(0, "colour", [
-        ("unknown-group-field", "red", "unknown field; expected one of: description, ksm, members, name, numa, "
-         "oom_score_adj, parent, state, swap, thp, zswap_writeback"),
+        ("unknown-group-field", "red", "unknown field; expected one of: " + GROUP_FIELDS),
     ]),
     # --- numa
     *field_cases(0, "numa", [
@@ -201,10 +213,10 @@ CASES: list[Case] = [
         ("cgroup-newline", "/a\nb",
          "contains a control character (NUL or newline), which the kernel's bind file cannot carry"),
     ]),
-    ("cgroup-duplicate", set_member(0, "cgroups", ["/a", "/a"]), "policy_groups[0].members.cgroups[1]",
+    ("cgroup-duplicate", set_member(0, "cgroups", ["/a", "/a"]), "policy_groups[0] (latency).members.cgroups[1]",
      "duplicate of policy_groups[0].members.cgroups[0] ('/a'); each entry may appear once"),
     ("cgroup-two-groups", set_member(1, "cgroups", ["/system.slice/api.service"]),
-     "policy_groups[1].members.cgroups[0]",
+     "policy_groups[1] (background).members.cgroups[0]",
      "cgroup '/system.slice/api.service' is also a member of group 'latency' "
      "(policy_groups[0].members.cgroups[0]); it can belong to one group only"),
     *member_cases("systemd_units", [
@@ -216,7 +228,7 @@ CASES: list[Case] = [
          "contains '/': give the unit name (e.g. api.service), or use members.cgroups for a cgroup path"),
     ]),
     ("unit-two-groups", set_member(0, "systemd_units", ["report.service"]),
-     "policy_groups[2].members.systemd_units[0]",
+     "policy_groups[2] (batch).members.systemd_units[0]",
      "unit 'report.service' is also a member of group 'latency' (policy_groups[0].members.systemd_units[0]); "
      "it can belong to one group only"),
     *member_cases("pids", [
@@ -225,10 +237,10 @@ CASES: list[Case] = [
         ("pid-string", "12", NUMBER_IN_QUOTES % "'12'"),
     ]),
     ("pid-two-groups", chain(set_member(0, "pids", [42]), set_member(1, "pids", [42])),
-     "policy_groups[1].members.pids[0]",
+     "policy_groups[1] (background).members.pids[0]",
      "process 42 is also a member of group 'latency' (policy_groups[0].members.pids[0]); it can belong to one "
      "group only"),
-    ("members-unknown", set_member(0, "users", ["x"]), "policy_groups[0].members.users",
+    ("members-unknown", set_member(0, "users", ["x"]), "policy_groups[0] (latency).members.users",
      "unknown field; expected one of: cgroups, pids, systemd_units"),
     # --- tiers
     ("tier-duplicate-name", set_tier(0, "name", "slow"), "policy_swap_tiers[1].name",
@@ -252,7 +264,30 @@ CASES: list[Case] = [
     ("group-not-mapping", lambda d: groups(d).append("latency"), "policy_groups[3]",
      "expected a mapping, got a string 'latency'"),
     ("unknown-top-level", lambda d: d.__setitem__("policy_group", []), "policy_group",
+     "unknown field; did you mean 'policy_groups'? (expected one of: policy_groups, policy_swap_tiers)"),
+    ("unknown-top-level-far", lambda d: d.__setitem__("vendor", []), "vendor",
      "unknown field; expected one of: policy_groups, policy_swap_tiers"),
+    # --- typos get the field that was probably meant
+    *field_cases(0, "oom_score", [
+        ("typo-oom", -100, "unknown field; did you mean 'oom_score_adj'? (expected one of: %s)" % GROUP_FIELDS),
+    ]),
+    ("typo-members-kind", set_member(2, "systemd_unit", ["x.service"]), "policy_groups[2] (batch).members.systemd_unit",
+     "unknown field; did you mean 'systemd_units'? (expected one of: cgroups, pids, systemd_units)"),
+    ("typo-tier-field", set_tier(0, "priority", 5), "policy_swap_tiers[0].priority",
+     "unknown field; did you mean 'start_priority'? (expected one of: name, start_priority)"),
+    ("boolean-key", set_field(0, "True", 1), "policy_groups[0] (latency).True",
+     "unknown field; expected one of: %s (a key written yes, no, on, off, true or false is read by YAML as a "
+     "boolean)" % GROUP_FIELDS),
+    # --- YAML's boolean words where a word was meant
+    *field_cases(0, "thp", [
+        ("thp-off", False, "expected one of: inherit, never, madvise, always; got False" + WORD_FALSE),
+        ("thp-on", True, "expected one of: inherit, never, madvise, always; got True" + WORD_TRUE),
+    ]),
+    *field_cases(0, "description", [("description-yes", True, "expected a string, got a boolean True" + WORD_TRUE)]),
+    ("tier-off", set_field(0, "swap", {"tiers": [False]}), "policy_groups[0] (latency).swap.tiers[0]",
+     "expected a string, got a boolean False" + WORD_FALSE),
+    ("name-no", set_field(0, "name", False), "policy_groups[0].name", "expected a string, got a boolean False"
+     + WORD_FALSE),
 ]
 
 
@@ -296,8 +331,8 @@ def test_all_errors_reported_in_document_order() -> None:
     groups(d).extend({"name": "g%d" % i, "thp": "x"} for i in range(9))  # indices 3..11 sort numerically
     d["policy_swap_tiers"][0]["start_priority"] = 99999
     paths = [e.path for e in validate_fleet(d)]
-    assert paths == (["policy_groups[%d].oom_score_adj" % i for i in range(3)]
-                     + ["policy_groups[%d].thp" % i for i in range(3, 12)]
+    assert paths == (["%s.oom_score_adj" % group_at(i) for i in range(3)]
+                     + ["policy_groups[%d] (g%d).thp" % (i, i - 3) for i in range(3, 12)]
                      + ["policy_swap_tiers[0].start_priority"])
 
 
@@ -349,7 +384,7 @@ def test_absent_group_may_name_a_parent_that_is_gone() -> None:
     groups(d).pop(1)  # background is no longer in the document; batch is removed by name
     assert validate_fleet(d) == []
     groups(d)[1]["state"] = "present"
-    assert [e.path for e in validate_fleet(d)] == ["policy_groups[1].parent"]
+    assert [e.path for e in validate_fleet(d)] == ["policy_groups[1] (batch).parent"]
 
 
 def test_cycle_reported_once_even_when_entered_from_outside() -> None:
@@ -357,7 +392,25 @@ def test_cycle_reported_once_even_when_entered_from_outside() -> None:
     groups(d)[0]["parent"] = "batch"        # latency -> batch -> background -> batch ...
     groups(d)[1]["parent"] = "batch"
     errors = [e for e in validate_fleet(d) if "cycle" in e.message]
-    assert errors == [ValidationError("policy_groups[1].parent", "parent cycle: background -> batch -> background")]
+    assert errors == [ValidationError("policy_groups[1] (background).parent",
+                                      "parent cycle: background -> batch -> background")]
+
+
+def test_group_named_in_every_path_into_it() -> None:
+    d = doc()
+    groups(d)[1]["oom_score_adj"] = "high"
+    groups(d)[1]["members"] = {"pids": [0]}
+    assert [e.path for e in validate_fleet(d)] == ["policy_groups[1] (background).members.pids[0]",
+                                                   "policy_groups[1] (background).oom_score_adj"]
+
+
+@pytest.mark.parametrize("name", [12, None, "a/b", "tasks"], ids=["int", "null", "slash", "reserved"])
+def test_group_with_a_bad_name_is_shown_by_index(name: Any) -> None:
+    d = doc()
+    groups(d)[1]["name"] = name
+    groups(d)[1]["thp"] = "x"
+    errors = validate_fleet(d)
+    assert "policy_groups[1].thp" in [e.path for e in errors], errors
 
 
 def test_parent_order_does_not_matter() -> None:

@@ -113,11 +113,11 @@ def test_random_valid_fleets_have_no_errors(doc: dict[str, Any]) -> None:
 
 def _mutations(doc: dict[str, Any], index: int) -> dict[str, Callable[[dict[str, Any]], str]]:
     """Named mutations of group ``index``; each returns the path where an error must be reported."""
-    base = "policy_groups[%d]" % index
+    base = "policy_groups[%d] (%s)" % (index, doc["policy_groups"][index]["name"])
 
     def unsafe_name(d: dict[str, Any]) -> str:
         d["policy_groups"][index]["name"] = "../" + d["policy_groups"][index]["name"]
-        return base + ".name"
+        return "policy_groups[%d].name" % index  # a name in error is not repeated in the path
 
     def undefined_tier(d: dict[str, Any]) -> str:
         d["policy_groups"][index]["swap"] = {"tiers": [UNDEFINED_TIER]}
