@@ -118,7 +118,10 @@ options:
         elements: str
       systemd_units:
         description:
-          - systemd units, bound through their cgroup (C(systemctl show -p ControlGroup)). The unit must be running.
+          - systemd units, bound through their cgroup - the running unit's C(ControlGroup), or for a unit that is
+            not running the cgroup it will get when it starts (the path of its C(Slice), then the unit's name, for
+            example C(/system.slice/system-report.slice/report@1.service)), created if need be.
+          - Only a unit systemd does not know, or has masked, is missing (see the C(missing_members) option).
         type: list
         elements: str
       pids:
@@ -138,7 +141,8 @@ options:
 options:
   missing_members:
     description:
-      - What to do when a listed PID has no process or a listed systemd unit has no cgroup (not running).
+      - What to do when a listed PID has no process or a listed systemd unit is not known to systemd (not
+        installed) or masked. A unit that is installed but not running is not missing - see C(members.systemd_units).
       - V(fail) fails before anything is changed, naming the member.
       - V(skip) leaves such members out and lists them in RV(ignore:skipped_members); a process that exits between
         planning and joining is skipped too.

@@ -20,8 +20,10 @@ from ._plan import ROOT, Operation
 from ._procfs import cgroup_controllers, kernel_release, online_nodes, swap_devices
 from ._state import Capabilities, GroupState, HostState
 from ._swaptiers import change_batch, parse_table
+from ._unit_cgroup import is_unit_cgroup_path
 
 SUPPORTED_ABI_VERSIONS = (1,)
+CGROUP2_ROOT = "/sys/fs/cgroup"
 TIERS_FILE = "/sys/kernel/mm/swap/tiers"
 POLICY_FILES = {
     "thp": "policy.thp",
@@ -67,9 +69,11 @@ class PolicyfsBackend(OperationDispatch):
 
     name = "policyfs"
 
-    def __init__(self, root: str = "/", policy_root: str = "/sys/fs/cgroup/policy", io: HostIO | None = None) -> None:
+    def __init__(self, root: str = "/", policy_root: str = "/sys/fs/cgroup/policy", io: HostIO | None = None,
+                 cgroup_root: str = CGROUP2_ROOT) -> None:
         self.io = io if io is not None else HostIO(root)
         self.policy_root = "/" + policy_root.strip("/")
+        self.cgroup_root = "/" + cgroup_root.strip("/")
 
     # -- paths -------------------------------------------------------------------------------------------------
     def _dir(self, group: str) -> str:
@@ -200,11 +204,32 @@ class PolicyfsBackend(OperationDispatch):
             raise BackendError(f"group {group!r}: writing {op.after!r} to {name} failed: {why}", exc.errno) from exc
 
     def _op_bind(self, op: Operation) -> None:
+        self._create_unit_cgroup(str(op.after))
         self._write_bind(op, f"+{op.after}", {
             E.ENOENT: f"cgroup {op.after} does not exist",
             E.EBUSY: f"cgroup {op.after} is bound to another policy group",
             E.EINVAL: f"{op.after!r} is not an absolute, normalised cgroup v2 path",
         })
+
+    def _create_unit_cgroup(self, path: str) -> None:
+        """A unit that is not running has no cgroup yet; the kernel binds only a cgroup that exists. Create the
+        one systemd will put the unit in (``<slice path>/<unit>``, with any missing slice above it): systemd adopts
+        it when the unit starts, and the binding, kept by path, holds across the unit's later stops and starts.
+        Any other path must exist already (a mistyped path stays an error, not an empty cgroup)."""
+        if not is_unit_cgroup_path(path) or self.io.isdir(f"{self.cgroup_root}{path}"):
+            return
+        current = self.cgroup_root
+        for part in path[1:].split("/"):
+            current = f"{current}/{part}"
+            if self.io.isdir(current):
+                continue
+            try:
+                self.io.mkdir(current)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise BackendError(f"cannot create cgroup {current} for a unit that has not started yet: "
+                                   f"{_strerror(exc)}", exc.errno) from exc
 
     def _op_unbind(self, op: Operation) -> None:
         self._write_bind(op, f"-{op.before}", {E.ENOENT: f"cgroup {op.before} is not bound to this group"})

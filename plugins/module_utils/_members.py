@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Resolve members before planning: systemd units to their cgroups, and PIDs that no longer exist.
 
-A unit is bound through its cgroup (``systemctl show -p ControlGroup --value UNIT``); the caller passes the
-lookup as a callable so the engine needs no systemd. A unit with no cgroup (not running) or a PID with no
-process is an error naming it, unless ``missing="skip"``: then it is left out and reported.
+A unit is bound through its cgroup: the running unit's, or the one it will get when it starts
+(``_unit_cgroup``); the caller passes the lookup as a callable so the engine needs no systemd. A unit systemd
+does not know (or cannot start) or a PID with no process is an error naming it, unless ``missing="skip"``: then
+it is left out and reported.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def resolve_members(
             if path and not is_normalised_cgroup_path(path):
                 raise PlanError(f"group {group.path!r}: systemd unit {unit} reports an unusable cgroup {path!r}")
             if not path or path == "/":
-                problem = f"group {group.path!r}: systemd unit {unit} has no cgroup (is it loaded and running?)"
+                problem = (f"group {group.path!r}: systemd unit {unit} has no cgroup and will get none: systemd "
+                           "does not know it, or it is masked (is it installed?)")
                 if missing == "fail":
                     raise PlanError(problem)
                 skipped.append(problem)

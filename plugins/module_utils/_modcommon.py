@@ -15,7 +15,8 @@ from ._members import MISSING_CHOICES
 from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize, normalize_tiers
 from ._reconcile import Outcome, reconcile
 from ._state import HostState
-from ._systemctl import module_runner
+from ._systemctl import module_runner, parse_show
+from ._unit_cgroup import UNIT_PROPERTIES, unit_cgroup
 
 COMMON_ARGS: dict[str, dict[str, Any]] = {
     "policy_root": {"type": "path", "default": DEFAULT_POLICY_ROOT},
@@ -91,16 +92,19 @@ def desired_groups(groups: list[dict[str, Any]]) -> Callable[[HostState], HostPo
 
 
 def systemd_resolver(module: Any) -> Callable[[str], str | None]:
-    """``systemctl show -p ControlGroup --value UNIT`` through the module (empty when the unit is not running)."""
+    """A unit's cgroup through the module's ``systemctl show``: the running unit's, else the one it will get when
+    it starts (``_unit_cgroup.unit_cgroup``); None when systemd does not know the unit or cannot start it."""
 
     def resolve(unit: str) -> str | None:
         systemctl = module.get_bin_path("systemctl")
         if not systemctl:
             raise PlanError(f"systemd unit {unit} cannot be resolved to a cgroup: systemctl is not installed")
-        rc, out, err = module.run_command([systemctl, "show", "-p", "ControlGroup", "--value", "--", unit])
+        argv = [systemctl, "show", *(f"--property={name}" for name in UNIT_PROPERTIES), "--", unit]
+        rc, out, err = module.run_command(argv)
         if rc != 0:
             raise PlanError(f"systemctl show {unit} failed (rc={rc}): {err.strip()}")
-        return out.strip() or None
+        shown = parse_show(out)
+        return unit_cgroup(unit, shown[0] if shown else {})
 
     return resolve
 

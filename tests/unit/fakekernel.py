@@ -76,6 +76,7 @@ class FakeKernel(HostIO):
         self.spec = spec or HostSpec()
         self.fail_next: dict[str, int] = {}
         self.writes: list[tuple[str, str]] = []
+        self.created_cgroups: list[str] = []  # cgroup v2 paths created through mkdir (not the policy hierarchy)
         self._build()
 
     # -- layout --------------------------------------------------------------------------------------------------
@@ -170,6 +171,9 @@ class FakeKernel(HostIO):
 
     def mkdir(self, path: str) -> None:
         self._injected(path)
+        if path.startswith(CGROUP2 + "/") and not path.startswith(POLICY_ROOT + "/"):
+            self._mkdir_cgroup(path)
+            return
         if not path.startswith(POLICY_ROOT + "/"):
             raise _oserror(E.EPERM, path)
         parent, _sep, name = path.rpartition("/")
@@ -184,6 +188,16 @@ class FakeKernel(HostIO):
             self._put(f"{path}/{FILES[feature]}", "" if feature == "bind" else "inherit\n")
         self._put(f"{path}/cgroup.procs", "")
         self._refresh_effective(path[len(POLICY_ROOT) + 1:])
+
+    def _mkdir_cgroup(self, path: str) -> None:
+        """A cgroup v2 directory (as systemd or a unit's future cgroup): its parent must exist."""
+        if not self.isdir(path.rpartition("/")[0]):
+            raise _oserror(E.ENOENT, path)
+        if self.exists(path):
+            raise _oserror(E.EEXIST, path)
+        os.mkdir(self.real(path))
+        self._put(f"{path}/cgroup.procs", "")
+        self.created_cgroups.append(path[len(CGROUP2):])
 
     def rmdir(self, path: str) -> None:
         self._injected(path)

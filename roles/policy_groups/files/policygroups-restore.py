@@ -42,44 +42,39 @@ def log(message: str) -> None:
     print(f"policygroups-restore: {message}", file=sys.stderr, flush=True)
 
 
-def slice_path(slice_name: str) -> str:
-    """``a-b.slice`` -> ``/a.slice/a-b.slice``; ``-.slice`` (the root slice) -> ``""``."""
-    if slice_name in ("", "-.slice"):
-        return ""
-    stem = slice_name[: -len(".slice")] if slice_name.endswith(".slice") else slice_name
-    parts = stem.split("-")
-    return "".join("/" + "-".join(parts[: i + 1]) + ".slice" for i in range(len(parts)))
+def systemctl_show(unit: str) -> dict[str, str]:
+    """The properties ``unit_cgroup`` needs, in one ``systemctl show`` (empty when systemctl cannot answer)."""
+    from policygroups_engine._systemctl import parse_show
+    from policygroups_engine._unit_cgroup import UNIT_PROPERTIES
 
-
-def systemctl_show(unit: str, prop: str) -> str:
     try:
-        out = subprocess.run(["systemctl", "show", "-p", prop, "--value", "--", unit], check=False,
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(["systemctl", "show", *(f"--property={p}" for p in UNIT_PROPERTIES), "--", unit],
+                             check=False, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
+        return {}
+    blocks = parse_show(out.stdout) if out.returncode == 0 else []
+    return blocks[0] if blocks else {}
 
 
 def make_unit_resolver(root: str, cgroup_root: str, create: bool,
-                       show: Callable[[str, str], str] | None = None) -> Callable[[str], str | None]:
-    """A unit's cgroup: the running unit's ControlGroup, else ``<slice path>/<unit>`` (created when asked)."""
+                       show: Callable[[str], dict[str, str]] | None = None) -> Callable[[str], str | None]:
+    """A unit's cgroup by the engine's rule (``_unit_cgroup.unit_cgroup``, the same as at run time): the running
+    unit's ControlGroup, else ``<slice path>/<unit>``, created when asked."""
+    from policygroups_engine._unit_cgroup import unit_cgroup
 
     def resolve(unit: str) -> str | None:
-        query = show or systemctl_show
-        path = query(unit, "ControlGroup")
-        if path:
-            return path
-        slice_name = query(unit, "Slice")
-        if not slice_name:
+        props = (show or systemctl_show)(unit)
+        if not props:
+            return None  # systemctl gave no answer: skipped and logged, never guessed
+        path = unit_cgroup(unit, props)
+        if path is None or not create or path == props.get("ControlGroup", "").strip():
+            return path  # unknown, asked not to create, or running (its cgroup exists)
+        real = os.path.join(root, cgroup_root.lstrip("/"), path.lstrip("/"))
+        try:
+            os.makedirs(real, exist_ok=True)
+        except OSError as exc:
+            log(f"cannot create cgroup {path} for {unit}: {exc}")
             return None
-        path = f"{slice_path(slice_name)}/{unit}"
-        if create:
-            real = os.path.join(root, cgroup_root.lstrip("/"), path.lstrip("/"))
-            try:
-                os.makedirs(real, exist_ok=True)
-            except OSError as exc:
-                log(f"cannot create cgroup {path} for {unit}: {exc}")
-                return None
         return path
 
     return resolve

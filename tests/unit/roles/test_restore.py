@@ -66,8 +66,9 @@ def host(tmp_path: Path, restore: ModuleType, monkeypatch: pytest.MonkeyPatch) -
         return policyfs.PolicyfsBackend(io=kernel, policy_root=policy_root)
 
     monkeypatch.setattr(backend_mod, "make_backend", make_backend)
-    units = {("db.service", "ControlGroup"): "", ("db.service", "Slice"): "system.slice"}
-    monkeypatch.setattr(restore, "systemctl_show", lambda unit, prop: units.get((unit, prop), ""))
+    units = {"db.service": {"LoadState": "loaded", "ActiveState": "inactive", "ControlGroup": "",
+                            "Slice": "system.slice"}}
+    monkeypatch.setattr(restore, "systemctl_show", lambda unit: units.get(unit, {}))
     return kernel
 
 
@@ -115,15 +116,21 @@ def test_kernel_refusal_is_reported(restore: ModuleType, host: FakeKernel, capsy
     assert "stopped at" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("slice_name", "path"), [
-    ("system.slice", "/system.slice"), ("-.slice", ""), ("a-b-c.slice", "/a.slice/a-b.slice/a-b-c.slice")])
-def test_slice_path(restore: ModuleType, slice_name: str, path: str) -> None:
-    assert restore.slice_path(slice_name) == path
-
-
 def test_unit_resolver_prefers_running_cgroup(restore: ModuleType, tmp_path: Path) -> None:
-    show = {("a.service", "ControlGroup"): "/custom.slice/a.service"}.get
-    resolve = restore.make_unit_resolver(str(tmp_path), "/sys/fs/cgroup", True, lambda u, p: show((u, p), ""))
+    shown = {"a.service": {"LoadState": "loaded", "ActiveState": "active", "ControlGroup": "/custom.slice/a.service"},
+             "gone.service": {"LoadState": "not-found", "ActiveState": "inactive", "ControlGroup": ""}}
+    resolve = restore.make_unit_resolver(str(tmp_path), "/sys/fs/cgroup", True, lambda u: shown.get(u, {}))
     assert resolve("a.service") == "/custom.slice/a.service"
-    assert resolve("unknown.service") is None
+    assert resolve("unknown.service") is None  # systemctl gave no answer
+    assert resolve("gone.service") is None
     assert not (tmp_path / "sys").exists()
+
+
+def test_unit_resolver_template_instance_gets_its_template_slice(restore: ModuleType, tmp_path: Path) -> None:
+    """The same rule as at run time: an instance that has not started goes to system-<template>.slice."""
+    shown = {"report@1.service": {"LoadState": "loaded", "ActiveState": "inactive", "ControlGroup": "",
+                                  "Slice": "system-report.slice"}}
+    resolve = restore.make_unit_resolver(str(tmp_path), "/sys/fs/cgroup", True, lambda u: shown.get(u, {}))
+    path = "/system.slice/system-report.slice/report@1.service"
+    assert resolve("report@1.service") == path
+    assert (tmp_path / "sys" / "fs" / "cgroup" / path.lstrip("/")).is_dir()

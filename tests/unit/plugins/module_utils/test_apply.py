@@ -92,9 +92,46 @@ def test_units_resolve_to_cgroups(kernel: FakeKernel) -> None:
     outcome = run(kernel, doc, resolve_unit=units.get)
     assert outcome.ok and kernel.bindings("a") == ["/system.slice/api.service"]
     assert run(kernel, doc, resolve_unit=units.get).operations == []
-    with pytest.raises(PlanError, match="systemd unit report.service has no cgroup"):
+    with pytest.raises(PlanError, match="systemd unit report.service has no cgroup and will get none"):
         run(kernel, {"policy_groups": [{"name": "a", "members": {"systemd_units": ["report.service"]}}]},
             resolve_unit=units.get)
+
+
+def test_unit_not_running_is_bound_to_the_cgroup_it_will_get(kernel: FakeKernel) -> None:
+    """A timer's template instance that has not started: its cgroup (and its template's slice) is created and
+    bound, so the unit is in the group from its first start; check mode creates nothing; a second run is a no-op."""
+    path = "/system.slice/system-report.slice/report@1.service"
+    doc = {"policy_groups": [{"name": "batch", "members": {"systemd_units": ["report@1.service"]}}]}
+    units = {"report@1.service": path}
+    checked = run(kernel, doc, resolve_unit=units.get, check_mode=True)
+    assert [op.to_dict() for op in checked.operations][-1] == {
+        "op": "bind", "group": "batch", "key": "bind", "before": None, "after": path}
+    assert kernel.created_cgroups == [] and kernel.writes == []
+    applied = run(kernel, doc, resolve_unit=units.get)
+    assert applied.ok and [op.to_dict() for op in applied.applied] == checked.result()["changes"]
+    assert kernel.created_cgroups == ["/system.slice/system-report.slice", path]
+    assert kernel.bindings("batch") == [path]
+    again = run(kernel, doc, resolve_unit=units.get)
+    assert again.operations == [] and kernel.created_cgroups == ["/system.slice/system-report.slice", path]
+
+
+def test_only_a_unit_cgroup_is_created_ahead(kernel: FakeKernel) -> None:
+    """A bound path that is not where systemd puts a unit must exist: a typo is an error, not an empty cgroup."""
+    doc = {"policy_groups": [{"name": "a", "members": {"cgroups": ["/data/app"]}}]}
+    outcome = run(kernel, doc)
+    assert outcome.failed is not None and "cgroup /data/app does not exist" in (outcome.error or "")
+    assert kernel.created_cgroups == []
+
+
+def test_unit_unknown_to_systemd_fails_or_is_skipped(kernel: FakeKernel) -> None:
+    doc = {"policy_groups": [{"name": "a", "members": {"systemd_units": ["typo.service"]}}]}
+    with pytest.raises(PlanError, match="systemd unit typo.service has no cgroup and will get none: systemd does not "
+                       "know it, or it is masked"):
+        run(kernel, doc, resolve_unit={}.get)
+    skipped = run(kernel, doc, resolve_unit={}.get, missing="skip")
+    assert skipped.ok and skipped.skipped == [
+        "group 'a': systemd unit typo.service has no cgroup and will get none: systemd does not know it, or it is "
+        "masked (is it installed?)"]
 
 
 def test_concurrent_run_waits_for_the_lock_then_fails_clearly(kernel: FakeKernel) -> None:
