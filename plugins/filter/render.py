@@ -20,6 +20,13 @@ try:
 except ImportError:  # pragma: no cover - only without ansible-core (e.g. a bare interpreter)
     AnsibleFilterError = ValueError  # type: ignore[assignment,misc,unused-ignore]
 
+# The systemd backend's own account of what a mainline host can express (the module's planner uses the same).
+from ansible_collections.policygroups.core.plugins.module_utils._mainline_map import (
+    MAPPINGS as MAINLINE_MAPPINGS,
+    findings as mainline_findings,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._model import POLICY_KEYS, normalize
+
 # Optional: the collection's full validator (JSON Schema + semantic rules). When it is importable, every
 # merged host document goes through it; the structural checks below run in any case, because rendering
 # itself depends on them (unique names, known parents, no cycles).
@@ -262,6 +269,58 @@ def _features(facts: Mapping[str, Any]) -> set[str]:
     return {str(f) for f in feats}
 
 
+# A finding of the systemd backend (policy key or member kind) -> the group's key in the fleet document.
+_MAINLINE_KEYS = {"swap_tiers": "swap", "members.pids": "members", "members.cgroups": "members",
+                  "members.systemd_units": "members"}
+
+
+def _mainline_support(facts: Mapping[str, Any]) -> dict[str, str | None]:
+    """Policy key -> None (this host can) or the reason it cannot, from ``policy_groups_info`` of a systemd host:
+    its ``unsupported`` reasons when present, else its ``features`` (the policy keys the probe found)."""
+    reasons = facts.get("unsupported")
+    if isinstance(reasons, Mapping):
+        return {key: (str(reasons[key]) if reasons.get(key) else None) for key in POLICY_KEYS}
+    features = _features(facts)
+    return {key: None if key in features else f"this host's systemd or kernel lacks {key} (not in its features)"
+            for key in POLICY_KEYS}
+
+
+def _check_host_systemd(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_tiers: bool,
+                        groups: list[dict[str, Any]], drop: bool, report: _Report) -> None:
+    """What a mainline host cannot express, by the systemd backend's own rules (unit properties, not kernel
+    features): the findings the policy_groups module reports there, so an offline plan tells the truth."""
+    action = "dropped" if drop else "kept"
+    if managed_tiers and tiers and not facts.get("tiers_supported"):
+        report.unsupported_value(None, None, "policy_swap_tiers", [t["name"] for t in tiers],
+                                 "a mainline kernel has no swap tiers (no /sys/kernel/mm/swap/tiers)", action)
+    by_name = {g["name"]: g for g in groups}
+    desired = normalize({"policy_groups": [{k: v for k, v in g.items() if k != "description"} for g in groups]})
+    path_of = {spec.name: spec.path for spec in desired.groups}
+    reported: set[tuple[str, str]] = set()
+    for finding in mainline_findings(desired, _mainline_support(facts)):
+        g = by_name[finding.group.rpartition("/")[2]]
+        reported.add((g["name"], finding.policy))
+        kind = finding.policy.partition(".")[2] if finding.policy.startswith("members.") else ""
+        key = finding.policy if kind else _MAINLINE_KEYS.get(finding.policy, finding.policy)
+        value = copy.deepcopy(g["members"].get(kind) if kind else g.get(key))
+        # pids and cgroups are left out as the module leaves them out; a unit stays (its services keep the rest)
+        droppable = drop and (kind in ("pids", "cgroups") or (not kind and key in g))
+        report.unsupported_value(g["name"], finding.group, key, value, finding.reason,
+                                 action if droppable or not drop else "kept")
+        if droppable and kind:
+            g["members"][kind] = []
+        elif droppable:
+            del g[key]
+    exec_keys = [key for key in POLICY_KEYS if MAINLINE_MAPPINGS[key].level == "exec"]
+    for g in groups:
+        own = sorted(k for k in exec_keys if g.get(k) is not None and (g["name"], k) not in reported)
+        units = g["members"].get("systemd_units") or []
+        if g.get("state") == "present" and own and units:
+            report.warnings.append(
+                f"{path_of[g['name']]}: {', '.join(own)} take effect when {', '.join(units)} next start(s) "
+                f"(unit properties set at process start; the module's restart_units: true restarts active units)")
+
+
 def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_tiers: bool,
                 groups: list[dict[str, Any]], paths: dict[str, str], drop: bool, report: _Report) -> None:
     """Record what this host cannot honour; with ``drop`` remove it from ``groups``/``tiers`` in place.
@@ -272,6 +331,9 @@ def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_t
     if facts.get("available") is False:
         report.unsupported_value(None, None, "backend", facts.get("backend"),
                                  str(facts.get("reason") or "policy groups are not available on this host"), "kept")
+        return
+    if facts.get("backend") == "systemd":
+        _check_host_systemd(facts, tiers, managed_tiers, groups, drop, report)
         return
     abi = facts.get("abi_version")
     if abi is not None and int(abi) not in SUPPORTED_ABI_VERSIONS:

@@ -69,11 +69,16 @@ policy_groups_info:
       type: str
       sample: "policy groups are not available on this host: kernel 6.1.0-28-amd64 has no 'policy' cgroup controller"
     abi_version:
-      description: C(policy.abi_version) of the kernel.
+      description: C(policy.abi_version) of the kernel; null with the V(systemd) backend.
       type: int
       sample: 1
     features:
-      description: Policies the kernel enforces (C(policy.features)).
+      description:
+        - V(policyfs) - the policies the kernel enforces and C(bind), as C(policy.features) lists them.
+        - V(systemd) - the policy keys (C(thp), C(ksm), C(oom_score_adj), C(swap_tiers), C(zswap_writeback),
+          C(numa)) whose unit property this host's systemd has and whose kernel interface this kernel has, then
+          C(systemd_units) (units are the only members there). C(swap_tiers) here means C(swap.enabled=false)
+          (C(MemorySwapMax=0)); tier selection is never supported (see RV(policy_groups_info.unsupported)).
       type: list
       elements: str
       sample: [thp, ksm, oom_score_adj, swap_tiers, zswap_writeback, numa, bind]
@@ -82,7 +87,7 @@ policy_groups_info:
       type: str
       sample: 6.12.0-policy
     tiers_supported:
-      description: Whether C(/sys/kernel/mm/swap/tiers) exists.
+      description: Whether C(/sys/kernel/mm/swap/tiers) exists (always V(false) with the V(systemd) backend).
       type: bool
       sample: true
     swap_tiers:

@@ -287,3 +287,76 @@ def test_tiers_that_are_not_a_list_are_reported_as_such() -> None:
     with pytest.raises(RenderError) as exc:
         render(d, None)
     assert "policy_swap_tiers: expected a list, got a string 'fast'" in exc.value.errors
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A host on the systemd backend: its own capabilities (unit properties), not the reference kernel's features
+
+
+def systemd_facts(**over: Any) -> dict[str, Any]:
+    """policy_groups_info of a Debian 13 host: systemd 257 without MemoryTHP=, a kernel without zswap writeback."""
+    base: dict[str, Any] = {
+        "backend": "systemd", "available": True, "reason": None, "abi_version": None,
+        "features": ["ksm", "oom_score_adj", "swap_tiers", "numa", "systemd_units"],
+        "kernel_release": "6.12.48+deb13-cloud-amd64", "tiers_supported": False, "swap_tiers": [],
+        "swap_devices": [], "numa_nodes": [0], "groups": {}, "systemd_version": "systemd 257 (257.9-1~deb13u1)",
+        "unsupported": {
+            "thp": "systemd 257 (257.9-1~deb13u1) has no MemoryTHP= unit property (asked with systemctl show)",
+            "zswap_writeback": "kernel 6.12.48+deb13-cloud-amd64 has no memory.zswap.writeback",
+            "members.cgroups": "cgroup paths cannot be members", "members.pids": "processes cannot be members",
+            "swap_tiers.tiers": "swap tier selection does not exist in mainline kernels",
+        },
+    }
+    base.update(over)
+    return base
+
+
+def team_doc() -> dict[str, Any]:
+    return {"policy_groups": [
+        {"name": "web", "oom_score_adj": -500, "members": {"systemd_units": ["nginx.service"]}},
+        {"name": "postgres", "oom_score_adj": -800, "swap": {"enabled": False},
+         "members": {"systemd_units": ["postgresql@16-main.service"]}},
+        {"name": "batch", "ksm": True, "thp": "never", "members": {"systemd_units": ["backup.service"]}},
+    ]}
+
+
+def test_systemd_host_supports_oom_score_and_units_through_unit_properties() -> None:
+    out = render(team_doc(), systemd_facts(), host="db1")
+    messages = [u["message"] for u in out["unsupported"]]
+    assert messages == ["batch.thp: systemd 257 (257.9-1~deb13u1) has no MemoryTHP= unit property (asked with "
+                        "systemctl show)"]
+    assert not any("kernel does not enforce" in m or "cannot bind" in m for m in messages)
+    assert out["warnings"] == [
+        "web: oom_score_adj take effect when nginx.service next start(s) (unit properties set at process start; "
+        "the module's restart_units: true restarts active units)",
+        "postgres: oom_score_adj take effect when postgresql@16-main.service next start(s) (unit properties set at "
+        "process start; the module's restart_units: true restarts active units)",
+        "batch: ksm take effect when backup.service next start(s) (unit properties set at process start; the "
+        "module's restart_units: true restarts active units)",
+    ]
+
+
+def test_systemd_host_reports_what_mainline_cannot_express() -> None:
+    d = team_doc()
+    d["policy_swap_tiers"] = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
+    d["policy_groups"][2].update(swap={"tiers": ["slow"]}, zswap_writeback=False)
+    d["policy_groups"][2]["members"]["cgroups"] = ["/system.slice/cron.service"]
+    d["policy_groups"][0]["members"]["pids"] = [1234]
+    out = render(d, systemd_facts(), host="db1", on_unsupported="drop")
+    found = {(u["group"], u["key"]): u["action"] for u in out["unsupported"]}
+    assert found == {(None, "policy_swap_tiers"): "dropped", ("web", "members.pids"): "dropped",
+                     ("batch", "members.cgroups"): "dropped", ("batch", "swap"): "dropped",
+                     ("batch", "thp"): "dropped", ("batch", "zswap_writeback"): "dropped"}
+    batch = out["policy_groups"][2]
+    assert "swap" not in batch and "thp" not in batch and "zswap_writeback" not in batch
+    assert batch["members"] == {"cgroups": [], "systemd_units": ["backup.service"], "pids": []}
+    assert out["policy_swap_tiers"] is None
+    assert out["policy_groups"][1]["swap"] == {"enabled": False}  # MemorySwapMax=0 maps
+
+
+def test_systemd_host_without_unsupported_reasons_uses_its_features() -> None:
+    facts = systemd_facts(features=["oom_score_adj", "systemd_units"])
+    del facts["unsupported"]
+    out = render(team_doc(), facts, host="db1")
+    assert {(u["group"], u["key"]) for u in out["unsupported"]} == {
+        ("batch", "ksm"), ("batch", "thp"), ("postgres", "swap")}  # swap: {enabled: false} needs MemorySwapMax=
