@@ -5,7 +5,7 @@
 # Every stage runs (a failing stage does not hide the next one), prints its wall time, and the script exits
 # non-zero if any stage failed. A stage that has nothing to check fails: nothing is skipped silently.
 #
-# Usage: scripts/test-static.sh [stage ...]    stages: units types sanity lint changelog docs build
+# Usage: scripts/test-static.sh [stage ...]    stages: units types sanity lint changelog docs build home
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ export ANSIBLE_LOCAL_TEMP="$repo/.cache/ansible-home/tmp"
 export PYTHONDONTWRITEBYTECODE=1
 pyver=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-all_stages=(units types sanity lint changelog docs build)
+all_stages=(units types sanity lint changelog docs build home)
 stages=("$@")
 [[ ${#stages[@]} -eq 0 ]] && stages=("${all_stages[@]}")
 
@@ -214,6 +214,30 @@ stage_build() {
     ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_LOCALHOST_WARNING=false ansible localhost -m policygroups.core.validate \
         -a '{"policy_groups": [{"name": "latency", "thp": "never"}]}' || return 1
     echo "build: installed into .cache/build/installed; its validate action ran from the installed copy"
+}
+
+stage_home() {
+    # Tests install only inside .cache/: Molecule's prerun used to build and install the collection into
+    # ~/.ansible/collections, where it shadowed the user's own installs. Run what Molecule does before any guest
+    # (prerun and a syntax check of every scenario) with a scratch HOME and no ANSIBLE_HOME, then require that
+    # HOME holds no collection and no role.
+    local home rc=0 s
+    home=$(mktemp -d "${TMPDIR:-/tmp}/policygroups-home.XXXXXX")
+    for s in $(cd "$repo/extensions/molecule" && ls -d */ | tr -d / | grep -vx shared); do
+        env -u ANSIBLE_HOME -u ANSIBLE_LOCAL_TEMP HOME="$home" molecule syntax -s "$s" >"$home.log" 2>&1 \
+            || { cat "$home.log"; rc=1; }
+    done
+    local leaked
+    leaked=$(find "$home" -path '*/ansible_collections/*' -o -path '*/.ansible/roles/*' | head -n 5)
+    if [[ -n "$leaked" ]]; then
+        echo "home: the tests installed into the user's home (only .cache/ is allowed):" >&2
+        echo "$leaked" >&2
+        rc=1
+    else
+        echo "home: molecule syntax of every scenario left no collection or role in HOME"
+    fi
+    rm -rf "$home" "$home.log"
+    return $rc
 }
 
 for s in "${stages[@]}"; do
