@@ -1,0 +1,80 @@
+"""The kernel role refuses to make the QEMU-only reference kernel the boot default outside a QEMU guest.
+
+guest_check.yml runs on this machine (ansible_connection: local) with its two probes pointed at fakes (the role's
+vars kernel_detect_virt_command and kernel_dmi_dir), so each case decides on known answers, not on what this
+machine happens to be.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import simhosts as sim  # noqa: E402
+
+pytestmark = sim.needs_ansible_playbook
+
+PLAY = """
+- name: The kernel role's guest check
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Run guest_check.yml
+      ansible.builtin.include_role:
+        name: policygroups.core.kernel
+        tasks_from: guest_check
+    - name: Reached only when the host is accepted
+      ansible.builtin.debug:
+        msg: accepted
+"""
+
+
+def run(tmp_path: Path, virt: str | None, vendor: str | None, set_default: bool = True) -> str:
+    detect = tmp_path / "detect-virt"
+    if virt is None:
+        detect = tmp_path / "no-such-command"
+    else:
+        detect.write_text("#!/bin/sh\necho %s\n[ %s != none ]\n" % (virt, virt))
+        detect.chmod(0o755)
+    dmi = tmp_path / "dmi"
+    dmi.mkdir()
+    if vendor is not None:
+        (dmi / "sys_vendor").write_text(vendor + "\n")
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    (tmp_path / "play.yml").write_text(PLAY)
+    variables = {"kernel_detect_virt_command": str(detect), "kernel_dmi_dir": str(dmi),
+                 "policy_kernel_set_default": set_default}
+    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables))
+    return f"rc={result.returncode}\n{result.stdout}"
+
+
+@pytest.mark.parametrize(("virt", "vendor"), [
+    ("qemu", None),            # QEMU without KVM, no DMI
+    ("kvm", "QEMU"),           # QEMU with KVM acceleration
+    (None, "QEMU"),            # no systemd-detect-virt
+], ids=["qemu-tcg", "qemu-kvm", "dmi-only"])
+def test_qemu_guest_is_accepted(tmp_path: Path, virt: str | None, vendor: str | None) -> None:
+    out = run(tmp_path, virt, vendor)
+    assert out.startswith("rc=0") and '"msg": "accepted"' in out, out
+
+
+@pytest.mark.parametrize(("virt", "vendor"), [
+    ("none", "Dell Inc."),     # bare metal
+    ("kvm", "Google"),         # another KVM hypervisor
+    ("microsoft", None),
+    (None, None),              # nothing to go by
+], ids=["bare-metal", "other-kvm", "hyper-v", "unknown"])
+def test_other_hosts_are_refused_before_any_change(tmp_path: Path, virt: str | None, vendor: str | None) -> None:
+    out = run(tmp_path, virt, vendor)
+    assert out.startswith("rc=2") and "this host is not a QEMU guest" in out, out
+    assert "set policy_kernel_set_default: false" in out and '"msg": "accepted"' not in out
+
+
+def test_without_set_default_any_host_is_accepted(tmp_path: Path) -> None:
+    out = run(tmp_path, "none", "Dell Inc.", set_default=False)
+    assert out.startswith("rc=0") and '"msg": "accepted"' in out, out
