@@ -39,9 +39,20 @@ def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
     db1 = yaml.safe_load((tmp_path / "out" / "db1.yml").read_text())
     assert (web1["facts"], db1["facts"]) == ("present", "missing")
     assert list(web1["groups"]) == ["latency", "background", "background/batch"]
-    assert web1["groups"]["background/batch"]["effective"]["ksm"] == "1"
-    assert web1["warnings"] == ["background: swap tiers slow have no active swap device on this host; "
-                                "the group's pages will not be swapped out"]
+    assert web1["groups"]["background/batch"]["inherited"]["ksm"] == "1"
+    assert web1["summary"]["present"] == ["latency", "background", "background/batch"]
+    assert web1["summary"]["changes"] == ["first plan for this host (no previous plan to compare)"]
+    assert web1["summary"]["warnings"] == ["background: swap tiers slow have no active swap device on this host; "
+                                           "the group's pages will not be swapped out"]
+    fleet = (tmp_path / "out" / "fleet-plan.md").read_text()
+    assert "| web1 | policyfs | present | latency, background, background/batch | - | 0 | 1 | first plan |" in fleet
+    # Rendered again into the same directory: each plan is compared with the previous one.
+    again = sim.ansible_playbook(tmp_path, "-i", str(inv), str(sim.REPO / "playbooks" / "render.yml"),
+                                 "-e", "policy_groups_render_dir=out")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert yaml.safe_load((tmp_path / "out" / "web1.yml").read_text())["summary"]["changes"] == []
+    assert "| db1 | - | missing | latency, background, background/batch | - | 0 | 1 | 0 |" in \
+        (tmp_path / "out" / "fleet-plan.md").read_text()
 
 
 def test_converge_then_drift_exit_status_and_reports(tmp_path: Path) -> None:
