@@ -213,7 +213,14 @@ stage_build() {
     # The installed copy works on its own: its validate action finds its schema.
     ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_LOCALHOST_WARNING=false ansible localhost -m policygroups.core.validate \
         -a '{"policy_groups": [{"name": "latency", "thp": "never"}]}' || return 1
-    echo "build: installed into .cache/build/installed; its validate action ran from the installed copy"
+    # The drift audit works from the installed copy: drift.sh is executable beside drift.yml, and the playbook
+    # can be run by its name without a path.
+    [[ -x "$installed/playbooks/drift.sh" && -f "$installed/playbooks/drift.yml" ]] \
+        || { echo "build: installed playbooks/drift.sh is not executable beside drift.yml" >&2; return 1; }
+    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-playbook --syntax-check -i localhost, policygroups.core.drift \
+        >/dev/null || { echo "build: ansible-playbook policygroups.core.drift does not load from the installed copy" >&2; return 1; }
+    echo "build: installed into .cache/build/installed; its validate action ran from the installed copy;"
+    echo "build: its drift.sh is executable and policygroups.core.drift loads by name"
 }
 
 stage_home() {
@@ -223,7 +230,8 @@ stage_home() {
     # HOME holds no collection and no role.
     local home rc=0 s
     home=$(mktemp -d "${TMPDIR:-/tmp}/policygroups-home.XXXXXX")
-    for s in $(cd "$repo/extensions/molecule" && ls -d */ | tr -d / | grep -vx shared); do
+    for s in $(find "$repo/extensions/molecule" -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' \
+            | xargs -n1 basename | sort); do
         env -u ANSIBLE_HOME -u ANSIBLE_LOCAL_TEMP HOME="$home" molecule syntax -s "$s" >"$home.log" 2>&1 \
             || { cat "$home.log"; rc=1; }
     done

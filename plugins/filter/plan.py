@@ -118,8 +118,8 @@ def fleet_plan(plans: Sequence[Mapping[str, Any]]) -> str:
         if changes:
             details.append(f"\n### {item.get('host')}\n")
             details.extend(f"- {line}" for line in changes)
-    return "# Fleet plan\n\n" + "\n".join(rows) + "\n" + ("\n## Changes against the previous plan\n"
-                                                         + "\n".join(details) + "\n" if details else "")
+    tail = "\n## Changes against the previous plan\n" + "\n".join(details) + "\n" if details else ""
+    return "# Fleet plan\n\n" + "\n".join(rows) + "\n" + tail
 
 
 class FilterModule:
