@@ -8,6 +8,7 @@ Pure: no I/O, no Ansible state. The documentation lives in ``render.yml`` next t
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -67,6 +68,29 @@ class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type,unused-ig
 
 # --------------------------------------------------------------------------------------------------------------
 # Layering
+
+
+def layer_warnings(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> list[str]:
+    """A layer item that names no group of the fleet document adds one; when its name is close to a known group's
+    (a typo), or it only says ``state: absent`` (which then removes nothing that was meant), say so."""
+    known = [str(g.get("name")) for g in groups if isinstance(g, Mapping) and isinstance(g.get("name"), str)]
+    out: list[str] = []
+    for li, layer in enumerate(layers or []):
+        if not isinstance(layer, Sequence) or isinstance(layer, (str, bytes)):
+            continue
+        for ii, item in enumerate(layer):
+            name = item.get("name") if isinstance(item, Mapping) else None
+            if not isinstance(name, str) or name in known:
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            if item.get("state") == "absent":
+                out.append(f"layers[{li}][{ii}]: {name!r} (state: absent) names no group of the fleet document, so it "
+                           f"removes only a group of that name left on a host{hint}")
+            elif close:
+                out.append(f"layers[{li}][{ii}]: {name!r} names no group of the fleet document and adds a new "
+                           f"group{hint}")
+    return out
 
 
 def merge_layers(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> list[dict[str, Any]]:
@@ -469,6 +493,7 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
     by_name = {g["name"]: g for g in groups}
     report = _Report()
     report.warnings.extend(notes)
+    report.warnings.extend(layer_warnings(document.get("policy_groups") or [], layers or []))
     facts_state = "present" if facts else "missing"
     if facts:
         host_tiers = tiers if tiers is not None else _tiers(facts.get("swap_tiers") or [])

@@ -360,3 +360,20 @@ def test_systemd_host_without_unsupported_reasons_uses_its_features() -> None:
     out = render(team_doc(), facts, host="db1")
     assert {(u["group"], u["key"]) for u in out["unsupported"]} == {
         ("batch", "ksm"), ("batch", "thp"), ("postgres", "swap")}  # swap: {enabled: false} needs MemorySwapMax=
+
+
+def test_layer_item_with_a_misspelled_group_name_is_reported() -> None:
+    """A layer that removes 'postgress' removes nothing the document defines: the reviewer is told, with the name
+    that was probably meant; a new group whose name is close to a known one is reported too."""
+    layers = [[{"name": "latencyy", "oom_score_adj": 5}], [{"name": "backgruond", "state": "absent"},
+                                                           {"name": "legacy", "state": "absent"}]]
+    out = render(doc(), None, layers=layers, host="web1")
+    assert [w for w in out["warnings"] if w.startswith("layers")] == [
+        "layers[0][0]: 'latencyy' names no group of the fleet document and adds a new group; did you mean "
+        "'latency'?",
+        "layers[1][0]: 'backgruond' (state: absent) names no group of the fleet document, so it removes only a "
+        "group of that name left on a host; did you mean 'background'?",
+        "layers[1][1]: 'legacy' (state: absent) names no group of the fleet document, so it removes only a group "
+        "of that name left on a host",
+    ]
+    assert not any(w.startswith("layers") for w in render(doc(), None, host="web1")["warnings"])
