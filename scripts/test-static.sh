@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Static test suite: unit tests, mypy --strict, ansible-test sanity, ansible-lint (production profile), antsibull-changelog
-# lint, ansible-doc for every module, and a build + install round trip of the collection tarball.
+# Static test suite: unit tests, mypy --strict, ansible-test sanity (every ansible-core the collection claims) and
+# integration (controller-side targets), ansible-lint (production profile), antsibull-changelog lint and CHANGELOG.rst,
+# ansible-doc for every module and antsibull-docs lint-collection-docs, and a build + install round trip of the
+# collection tarball (its file list checked).
 #
 # Every stage runs (a failing stage does not hide the next one), prints its wall time, and the script exits
 # non-zero if any stage failed. A stage that has nothing to check fails: nothing is skipped silently.
 #
-# Usage: scripts/test-static.sh [stage ...]    stages: units types sanity lint changelog docs build home
+# Usage: scripts/test-static.sh [stage ...]    stages: units types sanity integration lint changelog docs build home
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,7 @@ export ANSIBLE_LOCAL_TEMP="$repo/.cache/ansible-home/tmp"
 export PYTHONDONTWRITEBYTECODE=1
 pyver=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-all_stages=(units types sanity lint changelog docs build home)
+all_stages=(units types sanity integration lint changelog docs build home)
 stages=("$@")
 [[ ${#stages[@]} -eq 0 ]] && stages=("${all_stages[@]}")
 
@@ -63,30 +65,21 @@ ensure_debs() {
             --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-stage_sanity() {
-    # ansible-test's shellcheck test is skipped, not failed, without the tool: make sure it runs.
-    ensure_debs shellcheck || return 1
-    # ansible-test needs the collection at .../ansible_collections/<ns>/<name>; use a fresh copy so that
-    # build outputs and caches in the work tree are not scanned.
-    local dest="$repo/.cache/sanity/ansible_collections/policygroups/core"
-    rm -rf "$dest"
-    mkdir -p "$dest"
-    collection_files | (cd "$repo" && xargs -0 cp --parents -P -t "$dest")
-    # ansible-test lists files with git when it finds a repository; the copy sits in this repository's
-    # ignored .cache/, so give it a repository of its own or every file would count as ignored.
-    git -C "$dest" init -q && git -C "$dest" add -A
-    local log="$repo/.cache/sanity.log" rc=0
-    # ansible-test's --venv mode downloads a pip bootstrap from a host outside the package index, so run
-    # --local in a venv of its own: --requirements installs ansible-test's pinned sanity tools there,
-    # leaving the project venv as pinned.
-    local svenv="$repo/.cache/sanity-venv"
+# The oldest ansible-core meta/runtime.yml claims (requires_ansible): sanity runs on it too, besides the
+# release requirements-dev.txt pins for development.
+oldest_core="ansible-core==2.20.10"
+
+# A venv of its own for ansible-test of one ansible-core release (pin "ansible-core==X.Y.Z"); prints its path.
+# ansible-test's --venv mode downloads a pip bootstrap from a host outside the package index, so ansible-test
+# runs --local in this venv: --requirements installs its pinned sanity tools there, leaving the project venv as
+# pinned. Its per-test venvs are bootstrapped by a pip script fetched from a host that is not a package index:
+# a local equivalent is provided under the name ansible-test looks for (see scripts/ansible-test-get-pip.py).
+ansible_test_venv() {
+    local pin=$1 svenv="$repo/.cache/sanity-venv-${1#ansible-core==}"
     if [[ ! -x "$svenv/bin/ansible-test" ]]; then
-        "$venv/bin/python" -m venv "$svenv" || return 1
-        "$svenv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            "$(grep -E '^ansible-core==' "$repo/requirements.txt")" || return 1
+        "$venv/bin/python" -m venv "$svenv" >&2 || return 1
+        "$svenv/bin/python" -m pip install --quiet --disable-pip-version-check "$pin" >&2 || return 1
     fi
-    # Its per-test venvs are bootstrapped by a pip script fetched from a host that is not a package index:
-    # provide a local equivalent under the name ansible-test looks for (see scripts/ansible-test-get-pip.py).
     local pipver
     pipver=$("$svenv/bin/python" - <<'PY'
 import re, ansible_test._internal.python_requirements as r
@@ -96,13 +89,48 @@ PY
     mkdir -p "$repo/.cache/ansible-test-home/.ansible/test/cache"
     cp "$repo/scripts/ansible-test-get-pip.py" \
         "$repo/.cache/ansible-test-home/.ansible/test/cache/get_pip_${pipver//./_}.py"
-    (cd "$dest" && HOME="$repo/.cache/ansible-test-home" PATH="$svenv/bin:$PATH" \
-        "$svenv/bin/ansible-test" sanity --local --requirements --python "$pyver" --color no) 2>&1 | tee "$log" \
-        || rc=$?  # pipefail: the status of ansible-test, not tee
+    echo "$svenv"
+}
+
+# A fresh copy of the collection at .../ansible_collections/<ns>/<name>, where ansible-test needs it, so that
+# build outputs and caches in the work tree are not scanned; prints its path.
+ansible_test_copy() {
+    local dest="$repo/.cache/$1/ansible_collections/policygroups/core"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    collection_files | (cd "$repo" && xargs -0 cp --parents -P -t "$dest")
+    # ansible-test lists files with git when it finds a repository; the copy sits in this repository's
+    # ignored .cache/, so give it a repository of its own or every file would count as ignored.
+    git -C "$dest" init -q && git -C "$dest" add -A
+    echo "$dest"
+}
+
+stage_sanity() {
+    # ansible-test's shellcheck test is skipped, not failed, without the tool: make sure it runs.
+    ensure_debs shellcheck || return 1
+    local dest log="$repo/.cache/sanity.log" rc=0 pin svenv
+    dest=$(ansible_test_copy sanity) || return 1
+    : >"$log"
+    # Every ansible-core the collection claims, each with an empty ignore file (tests/sanity/ignore-X.Y.txt).
+    for pin in "$(grep -E '^ansible-core==' "$repo/requirements-dev.txt")" "$oldest_core"; do
+        svenv=$(ansible_test_venv "$pin") || return 1
+        echo "sanity: $pin"
+        (cd "$dest" && HOME="$repo/.cache/ansible-test-home" PATH="$svenv/bin:$PATH" \
+            "$svenv/bin/ansible-test" sanity --local --requirements --python "$pyver" --color no) 2>&1 \
+            | tee -a "$log" || rc=$?  # pipefail: the status of ansible-test, not tee
+    done
     if grep -q "All targets skipped" "$log"; then
         echo "sanity: ansible-test skipped every target: nothing was checked" >&2
         return 1
     fi
+    local ignore
+    for ignore in tests/sanity/ignore-*.txt; do
+        if grep -q . "$ignore"; then
+            echo "sanity: $ignore is not empty: fix the findings instead of ignoring them" >&2
+            rc=1
+        fi
+    done
+    svenv=$(ansible_test_venv "$(grep -E '^ansible-core==' "$repo/requirements-dev.txt")") || return 1
 
     # Modules and module_utils run on managed hosts (tests/config.yml: python_requires >= 3.9): compile and
     # import them with every older Python this machine has (Debian 12 hosts run 3.11).
@@ -120,6 +148,16 @@ PY
         "$svenv/bin/ansible-test" sanity --test compile --test import --requirements --color no \
         --controller "origin:python=$pyver" "${targets[@]}") 2>&1 | tee -a "$log" || rc=$?
     return "$rc"
+}
+
+stage_integration() {
+    # ansible-test integration targets of the controller-side content (tests/integration/targets: validate,
+    # render, the drift report, the info module's unavailable path), run on this machine as the controller.
+    local dest svenv
+    dest=$(ansible_test_copy integration) || return 1
+    svenv=$(ansible_test_venv "$(grep -E '^ansible-core==' "$repo/requirements-dev.txt")") || return 1
+    (cd "$dest" && HOME="$repo/.cache/ansible-test-home" PATH="$svenv/bin:$PATH" \
+        "$svenv/bin/ansible-test" integration --local --requirements --python "$pyver" --color no)
 }
 
 # "X.Y@/path/to/python" for each working Python 3.9..3.12 (on PATH first, then pyenv's versions).
@@ -157,7 +195,18 @@ stage_lint() {
 }
 
 stage_changelog() {
-    antsibull-changelog lint
+    antsibull-changelog lint || return 1
+    # CHANGELOG.rst is generated from changelogs/changelog.yaml: regenerate it in a copy and compare.
+    local tmp rc=0
+    tmp=$(mktemp -d)
+    cp -r "$repo/changelogs" "$repo/galaxy.yml" "$repo/CHANGELOG.rst" "$tmp/"
+    (cd "$tmp" && antsibull-changelog generate) || rc=1
+    if [[ $rc -eq 0 ]] && ! diff -u "$repo/CHANGELOG.rst" "$tmp/CHANGELOG.rst"; then
+        echo "changelog: CHANGELOG.rst is not what changelogs/changelog.yaml generates (run antsibull-changelog generate)" >&2
+        rc=1
+    fi
+    rm -rf "$tmp"
+    return $rc
 }
 
 stage_docs() {
@@ -182,6 +231,8 @@ stage_docs() {
             rc=1
         fi
     done
+    # The collection's docs as a docs site builds them: module and plugin docs, links.yml, extra-docs.yml.
+    antsibull-docs lint-collection-docs --plugin-docs "$repo" || rc=1
     return $rc
 }
 
@@ -195,13 +246,20 @@ stage_build() {
     echo "build: $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB, $(tar -tzf "$tarball" | wc -l) entries)"
     local listing
     listing=$(tar -tzf "$tarball")
-    if grep -E '(^|/)(\.cache|\.venv|\.git|\.[a-z]+_cache|tests/output|__pycache__|vm|bench)(/|$)' <<<"$listing"; then
-        echo "build: the tarball contains files build_ignore should exclude (listed above)" >&2
+    # No development files: only the collection's own top-level entries, no hidden files or caches anywhere,
+    # none of the tests that need the development toolchain, no build or VM tooling (galaxy.yml: build_ignore).
+    local unexpected
+    unexpected=$(grep -vE '^(MANIFEST\.json|FILES\.json|README\.md|LICENSE|CHANGELOG\.rst|requirements\.txt|(LICENSES|changelogs|docs|examples|kernel|meta|playbooks|plugins|roles|schemas|tests)(/.*)?)$' <<<"$listing")
+    unexpected+=$'\n'$(grep -E '(^|/)(\.[^/]+|__pycache__|[^/]*\.pyc|tests/(unit|fleet|output|__init__\.py)|kernel/build\.sh)(/|$)' <<<"$listing")
+    if grep -q . <<<"$unexpected"; then
+        grep . <<<"$unexpected" >&2
+        echo "build: the tarball contains development files build_ignore should exclude (listed above)" >&2
         return 1
     fi
     local f
     for f in MANIFEST.json FILES.json LICENSE README.md meta/runtime.yml schemas/policy_groups.schema.json \
-            docs/fleet-document.md plugins/action/validate.py $(cd "$repo" && ls plugins/modules/*.py); do
+            docs/fleet-document.md plugins/action/validate.py CHANGELOG.rst LICENSES/GPL-2.0-only.txt \
+            meta/execution-environment.yml requirements.txt changelogs/changelog.yaml $(cd "$repo" && ls plugins/modules/*.py); do
         grep -qxF "$f" <<<"$listing" || { echo "build: the tarball lacks $f" >&2; return 1; }
     done
     # Install from the tarball alone: the in-tree link must not satisfy the request.
