@@ -29,9 +29,12 @@ options:
     default: auto
   host_root:
     description:
-      - Directory that stands for the host's C(/) when the module reads and writes C(/proc), C(/sys) and
-        O(policy_root), and for the lock file C(/run/policygroups.lock).
-      - Change it only to manage a host whose file system is mounted elsewhere, or a simulated host tree.
+      - A test seam - directory that stands for the host's C(/) when the module reads and writes C(/proc),
+        C(/sys) and O(policy_root), and for the lock file C(/run/policygroups.lock).
+      - Change it only to manage a simulated host tree (tests, benchmarks) or a policyfs host whose file system
+        is mounted elsewhere. It re-roots files only - no command runs under it - so with any value but V(/)
+        O(backend=systemd) is refused (C(systemctl) would act on the live host) and O(backend=auto) means
+        V(policyfs).
     type: path
     default: /
 """

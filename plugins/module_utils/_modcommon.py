@@ -70,9 +70,19 @@ def group_document(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def backend_from(params: dict[str, Any], module: Any = None) -> Backend:
-    """The backend the options select; ``module`` runs ``systemctl`` for the systemd backend."""
+    """The backend the options select; ``module`` runs ``systemctl`` for the systemd backend.
+
+    ``host_root`` other than ``/`` is a test seam that re-roots files only: the systemd backend, whose
+    ``systemctl`` would act on the live host, is refused there, and ``auto`` means policyfs."""
     runner = module_runner(module) if module is not None else None
-    return make_backend(params["backend"], root=params["host_root"], policy_root=params["policy_root"], runner=runner)
+    name, root = params["backend"], params["host_root"] or "/"
+    if os.path.normpath(root) != "/":
+        if name == "systemd":
+            raise PolicyGroupsError(
+                f"host_root={root} cannot be used with backend=systemd: it re-roots files but systemctl would "
+                "act on the live host; host_root is a test seam for the policyfs backend")
+        name = "policyfs" if name == "auto" else name
+    return make_backend(name, root=params["host_root"], policy_root=params["policy_root"], runner=runner)
 
 
 def lock_path(params: dict[str, Any]) -> str:

@@ -25,6 +25,16 @@ extends_documentation_fragment:
   - policygroups.core.common
   - policygroups.core.common.lock
   - policygroups.core.common.mainline
+options:
+  reparent:
+    description:
+      - Allow a new O(parent) for a group that exists under another parent. The group is created under the new
+        parent and its old path is removed with every group below it that is not listed, their members moved
+        to the root group.
+      - By default such a change fails before anything is written, naming the groups it would remove, so a
+        typo in O(parent) cannot destroy a subtree.
+    type: bool
+    default: false
 seealso:
   - module: policygroups.core.policy_groups
   - module: policygroups.core.policy_groups_info
@@ -61,7 +71,13 @@ extends_documentation_fragment:
   - policygroups.core.group
 """
 
+from typing import Callable
+
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.policygroups.core.plugins.module_utils._errors import PolicyGroupsError
+from ansible_collections.policygroups.core.plugins.module_utils._model import HostPolicy
+from ansible_collections.policygroups.core.plugins.module_utils._state import HostState
 
 from ansible_collections.policygroups.core.plugins.module_utils._modcommon import (
     COMMON_ARGS,
@@ -73,14 +89,37 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
 from ansible_collections.policygroups.core.plugins.module_utils._mainline_module import MAINLINE_ARGS, run_groups
 
 
+def refuse_reparent(desired: Callable[[HostState], HostPolicy]) -> Callable[[HostState], HostPolicy]:
+    """``desired``, failing before any write when a group would move to another parent: moving removes the
+    group's old path and every group below it."""
+
+    def guarded(actual: HostState) -> HostPolicy:
+        policy = desired(actual)
+        for group in policy.groups:
+            if group.state != "present":
+                continue
+            moved = [path for path in actual.paths_by_name().get(group.name, []) if path != group.path]
+            for old in moved:
+                removed = sorted(path for path in actual.groups if path == old or path.startswith(old + "/"))
+                raise PolicyGroupsError(
+                    f"group {group.name!r} exists at {old!r}; parent {group.parent or '(none)'!r} would move it to "
+                    f"{group.path!r} and remove {', '.join(removed)} (members moved to the root group): "
+                    "set reparent=true if that is meant")
+        return policy
+
+    return guarded
+
+
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={**COMMON_ARGS, **GROUP_ARGS, "missing_members": MISSING_ARG, **MAINLINE_ARGS},
+        argument_spec={**COMMON_ARGS, **GROUP_ARGS, "missing_members": MISSING_ARG, **MAINLINE_ARGS,
+                       "reparent": {"type": "bool", "default": False}},
         supports_check_mode=True,
     )
+    desired = desired_groups([group_document(module.params)])
     run_groups(
         module,
-        desired_groups([group_document(module.params)]),
+        desired if module.params["reparent"] else refuse_reparent(desired),
         purge=False,
         missing=module.params["missing_members"],
     )

@@ -33,9 +33,11 @@ options:
     description:
       - The groups, as the fleet document's C(policy_groups) items.
       - A policy that is not given is set to C(inherit).
+      - Required, so that an omitted or misspelt list is an error, not a request for no groups. An explicit
+        empty list is a decision - with O(purge=true) it removes every group on the host.
     type: list
     elements: dict
-    default: []
+    required: true
     # suboptions: a group's options, from the policygroups.core.group.groups fragment
   purge:
     description:
@@ -128,7 +130,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             **COMMON_ARGS,
-            "groups": {"type": "list", "elements": "dict", "default": [], "options": GROUP_ARGS},
+            "groups": {"type": "list", "elements": "dict", "required": True, "options": GROUP_ARGS},
             "purge": {"type": "bool", "default": False},
             "missing_members": MISSING_ARG,
             "planned_tiers": PLANNED_TIERS_ARG,

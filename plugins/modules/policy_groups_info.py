@@ -148,6 +148,7 @@ policy_groups_info:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.policygroups.core.plugins.module_utils._errors import PolicyGroupsError
 from ansible_collections.policygroups.core.plugins.module_utils._info import host_info, persisted_drift, read_persisted
 from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
 from ansible_collections.policygroups.core.plugins.module_utils._modcommon import (
@@ -166,7 +167,11 @@ def main() -> None:
     )
     params = module.params
     io = HostIO(params["host_root"])
-    backend = backend_from({**params, "lock_timeout": None}, module)
+    try:
+        backend = backend_from({**params, "lock_timeout": None}, module)
+    except PolicyGroupsError as exc:
+        module.fail_json(msg=str(exc))
+        return
     info, state = host_info(backend, io)
     if params["persist_path"]:
         try:

@@ -69,7 +69,7 @@ def test_both_group_modules_document_one_group_alike(docs: dict[str, Any]) -> No
     assert set(listed["suboptions"]) == set(group_options())
     assert listed["suboptions"]["thp"] == single["thp"]
     # The module's own words for the option stay next to the fragment's suboptions.
-    assert listed["type"] == "list" and listed["elements"] == "dict" and listed["default"] == []
+    assert listed["type"] == "list" and listed["elements"] == "dict" and listed["required"] is True
     assert listed["description"][0] == "The groups, as the fleet document's C(policy_groups) items."
 
 
