@@ -18,13 +18,14 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
-  - policygroups.core.common.attributes
+  - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
-  - policygroups.core.group
-  - policygroups.core.group.missing_members
-  - policygroups.core.common
-  - policygroups.core.common.lock
-  - policygroups.core.common.mainline
+  - ansible.builtin.action_common_attributes.actiongroups
+  - policygroups.core._group
+  - policygroups.core._group.missing_members
+  - policygroups.core._common
+  - policygroups.core._common.lock
+  - policygroups.core._common.mainline
 options:
   reparent:
     description:
@@ -68,7 +69,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 extends_documentation_fragment:
-  - policygroups.core.group
+  - policygroups.core._group
 """
 
 from typing import Callable

@@ -21,13 +21,14 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
-  - policygroups.core.common.attributes
+  - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
-  - policygroups.core.group.groups
-  - policygroups.core.group.missing_members
-  - policygroups.core.common
-  - policygroups.core.common.lock
-  - policygroups.core.common.mainline
+  - ansible.builtin.action_common_attributes.actiongroups
+  - policygroups.core._group.groups
+  - policygroups.core._group.missing_members
+  - policygroups.core._common
+  - policygroups.core._common.lock
+  - policygroups.core._common.mainline
 options:
   groups:
     description:
@@ -38,7 +39,7 @@ options:
     type: list
     elements: dict
     required: true
-    # suboptions: a group's options, from the policygroups.core.group.groups fragment
+    # suboptions: a group's options, from the policygroups.core._group.groups fragment
   purge:
     description:
       - Remove groups on the host that O(groups) does not name (children first, after moving their processes
@@ -110,7 +111,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 extends_documentation_fragment:
-  - policygroups.core.group
+  - policygroups.core._group
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -22,10 +22,11 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
-  - policygroups.core.common.attributes
+  - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
-  - policygroups.core.common
-  - policygroups.core.common.lock
+  - ansible.builtin.action_common_attributes.actiongroups
+  - policygroups.core._common
+  - policygroups.core._common.lock
 options:
   tiers:
     description:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.policygroups.core.plugins.doc_fragments.group import ModuleDocFragment as Group
+from ansible_collections.policygroups.core.plugins.doc_fragments._group import ModuleDocFragment as Group
 from ansible_collections.policygroups.core.plugins.module_utils._modcommon import GROUP_ARGS, MISSING_ARG
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -92,10 +92,10 @@ def test_host_modules_share_the_attributes(docs: dict[str, Any], module: str) ->
     attributes = docs[module]["doc"]["attributes"]
     assert attributes["check_mode"]["support"] == "full"
     assert attributes["idempotent"]["support"] == "full"
-    assert attributes["platform"]["platforms"] == "posix"
+    assert attributes["platform"]["platforms"] == "linux"
     # Descriptions come from ansible.builtin.action_common_attributes, merged with the fragment's support.
     assert attributes["check_mode"]["description"]
-    assert attributes["diff_mode"]["support"] == ("none" if module == "policy_groups_info" else "full")
+    assert attributes["diff_mode"]["support"] == ("N/A" if module == "policy_groups_info" else "full")
 
 
 @pytest.mark.parametrize("module", HOST_MODULES)
@@ -103,3 +103,21 @@ def test_host_modules_share_the_host_options(docs: dict[str, Any], module: str) 
     options = docs[module]["doc"]["options"]
     assert {"policy_root", "backend", "host_root"} <= set(options)
     assert ("lock_timeout" in options) == (module != "policy_groups_info")
+
+
+def test_module_metadata_as_users_expect(docs: dict[str, Any]) -> None:
+    runtime = yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text())
+    group = runtime["action_groups"]["policygroups"]
+    for name in HOST_MODULES:
+        doc = docs[name]["doc"]
+        assert doc["attributes"]["platform"]["platforms"] == "linux", name
+        assert doc["attributes"]["action_group"]["membership"] == ["policygroups.core.policygroups"], name
+        assert name in group, name
+        assert any("Linux" in line for line in doc["requirements"]), name
+    info = docs["policy_groups_info"]["doc"]["attributes"]
+    assert info["diff_mode"]["support"] == "N/A" and info["check_mode"]["support"] == "full"
+
+
+def test_doc_fragments_are_private() -> None:
+    fragments = sorted(p.name for p in (REPO_ROOT / "plugins" / "doc_fragments").glob("*.py"))
+    assert fragments and all(name.startswith("_") for name in fragments), fragments

@@ -1,12 +1,19 @@
 # Copyright: contributors to policygroups.core
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Options and attributes shared by the policygroups.core modules that work on a host."""
+"""Options and attributes shared by the policygroups.core modules that work on a host.
+
+Private to this collection (the leading underscore): other collections must not extend it."""
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+requirements:
+  - Linux, and Python 3.9 or newer with its standard library only, on the managed host
+  - For O(backend=policyfs) - the reference kernel's policy groups (C(CONFIG_CGROUP_POLICY), ABI version 1),
+    mounted at O(policy_root)
+  - For O(backend=systemd) - systemd as the init system, with C(systemctl)
 options:
   policy_root:
     description:
@@ -87,5 +94,9 @@ attributes:
       - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
     support: full
   platform:
-    platforms: posix
+    platforms: linux
+  action_group:
+    support: full
+    membership:
+      - policygroups.core.policygroups
 """

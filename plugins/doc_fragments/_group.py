@@ -5,7 +5,7 @@ groups returns.
 
 ``DOCUMENTATION`` gives a group's options as a module's own options (policygroups.core.policy_group);
 ``GROUPS`` gives the same options as the items of a list option ``groups`` (policygroups.core.policy_groups).
-Both modules describe a group with the same text.
+Both modules describe a group with the same text. Private to this collection (the leading underscore).
 """
 
 from __future__ import annotations

@@ -1,0 +1,67 @@
+# Copyright: policygroups.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``policygroups.core.lookalike_vars``: variables that look like the collection's but are not.
+
+A misspelt inventory variable (``policy_group:`` for ``policy_groups:``, ``policy_swap_tier:``, a layer named
+``policy_group__web``, a setting ``policy_groups_purgee``) is silently unused: the document it was meant for is
+then absent. Given the names of a host's variables, return each one that is not a name of the collection but
+resembles one, with the name it resembles. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+# The fleet document's variables; layers are policy_groups__<layer>.
+DOCUMENT_VARS = ("policy_groups", "policy_swap_tiers")
+LAYER_PREFIX = "policy_groups__"
+# Names the collection's roles and playbooks own: role settings and results (policy_groups_*), the kernel
+# role's variables (policy_kernel_*).
+OWN_PREFIXES = ("policy_groups_", "policy_kernel_")
+CUTOFF = 0.8
+
+
+def _like(name: str, candidates: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=CUTOFF)
+    return match[0] if match else None
+
+
+def lookalike_vars(
+    varnames: Iterable[Any], settings: Iterable[Any] = (), ignore: Iterable[Any] = ()
+) -> list[dict[str, str]]:
+    """``[{name, like, message}]`` for each of ``varnames`` that resembles one of the collection's variables (the fleet
+    document's, a layer, or one of ``settings``, the known ``policy_groups_*``/``policy_kernel_*`` names) without
+    being one. Names in ``ignore`` are left alone. Sorted by name."""
+    known_settings = sorted({str(s) for s in settings})
+    skip = {str(i) for i in ignore}
+    found: list[dict[str, str]] = []
+    for name in sorted({str(v) for v in varnames}):
+        if name in skip or name in DOCUMENT_VARS or name in known_settings:
+            continue
+        if name.startswith(LAYER_PREFIX) and len(name) > len(LAYER_PREFIX):
+            continue
+        like: str | None
+        head, sep, tail = name.partition("__")
+        if sep and tail:
+            # a layer's name with its prefix misspelt: policy_group__web, policy_grups__db
+            like = LAYER_PREFIX + tail if _like(head, ["policy_groups"]) else None
+        elif name.startswith(OWN_PREFIXES):
+            # the collection's namespace: only a near miss of a known setting (after the shared prefix) is suspect
+            prefix = next(p for p in OWN_PREFIXES if name.startswith(p))
+            same_prefix = {s[len(prefix):]: s for s in known_settings if s.startswith(prefix)}
+            near = _like(name[len(prefix):], same_prefix)
+            like = same_prefix[near] if near is not None else None
+        else:
+            like = _like(name, DOCUMENT_VARS)
+        if like is not None:
+            found.append({"name": name, "like": like, "message": f"{name}: did you mean {like}?"})
+    return found
+
+
+class FilterModule:
+    """policygroups.core.lookalike_vars"""
+
+    def filters(self) -> dict[str, Any]:
+        return {"lookalike_vars": lookalike_vars}
