@@ -17,7 +17,7 @@ kernel:  ## build (or fetch from cache) the reference kernel: series applies, ch
 test-kernel:  ## build the reference kernel, smoke-test the ABI in a guest, run the kernel selftest there
 	scripts/test-kernel.sh
 
-test-kernel-role: setup  ## the kernel role on a guest that boots through GRUB: check mode, install, reboot by its handler, ABI
+test-kernel-role: setup  ## the policy_kernel role on a guest that boots through GRUB: check mode, install, reboot by its handler, ABI
 	scripts/test-kernel-role.sh
 
 image:  ## build (or fetch from cache) the guest root filesystem

@@ -3,9 +3,9 @@
 # QEMU guests with the reference kernel and operate it as a fleet would be operated:
 #
 #   preview   playbooks/rollout.yml --check --diff on the fresh guests: what would change, nothing changes (the
-#             policy itself is reported as pending until the kernel role has mounted the policy hierarchy)
+#             policy itself is reported as pending until the policy_kernel role has mounted the policy hierarchy)
 #   rollout   playbooks/rollout.yml: canary (web1), then waves (db1, then worker1), health checks per batch; the
-#             kernel role installs the kernel the guests booted and mounts the hierarchy, then the policy
+#             policy_kernel role installs the kernel the guests booted and mounts the hierarchy, then the policy
 #   again     the same rollout a second time: changed=0 on every host
 #   tamper    by hand: web1 latency THP never -> always and db1 background swap tiers slow -> fast (runtime),
 #             worker1's persisted policy file edited (persisted drift: right now, wrong after a reboot)

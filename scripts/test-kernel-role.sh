@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kernel role's whole path on a guest that boots through GRUB, as a Debian host does: install the
+# The policy_kernel role's whole path on a guest that boots through GRUB, as a Debian host does: install the
 # reference kernel to /boot, make it GRUB's default with a root= it resolves without an initramfs, mount
 # the policy hierarchy at boot, reboot only through the handler gated by policy_kernel_reboot_ok, verify
 # the running kernel's ABI.
@@ -101,7 +101,7 @@ run_role() {
   hosts: kr
   gather_facts: false
   roles:
-    - role: policygroups.core.kernel
+    - role: policygroups.core.policy_kernel
   post_tasks:
     - name: Report the role's facts
       ansible.builtin.debug:
@@ -182,7 +182,7 @@ step_check_mode() {
     for want in "Install the kernel image and its configuration" \
         "Configure GRUB for the policy kernel (root= without an initramfs, and the default entry)" \
         "Install the unit that mounts the policy hierarchy at boot" "Reboot into the installed kernel"; do
-        grep -qxF "policygroups.core.kernel : ${want}" <<<"${changed}" || fail "check mode did not report '${want}'"
+        grep -qxF "policygroups.core.policy_kernel : ${want}" <<<"${changed}" || fail "check mode did not report '${want}'"
     done
     [[ "$(recap "${log}" failed)" == 0 ]] || fail "check mode failed"
     [[ "$(fact "${log}" reboot_required)" == True ]] || fail "check mode: policy_kernel_reboot_required is not true"
@@ -196,9 +196,9 @@ step_install_no_reboot() {
     [[ "$(recap "${log}" changed)" -gt 0 ]] || fail "nothing changed"
     [[ "$(fact "${log}" reboot_required)" == True ]] || fail "policy_kernel_reboot_required is not true"
     [[ "$(fact "${log}" bootloader)" == grub ]] || fail "the role did not find GRUB"
-    [[ "$(task_status "${log}" "policygroups.core.kernel : Report a pending reboot that the role may not do")" == ok ]] \
+    [[ "$(task_status "${log}" "policygroups.core.policy_kernel : Report a pending reboot that the role may not do")" == ok ]] \
         || fail "the role did not report the pending reboot"
-    [[ "$(task_status "${log}" "policygroups.core.kernel : Reboot into the installed kernel")" == skipping ]] \
+    [[ "$(task_status "${log}" "policygroups.core.policy_kernel : Reboot into the installed kernel")" == skipping ]] \
         || fail "the role meant to reboot although policy_kernel_reboot_ok=false"
     [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the guest rebooted"
     [[ "$(in_guest uname -r)" == "${stock_release}" ]] || fail "the running kernel changed without a reboot"
@@ -213,7 +213,7 @@ step_reboot() {
     local boot_before log=${work}/c-reboot.log
     boot_before=$(in_guest cat /proc/sys/kernel/random/boot_id)
     run_role "${log}" -e policy_kernel_reboot_ok=true
-    grep -qx 'policygroups.core.kernel : Reboot into the policy kernel' <(changed_tasks "${log}") \
+    grep -qx 'policygroups.core.policy_kernel : Reboot into the policy kernel' <(changed_tasks "${log}") \
         || fail "the reboot handler did not run"
     [[ "$(fact "${log}" reboot_required)" == False ]] || fail "after the reboot, policy_kernel_reboot_required is not false"
     [[ "$(fact "${log}" abi)" == 1 ]] || fail "the role read no ABI version 1"

@@ -3,7 +3,7 @@
 # MBR-partitioned disk with GRUB for BIOS (i386-pc) in its boot sector, booting Debian's stock
 # kernel with its initramfs. `vm/up.sh NAME bootdisk` boots a guest from an overlay of it with
 # no -kernel, so what the guest boots is what GRUB's configuration on the disk says: the path a
-# real Debian host takes, and the one the kernel role changes.
+# real Debian host takes, and the one the policy_kernel role changes.
 #
 # Built without loop devices on this machine: a builder guest boots the image with the stock
 # kernel (vm/up.sh), gets the image read-only as a third disk and a blank qcow2 as a fourth, and

@@ -58,17 +58,20 @@ options:
 
     MAINLINE = r"""
 options:
-  unsupported:
+  on_unsupported:
     description:
       - C(systemd) backend only - what to do with settings this host cannot express (swap tier choice,
         members by PID or cgroup path, a child looser than its parent for a hierarchical kernel setting,
-        a policy whose unit property this systemd or whose file this kernel lacks).
+        a policy whose unit property this systemd or whose file this kernel lacks). The same words as the
+        role's C(policy_groups_on_unsupported) and the render filter's C(on_unsupported).
       - V(fail) fails before any write and lists every finding in RV(ignore:unsupported).
-      - V(warn) leaves those settings out (with groups inheriting them), applies the rest, and reports
+      - V(drop) leaves those settings out (with groups inheriting them), applies the rest, and reports
         the findings in RV(ignore:unsupported) and as warnings.
+      - V(warn) is the deprecated name of V(drop); the alias C(unsupported) is the deprecated name of the option.
     type: str
-    choices: [fail, warn]
+    choices: [fail, drop, warn]
     default: fail
+    aliases: [unsupported]
   restart_units:
     description:
       - C(systemd) backend only - C(systemctl try-restart) the active units whose exec-level settings changed,

@@ -28,6 +28,17 @@ from ansible_collections.policygroups.core.plugins.module_utils._mainline_map im
 )
 from ansible_collections.policygroups.core.plugins.module_utils._model import POLICY_KEYS, normalize
 
+try:
+    from ansible.utils.display import Display
+except ImportError:  # pragma: no cover - only without ansible-core
+    Display = None  # type: ignore[assignment,misc,unused-ignore]
+
+
+def _deprecated(msg: str) -> None:
+    if Display is not None:
+        Display().deprecated(msg, version="1.0.0", collection_name="policygroups.core")
+
+
 # Optional: the collection's full validator (JSON Schema + semantic rules). When it is importable, every
 # merged host document goes through it; the structural checks below run in any case, because rendering
 # itself depends on them (unique names, known parents, no cycles).
@@ -54,7 +65,10 @@ GROUP_KEYS = (
 )
 MEMBER_KINDS = ("cgroups", "systemd_units", "pids")
 BOUND_MEMBER_KINDS = ("cgroups", "systemd_units")
-ON_UNSUPPORTED = ("keep", "drop")
+# One vocabulary with the role (policy_groups_on_unsupported) and the modules (on_unsupported): fail keeps the
+# values, so applying them fails (the role stops the host before any change); drop leaves them out.
+# keep is the deprecated name of fail.
+ON_UNSUPPORTED = ("fail", "drop", "keep")
 _NODELIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
@@ -463,11 +477,13 @@ def _effective(name: str, by_name: Mapping[str, Mapping[str, Any]], views: Mappi
 
 
 def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None = None,
-           layers: Sequence[Any] | None = None, host: str | None = None, on_unsupported: str = "keep"
+           layers: Sequence[Any] | None = None, host: str | None = None, on_unsupported: str = "fail"
            ) -> dict[str, Any]:
     """Render one host's concrete policy. See ``render.yml`` for the contract."""
     if on_unsupported not in ON_UNSUPPORTED:
-        raise AnsibleFilterError(f"on_unsupported must be one of {', '.join(ON_UNSUPPORTED)}, got '{on_unsupported}'")
+        raise AnsibleFilterError(f"on_unsupported must be one of fail, drop, got '{on_unsupported}'")
+    if on_unsupported == "keep":
+        _deprecated("the render filter's on_unsupported=keep is now called on_unsupported=fail")
     document = plain(document or {})
     facts = plain(facts) if facts else None
     layers = plain(layers) if layers else []

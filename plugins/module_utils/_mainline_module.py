@@ -10,14 +10,29 @@ from typing import Any, Callable
 from . import _modcommon
 from ._backend_systemd import SystemdBackend
 from ._errors import PolicyGroupsError
-from ._mainline_reconcile import UNSUPPORTED_CHOICES, MainlineUnsupportedError, reconcile_systemd
+from ._mainline_reconcile import MainlineUnsupportedError, reconcile_systemd
 from ._model import HostPolicy
 from ._state import HostState
 
+# One vocabulary with the role (policy_groups_on_unsupported) and the render filter: fail or drop. The option
+# was called unsupported, with warn for drop; both old names are accepted, deprecated.
+ON_UNSUPPORTED_CHOICES = ("fail", "drop", "warn")
 MAINLINE_ARGS: dict[str, dict[str, Any]] = {
-    "unsupported": {"type": "str", "default": "fail", "choices": list(UNSUPPORTED_CHOICES)},
+    "on_unsupported": {
+        "type": "str", "default": "fail", "choices": list(ON_UNSUPPORTED_CHOICES), "aliases": ["unsupported"],
+        "deprecated_aliases": [{"name": "unsupported", "version": "1.0.0", "collection_name": "policygroups.core"}],
+    },
     "restart_units": {"type": "bool", "default": False},
 }
+
+
+def engine_unsupported(module: Any) -> str:
+    """The engine's word (fail or warn) for the module's on_unsupported (fail or drop; warn deprecated)."""
+    mode = module.params["on_unsupported"]
+    if mode == "warn":
+        module.deprecate("on_unsupported=warn is now called on_unsupported=drop", version="1.0.0",
+                         collection_name="policygroups.core")
+    return "fail" if mode == "fail" else "warn"
 
 
 def run_groups(
@@ -45,7 +60,7 @@ def run_groups(
             check_mode=module.check_mode,
             lock_path=_modcommon.lock_path(params),
             lock_timeout=params["lock_timeout"],
-            unsupported=params["unsupported"],
+            unsupported=engine_unsupported(module),
             restart_units=params["restart_units"],
         )
     except MainlineUnsupportedError as exc:

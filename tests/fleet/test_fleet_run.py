@@ -111,7 +111,7 @@ def test_preview_in_check_mode_changed_nothing(fleet_dir: Path) -> None:
     result = recap(log)
     assert set(result) == set(HOSTS)
     assert batches(log) == [("canary", ["web1"]), ("waves", ["db1"]), ("waves", ["worker1"])]
-    # fresh guests: the kernel role would mount the hierarchy first, so the policy is reported as pending
+    # fresh guests: the policy_kernel role would mount the hierarchy first, so the policy is reported as pending
     assert len(re.findall(r"is\s+not\s+mounted\s+yet", log.read_text())) == len(HOSTS)
     assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in result.values()), result
     for host in HOSTS:

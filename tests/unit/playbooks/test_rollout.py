@@ -6,7 +6,7 @@ write files), so the hosts' kernels are reconciled here first and the rollout pe
 * batches: the canary alone first, then the waves in the batches serial makes of policy_groups_waves, each
   announced with its hosts; a second rollout changes nothing;
 * a canary that fails stops the rollout: no wave starts and the other hosts are left untouched;
-* in check mode, a host whose hierarchy the run's kernel role would mount first is reported as pending, and the
+* in check mode, a host whose hierarchy the run's policy_kernel role would mount first is reported as pending, and the
   preview goes on to the waves.
 """
 
@@ -85,7 +85,7 @@ def test_a_failed_canary_stops_the_rollout(tmp_path: Path) -> None:
 def test_check_mode_reports_a_host_without_the_hierarchy_as_pending(tmp_path: Path) -> None:
     inv, _kernels = fleet(tmp_path, mounted={"h1": False})
     before = sim.host_files(tmp_path, "h*/**/*")
-    # --tags policy: the kernel role is not run here (it installs into the controller's /boot), but the policy
+    # --tags policy: the policy_kernel role is not run here (it installs into the controller's /boot), but the policy
     # step knows from policy_kernel_build_dir that this rollout would prepare the hierarchy first
     result = rollout(tmp_path, inv, "--check", "--tags", "policy", "-e", "policy_kernel_build_dir=/nonexistent")
     assert result.returncode == 0, result.stdout[-4000:]

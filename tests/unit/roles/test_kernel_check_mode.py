@@ -1,4 +1,4 @@
-"""The kernel role's check-mode branches (mount.yml, verify.yml) under a play's ``check_mode: true`` as under
+"""The policy_kernel role's check-mode branches (mount.yml, verify.yml) under a play's ``check_mode: true`` as under
 ``--check``: ``ansible_check_mode`` reflects the command line alone, so the role tells check mode from a task
 result.
 
@@ -24,14 +24,14 @@ import simhosts as sim  # noqa: E402
 pytestmark = sim.needs_ansible_playbook
 
 PLAY = """
-- name: Task files of the kernel role, in the order the role runs them
+- name: Task files of the policy_kernel role, in the order the role runs them
   hosts: all
   gather_facts: false
 {play_check_mode}  tasks:
 {includes}"""
 INCLUDE = """    - name: Run {tasks}.yml
       ansible.builtin.include_role:
-        name: policygroups.core.kernel
+        name: policygroups.core.policy_kernel
         tasks_from: {tasks}
 """
 SYSTEM_UNITS = Path("/etc/systemd/system")
@@ -54,7 +54,7 @@ def run_with_a_new_unit(tmp_path: Path, tasks: list[str], mode: str, variables: 
     assert mode != "none", "mount.yml outside check mode would install and start a unit on this machine"
     unit = SYSTEM_UNITS / f"policygroups-test-{uuid.uuid4().hex[:12]}.service"
     try:
-        out = run_tasks(tmp_path, tasks, mode, {**variables, "kernel_mount_unit": unit.name})
+        out = run_tasks(tmp_path, tasks, mode, {**variables, "__policy_kernel_mount_unit": unit.name})
         assert not unit.exists(), "check mode wrote the unit"
     finally:
         unit.unlink(missing_ok=True)

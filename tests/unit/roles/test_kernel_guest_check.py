@@ -1,7 +1,7 @@
 """The kernel role refuses to make the QEMU-only reference kernel the boot default outside a QEMU guest.
 
 guest_check.yml runs on this machine (ansible_connection: local) with its two probes pointed at fakes (the role's
-vars kernel_detect_virt_command and kernel_dmi_dir), so each case decides on known answers, not on what this
+vars __policy_kernel_detect_virt_command and __policy_kernel_dmi_dir), so each case decides on known answers, not on what this
 machine happens to be.
 """
 
@@ -26,7 +26,7 @@ PLAY = """
   tasks:
     - name: Run guest_check.yml
       ansible.builtin.include_role:
-        name: policygroups.core.kernel
+        name: policygroups.core.policy_kernel
         tasks_from: guest_check
     - name: Reached only when the host is accepted
       ansible.builtin.debug:
@@ -47,7 +47,7 @@ def run(tmp_path: Path, virt: str | None, vendor: str | None, set_default: bool 
         (dmi / "sys_vendor").write_text(vendor + "\n")
     inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
     (tmp_path / "play.yml").write_text(PLAY)
-    variables = {"kernel_detect_virt_command": str(detect), "kernel_dmi_dir": str(dmi),
+    variables = {"__policy_kernel_detect_virt_command": str(detect), "__policy_kernel_dmi_dir": str(dmi),
                  "policy_kernel_set_default": set_default}
     result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables))
     return f"rc={result.returncode}\n{result.stdout}"
