@@ -23,7 +23,7 @@ PLAY = """
 CONVERGED = sim.fleet_document({"name": "latency", "thp": "never"}, {"name": "batch", "ksm": True})
 
 
-def run_role(tmp_path: Path, variables: dict[str, Any], converged: bool = True) -> tuple[Any, Any, list[str]]:
+def run_role(tmp_path: Path, variables: dict[str, Any], converged: bool = True) -> tuple[Any, Any]:
     root = tmp_path / "host"
     kernel = sim.simulated_host(root, converged_to=CONVERGED if converged else None)
     before = sim.host_files(root)
@@ -32,11 +32,11 @@ def run_role(tmp_path: Path, variables: dict[str, Any], converged: bool = True) 
     (tmp_path / "play.yml").write_text(PLAY)
     run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml")
     assert sim.host_files(root) == before
-    return run, kernel, before
+    return run, kernel
 
 
 def test_a_misspelt_document_variable_fails_the_host_untouched(tmp_path: Path) -> None:
-    run, kernel, _ = run_role(tmp_path, {"policy_group": [{"name": "latency"}], "policy_swap_tier": [],
+    run, kernel = run_role(tmp_path, {"policy_group": [{"name": "latency"}], "policy_swap_tier": [],
                                          "policy_groups_purge": True, "policy_groups": []})
     assert run.returncode != 0
     assert "policy_group: did you mean policy_groups?" in run.stdout
@@ -45,14 +45,14 @@ def test_a_misspelt_document_variable_fails_the_host_untouched(tmp_path: Path) -
 
 
 def test_purge_on_an_absent_document_is_refused(tmp_path: Path) -> None:
-    run, kernel, _ = run_role(tmp_path, {"policy_groups_purge": True})
+    run, kernel = run_role(tmp_path, {"policy_groups_purge": True})
     assert run.returncode != 0 and "policy_groups is not defined for this host" in run.stdout
     assert kernel.groups() == ["batch", "latency"]
 
 
 def test_ignored_lookalike_and_an_explicit_empty_document_pass(tmp_path: Path) -> None:
     # (The simulated host cannot remove groups through the real file system, so the host starts without any.)
-    run, kernel, _ = run_role(tmp_path, {"policy_group": "a label of our own", "policy_groups_ignore_vars": ["policy_group"],
+    run, kernel = run_role(tmp_path, {"policy_group": "a label of our own", "policy_groups_ignore_vars": ["policy_group"],
                                          "policy_groups_purge": True, "policy_groups": []}, converged=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert kernel.groups() == []
