@@ -37,7 +37,7 @@ def run_role(tmp_path: Path, variables: dict[str, Any], converged: bool = True) 
 
 def test_a_misspelt_document_variable_fails_the_host_untouched(tmp_path: Path) -> None:
     run, kernel = run_role(tmp_path, {"policy_group": [{"name": "latency"}], "policy_swap_tier": [],
-                                         "policy_groups_purge": True, "policy_groups": []})
+                                      "policy_groups_purge": True, "policy_groups": []})
     assert run.returncode != 0
     assert "policy_group: did you mean policy_groups?" in run.stdout
     assert "policy_swap_tier: did you mean policy_swap_tiers?" in run.stdout
@@ -53,6 +53,6 @@ def test_purge_on_an_absent_document_is_refused(tmp_path: Path) -> None:
 def test_ignored_lookalike_and_an_explicit_empty_document_pass(tmp_path: Path) -> None:
     # (The simulated host cannot remove groups through the real file system, so the host starts without any.)
     run, kernel = run_role(tmp_path, {"policy_group": "a label of our own", "policy_groups_ignore_vars": ["policy_group"],
-                                         "policy_groups_purge": True, "policy_groups": []}, converged=False)
+                                      "policy_groups_purge": True, "policy_groups": []}, converged=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert kernel.groups() == []
