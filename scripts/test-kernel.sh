@@ -3,8 +3,9 @@
 # boot it in a QEMU guest for a smoke test of the policy-group ABI (docs/policyfs-abi.md): the controller is
 # registered, the hierarchy mounts, abi_version and features read back, a group is created, THP and OOM policy
 # reach a member process (also when it joins while it execs), a bad value and removing a busy group are refused,
-# a cgroup v2 path and a systemd service are bound (members follow, also after the service restarts),
-# the group is removed again. Then the kernel's own selftest (test_policy, built by kernel/build.sh) runs in the
+# a cgroup v2 path and a systemd service are bound (members follow, also after the service restarts, and the
+# service's THP and KSM values reach its own address space, never that of PID 1, which starts it with
+# posix_spawn straight into its cgroup), the group is removed again. Then the kernel's own selftest (test_policy, built by kernel/build.sh) runs in the
 # guest: every test on the guest's swap devices (zram0 fast, the virtual disk slow), then the tiers-file test with
 # swap off (it defines layouts that would move active devices).
 set -euo pipefail
@@ -71,6 +72,13 @@ ok "20 joins racing with execve kept THP never"
 # bindings: a cgroup v2 directory, then a systemd service started, bound, stopped and started again
 mkdir "$R/bound"
 echo 123 > "$R/bound/policy.oom_score_adj"
+echo never > "$R/bound/policy.thp"
+echo 1 > "$R/bound/policy.ksm"
+# PID 1 starts services with posix_spawn (CLONE_VM|CLONE_VFORK) straight into their cgroup: the bound group's
+# per-mm values must reach the service's own address space, never PID 1's
+pid1_thp=$(sed -n 's/^THP_policy:[[:space:]]*//p' /proc/1/status)
+pid1_ksm=$(sed -n 's/^ksm_merge_any:[[:space:]]*//p' /proc/1/ksm_stat)
+[ -n "$pid1_thp" ] && [ -n "$pid1_ksm" ] || fail "PID 1 shows no THP_policy or ksm_merge_any"
 mkdir -p /sys/fs/cgroup/smoke-bind
 echo +/smoke-bind > "$R/bound/policy.bind"
 [ "$(cat "$R/bound/policy.bind")" = /smoke-bind ] || fail "policy.bind does not list /smoke-bind"
@@ -92,7 +100,14 @@ new_main=$(systemctl show -P MainPID smoke-svc)
 [ "$new_main" != "$main" ] || fail "smoke-svc did not restart"
 grep -qx "$new_main" "$R/bound/cgroup.procs" || fail "restarted service: main process $new_main not in the group"
 [ "$(cat "/proc/$new_main/oom_score_adj")" = 123 ] || fail "restarted service: oom_score_adj is not 123"
+grep -q '^THP_policy:[[:space:]]*never' "/proc/$new_main/status" || fail "restarted service: THP_policy is not never"
+grep -q '^ksm_merge_any:[[:space:]]*yes' "/proc/$new_main/ksm_stat" || fail "restarted service: KSM merge-any is off"
 ok "bound systemd service: members follow, also after a restart"
+[ "$(sed -n 's/^THP_policy:[[:space:]]*//p' /proc/1/status)" = "$pid1_thp" ] ||
+    fail "PID 1's THP_policy changed from $pid1_thp to $(sed -n 's/^THP_policy:[[:space:]]*//p' /proc/1/status)"
+[ "$(sed -n 's/^ksm_merge_any:[[:space:]]*//p' /proc/1/ksm_stat)" = "$pid1_ksm" ] ||
+    fail "PID 1's ksm_merge_any changed from $pid1_ksm"
+ok "PID 1 kept THP_policy $pid1_thp and ksm_merge_any $pid1_ksm while it started a bound service"
 if rmdir "$R/bound" 2>/dev/null; then fail "removed a group with bindings"; fi
 systemctl stop smoke-svc
 echo -/system.slice/smoke-svc.service > "$R/bound/policy.bind"
