@@ -24,6 +24,8 @@ TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|scope|slice|socket|mount|swap)$")
 NODE_LIST_RE = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
 
+# Words of policy.swap.tiers and policy.effective: the kernel refuses them as tier names.
+RESERVED_TIER_NAMES = frozenset({"none", "inherit", "default"})
 # cgroup v1 core files present in every group of the policy hierarchy: mkdir of these names fails.
 RESERVED_GROUP_NAMES = frozenset({"tasks", "notify_on_release", "release_agent"})
 UNIT_TYPES_WITH_CGROUP = ("service", "scope", "slice", "socket", "mount", "swap")
@@ -69,6 +71,9 @@ def tier_name_problem(name: str) -> str | None:
         return "is %d characters long; swap tier names have at most %d" % (len(name), TIER_NAME_MAX)
     if not TIER_NAME_RE.fullmatch(name):
         return "may contain only letters, digits and '_' (the kernel's swap tier syntax); got %r" % name
+    if name in RESERVED_TIER_NAMES:
+        return "is a reserved word (%s are values of policy.swap.tiers, not tier names)" % ", ".join(
+            sorted(RESERVED_TIER_NAMES))
     return None
 
 

@@ -61,6 +61,10 @@ def test_tier_names() -> None:
     assert _names.tier_name_problem("") == "must not be empty"
     assert "at most 15" in (_names.tier_name_problem("x" * 16) or "")
     assert "letters, digits and '_'" in (_names.tier_name_problem("a-b") or "")
+    # the kernel's policy.swap.tiers words: a tier of that name would make the file ambiguous
+    for word in ("none", "inherit", "default"):
+        assert "reserved word" in (_names.tier_name_problem(word) or "")
+    assert _names.tier_name_problem("None") is None
 
 
 def test_long_cgroup_path() -> None:

@@ -243,6 +243,8 @@ CASES: list[Case] = [
     ("members-unknown", set_member(0, "users", ["x"]), "policy_groups[0] (latency).members.users",
      "unknown field; expected one of: cgroups, pids, systemd_units"),
     # --- tiers
+    ("tier-reserved-name", set_tier(0, "name", "none"), "policy_swap_tiers[0].name",
+     "is a reserved word (default, inherit, none are values of policy.swap.tiers, not tier names)"),
     ("tier-duplicate-name", set_tier(0, "name", "slow"), "policy_swap_tiers[1].name",
      "duplicate tier name 'slow' (also policy_swap_tiers[0])"),
     ("tier-duplicate-start", set_tier(0, "start_priority", -1), "policy_swap_tiers[1].start_priority",
