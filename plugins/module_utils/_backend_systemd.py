@@ -91,6 +91,7 @@ class SystemdBackend(OperationDispatch):
         self.systemctl = Systemctl(runner if runner is not None else no_runner)
         self.store = DropinStore(self.io)
         self.support: dict[str, str | None] = {}
+        self.known: frozenset[str] = frozenset()
         self.systemd_version: str | None = None
 
     def use_runner(self, runner: Runner) -> None:
@@ -109,6 +110,7 @@ class SystemdBackend(OperationDispatch):
                 why = f"the systemd backend is not available on this host: {exc}"
         if why is not None:
             return Capabilities(self.name, False, why, None, (), release, False)
+        self.known = known
         self.support = {key: self._support(key, known, release) for key in POLICY_KEYS}
         features = tuple(key for key in POLICY_KEYS if self.support[key] is None) + (MEMBER_FEATURE,)
         return Capabilities(self.name, True, None, None, features, release, False)
@@ -152,8 +154,10 @@ class SystemdBackend(OperationDispatch):
         return units_from(self.read_dropins())
 
     def read_runtime(self, units: list[str]) -> dict[str, UnitRuntime]:
-        """Each unit's state, main PID and the live values of the cgroup-level properties (cgroup files)."""
-        shown = self.systemctl.show(sorted(units), ["ActiveState", "MainPID", "ControlGroup"])
+        """Each unit's state, main PID, the live values of the cgroup-level properties (cgroup files), whether
+        systemd has loaded its unit files since they last changed, and the values it has loaded."""
+        loaded_props = sorted(self.known)
+        shown = self.systemctl.show(sorted(units), ["ActiveState", "MainPID", "ControlGroup", "NeedDaemonReload", *loaded_props])
         result: dict[str, UnitRuntime] = {}
         for unit, props in shown.items():
             cgroup = props.get("ControlGroup", "")
@@ -164,7 +168,11 @@ class SystemdBackend(OperationDispatch):
                 except OSError:
                     continue
             main_pid = props.get("MainPID", "0")
-            result[unit] = UnitRuntime(props.get("ActiveState", "inactive"), int(main_pid) if main_pid.isdigit() else 0, live)
+            result[unit] = UnitRuntime(
+                props.get("ActiveState", "inactive"), int(main_pid) if main_pid.isdigit() else 0, live,
+                need_reload=props.get("NeedDaemonReload") == "yes",
+                loaded={p: props[p] for p in loaded_props if p in props},
+            )
         return result
 
     # -- apply -------------------------------------------------------------------------------------------------

@@ -30,6 +30,16 @@ class UnitRuntime:
     active_state: str = "inactive"
     main_pid: int = 0
     live: Mapping[str, str] = field(default_factory=dict)
+    need_reload: bool = False
+    loaded: Mapping[str, str] = field(default_factory=dict)
+
+    def unloaded(self, properties: Mapping[str, str]) -> dict[str, str]:
+        """Those of ``properties`` systemd has not loaded yet: it says its unit files changed since it loaded
+        them (``NeedDaemonReload``) and a value it holds differs from ours. A property it does not show is not
+        compared; an edit of someone else's file alone (our values loaded) is not ours to reload."""
+        if not self.need_reload:
+            return {}
+        return {p: v for p, v in properties.items() if p in self.loaded and self.loaded[p] != v}
 
     @property
     def active(self) -> bool:
@@ -74,7 +84,16 @@ def plan_dropins(
         result.operations.append(Operation("remove_dropin", old.group, old.unit, old.content, None))
         if _exec_props(old.content):
             exec_changed.add(old.unit)
-    if result.operations:
+    # A run that wrote drop-ins and stopped before its daemon-reload left systemd on the old values; a later
+    # run sees nothing to write, so it must notice from systemd itself and finish that run's job.
+    unfinished: set[str] = set()
+    for (unit, _group), dropin in want.items():
+        unloaded = runtime.get(unit, UnitRuntime()).unloaded(dropin.properties())
+        if unloaded:
+            unfinished.add(unit)
+        if any(prop not in CGROUP_PROPERTIES for prop in unloaded):
+            exec_changed.add(unit)
+    if result.operations or unfinished:
         result.operations.append(Operation("daemon_reload"))
     for (unit, _group), dropin in sorted(want.items()):
         state = runtime.get(unit, UnitRuntime())

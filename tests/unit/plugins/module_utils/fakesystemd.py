@@ -53,12 +53,15 @@ class FakeSystemd:
         return [call[0] for call in self.calls if call[0] not in ("show", "--version")]
 
     # -- systemd behaviour -------------------------------------------------------------------------------------
-    def _load(self, unit: str) -> None:
+    def _on_disk(self, unit: str) -> dict[str, str]:
         props = dict(PROPERTY_DEFAULTS)
         for directory in (self.root / "etc/systemd/system" / f"{unit}.d", self.root / "run/systemd/system.control" / f"{unit}.d"):
             for path in sorted(directory.glob("*.conf")) if directory.is_dir() else ():
                 props.update(parse_properties(path.read_text()))
-        self.configured[unit] = props
+        return props
+
+    def _load(self, unit: str) -> None:
+        self.configured[unit] = self._on_disk(unit)
 
     def __call__(self, argv: Sequence[str]) -> tuple[int, str, str]:
         argv = list(argv)
@@ -103,6 +106,8 @@ class FakeSystemd:
                     lines.append(f"ActiveState={'active' if self.units.get(unit) else 'inactive'}")
                 elif name == "MainPID":
                     lines.append(f"MainPID={4242 if self.units.get(unit) else 0}")
+                elif name == "NeedDaemonReload":
+                    lines.append(f"NeedDaemonReload={'yes' if unit in self.configured and self._on_disk(unit) != self.configured[unit] else 'no'}")
                 elif name == "ControlGroup":
                     lines.append(f"ControlGroup={'/system.slice/' + unit if self.units.get(unit) else ''}")
                 elif name in self.properties:

@@ -393,3 +393,45 @@ def test_a_backend_without_a_runner_is_unavailable_and_says_why(host: FakeSystem
     assert caps.reason == (
         f"the systemd backend is not available on this host: probing unit properties failed: systemctl show {probe} "
         "-- policygroups-probe.service: no way to run systemctl was given to the systemd backend")
+
+
+# -- a run interrupted between writing drop-ins and daemon-reload ---------------------------------------------
+def interrupted_before_reload(host: FakeSystemd, groups: list[dict[str, Any]]) -> None:
+    """A run that wrote its drop-ins and died before ``daemon-reload`` (systemd still has the old values)."""
+    host.fail["daemon-reload"] = (1, "killed")
+    failed = run(host, groups)
+    assert failed.failed is not None and failed.failed.op == "daemon_reload"
+    del host.fail["daemon-reload"]
+    host.calls.clear()
+
+
+def test_a_later_run_finishes_a_run_interrupted_before_daemon_reload(host: FakeSystemd) -> None:
+    interrupted_before_reload(host, DEMO)
+    assert host.configured["pg-demo.service"]["OOMScoreAdjust"] == "0"
+    check = run(host, DEMO, check_mode=True)
+    assert [op.op for op in check.operations] == ["daemon_reload", "set_runtime"]
+    assert check.restart_required == ["pg-demo.service"] and host.ops() == []
+    finished = run(host, DEMO)
+    assert finished.changed and [op.op for op in finished.applied] == ["daemon_reload", "set_runtime"]
+    assert finished.restart_required == ["pg-demo.service"]
+    assert host.configured["pg-demo.service"]["OOMScoreAdjust"] == "300"
+    assert host.live("pg-demo.service", "memory.swap.max") == "0"
+    again = run(host, DEMO)
+    assert not again.changed and again.restart_required == []
+
+
+def test_an_interrupted_run_is_finished_with_the_restart_it_owed(host: FakeSystemd) -> None:
+    interrupted_before_reload(host, DEMO)
+    finished = run(host, DEMO, restart_units=True)
+    assert [op.op for op in finished.applied] == ["daemon_reload", "set_runtime", "restart"]
+    assert ["try-restart", "--", "pg-demo.service"] in host.calls
+
+
+def test_an_edit_outside_our_dropin_does_not_make_a_run_reload(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    host.calls.clear()
+    other = host.root / "etc/systemd/system/pg-demo.service.d/10-local.conf"
+    other.write_text("[Service]\nNice=5\n")
+    host.configured["pg-demo.service"]["Nice"] = "0"  # loaded before the edit: systemd would say NeedDaemonReload
+    again = run(host, DEMO)
+    assert not again.changed and host.ops() == []
