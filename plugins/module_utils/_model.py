@@ -268,6 +268,9 @@ def _members(value: Any, where: str) -> Members:
     unknown = set(value) - {"cgroups", "systemd_units", "pids"}
     if unknown:
         raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("cgroups", "systemd_units", "pids"):
+        if value.get(key) is not None and not isinstance(value[key], (list, tuple)):
+            raise _err(f"{where}.{key}", f"expected a list, got {value[key]!r}")
     cgroups: list[str] = []
     for index, path in enumerate(value.get("cgroups") or ()):
         if not isinstance(path, str) or not is_normalised_cgroup_path(path) or path == "/":

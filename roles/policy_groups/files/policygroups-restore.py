@@ -15,8 +15,9 @@ policies and bindings. Services that have not started yet have no cgroup: their 
 unit's slice and created, so the binding is in place before the first task enters it (systemd adopts an
 existing cgroup directory when it starts the unit).
 
-Exit status: 0 restored (or nothing to do), 1 something could not be restored (details on stderr, in the
-journal), 2 bad usage or unreadable document.
+The whole document is validated, strictly typed, before anything is done (no cgroup is created from a
+document that is not valid in full). Exit status: 0 restored (or nothing to do), 1 something could not be
+restored (details on stderr, in the journal), 2 bad usage, or an unreadable or invalid document.
 """
 
 from __future__ import annotations
@@ -80,24 +81,79 @@ def make_unit_resolver(root: str, cgroup_root: str, create: bool,
     return resolve
 
 
-def ensure_cgroups(doc: dict[str, Any], root: str, cgroup_root: str) -> None:
-    """Create bound cgroup v2 paths that do not exist yet (their services start later)."""
-    for group in doc.get("policy_groups") or []:
-        for path in (group.get("members") or {}).get("cgroups") or []:
-            real = os.path.join(root, cgroup_root.lstrip("/"), str(path).lstrip("/"))
-            if not os.path.isdir(real):
-                try:
-                    os.makedirs(real, exist_ok=True)
-                except OSError as exc:
-                    log(f"cannot create cgroup {path}: {exc}")
+DOCUMENT_KEYS = ("format", "policy_root", "purge", "tiers_purge", "policy_swap_tiers", "policy_groups")
+
+
+class BadDocument(ValueError):
+    """The persisted policy is not one this restore can act on; nothing was done."""
 
 
 def load_document(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         doc = json.load(handle)
     if not isinstance(doc, dict) or doc.get("format") not in SUPPORTED_FORMATS:
-        raise ValueError(f"{path}: not a persisted policy of a supported format {SUPPORTED_FORMATS}")
+        raise BadDocument(f"{path}: not a persisted policy of a supported format {SUPPORTED_FORMATS}")
     return doc
+
+
+class Restore:
+    """The persisted policy, validated whole and typed: nothing is acted on before all of it is."""
+
+    def __init__(self, policy_root: str, purge: bool, tiers_purge: bool, policy: Any) -> None:
+        self.policy_root = policy_root
+        self.purge = purge
+        self.tiers_purge = tiers_purge
+        self.policy = policy  # the engine's HostPolicy
+
+    def desired(self, actual: Any) -> Any:
+        """The policy to reach from ``actual``: with ``tiers_purge: false`` the host's other tiers stay."""
+        from policygroups_engine._model import HostPolicy, normalize_tiers
+
+        if self.tiers_purge or self.policy.tiers is None or not actual.tiers:
+            return self.policy
+        named = {t.name for t in self.policy.tiers}
+        items = [t.to_dict() for t in self.policy.tiers] + [t.to_dict() for t in actual.tiers if t.name not in named]
+        return HostPolicy(groups=self.policy.groups, tiers=normalize_tiers(items, "policy_swap_tiers"))
+
+
+def validate(doc: dict[str, Any]) -> Restore:
+    """Every key of the document checked, strictly typed (``"false"`` is not a boolean); raises BadDocument."""
+    from policygroups_engine._errors import ModelError
+    from policygroups_engine._model import normalize
+
+    unknown = sorted(set(doc) - set(DOCUMENT_KEYS))
+    if unknown:
+        raise BadDocument(f"unknown key(s) {', '.join(map(str, unknown))}")
+    flags = {}
+    for key in ("purge", "tiers_purge"):
+        value = doc.get(key, key == "tiers_purge")
+        if not isinstance(value, bool):
+            raise BadDocument(f"{key}: expected true or false, got {value!r}")
+        flags[key] = value
+    policy_root = doc.get("policy_root", "/sys/fs/cgroup/policy")
+    if not isinstance(policy_root, str) or not policy_root.startswith("/") or "\0" in policy_root:
+        raise BadDocument(f"policy_root: expected an absolute path, got {policy_root!r}")
+    wanted = {"policy_groups": doc.get("policy_groups", [])}
+    if doc.get("policy_swap_tiers") is not None:
+        wanted["policy_swap_tiers"] = doc["policy_swap_tiers"]
+    try:
+        policy = normalize(wanted)
+    except ModelError as exc:
+        raise BadDocument(str(exc)) from exc
+    return Restore(policy_root, flags["purge"], flags["tiers_purge"], policy)
+
+
+def ensure_cgroups(policy: Any, root: str, cgroup_root: str) -> None:
+    """Create bound cgroup v2 paths that do not exist yet (their services start later); the paths are the
+    validated ones (absolute, normalised, no '..')."""
+    for group in policy.groups:
+        for path in group.members.cgroups if group.present else ():
+            real = os.path.join(root, cgroup_root.lstrip("/"), path.lstrip("/"))
+            if not os.path.isdir(real):
+                try:
+                    os.makedirs(real, exist_ok=True)
+                except OSError as exc:
+                    log(f"cannot create cgroup {path}: {exc}")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -116,29 +172,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        doc = load_document(os.path.join(args.root, args.document.lstrip("/")))
+        restore = validate(load_document(os.path.join(args.root, args.document.lstrip("/"))))
     except (OSError, ValueError) as exc:
-        log(f"cannot read the persisted policy: {exc}")
+        log(f"cannot use the persisted policy, nothing was done: {exc}")
         return 2
 
     from policygroups_engine._backend import make_backend
     from policygroups_engine._errors import PolicyGroupsError
     from policygroups_engine._lock import DEFAULT_LOCK_PATH
-    from policygroups_engine._model import normalize
     from policygroups_engine._reconcile import reconcile
 
-    policy_root = args.policy_root or doc.get("policy_root") or "/sys/fs/cgroup/policy"
+    policy_root = args.policy_root or restore.policy_root
     create = not args.no_create_cgroups and not args.check
     if create:
-        ensure_cgroups(doc, args.root, args.cgroup_root)
+        ensure_cgroups(restore.policy, args.root, args.cgroup_root)
     lock = args.lock or os.path.join(args.root, DEFAULT_LOCK_PATH.lstrip("/"))
-    wanted = {"policy_groups": doc.get("policy_groups") or []}
-    if doc.get("policy_swap_tiers") is not None:
-        wanted["policy_swap_tiers"] = doc["policy_swap_tiers"]
+    desired = restore.policy
     try:
-        desired = normalize(wanted)
         backend = make_backend("auto", root=args.root, policy_root=policy_root)
-        outcome = reconcile(backend, lambda _actual: desired, purge=bool(doc.get("purge")), check_mode=args.check,
+        outcome = reconcile(backend, restore.desired, purge=restore.purge, check_mode=args.check,
                             lock_path=lock, resolve_unit=make_unit_resolver(args.root, args.cgroup_root, create),
                             missing="skip")
     except PolicyGroupsError as exc:

@@ -134,3 +134,58 @@ def test_unit_resolver_template_instance_gets_its_template_slice(restore: Module
     path = "/system.slice/system-report.slice/report@1.service"
     assert resolve("report@1.service") == path
     assert (tmp_path / "sys" / "fs" / "cgroup" / path.lstrip("/")).is_dir()
+
+
+# -- the whole document is validated, strictly typed, before anything is done -----------------------------------
+def write_doc(tmp_path: Path, doc: dict[str, Any]) -> None:
+    (tmp_path / "host" / "etc" / "policygroups" / "policy.json").write_text(json.dumps(doc))
+
+
+def with_group_change(**change: Any) -> dict[str, Any]:
+    return {**DOC, "policy_groups": [{**DOC["policy_groups"][0], **change}, DOC["policy_groups"][1]]}
+
+
+@pytest.mark.parametrize(("doc", "named"), [
+    ({**DOC, "purge": "false"}, "purge: expected true or false, got 'false'"),
+    ({**DOC, "tiers_purge": "no"}, "tiers_purge: expected true or false, got 'no'"),
+    ({**DOC, "policy_root": 5}, "policy_root: expected an absolute path"),
+    ({**DOC, "policy_groups": "latency"}, "policy_groups: expected a list of groups"),
+    ({**DOC, "policy_swap_tiers": {"fast": 100}}, "policy_swap_tiers: expected a list"),
+    (with_group_change(oom_score_adj="5"), "policy_groups[0].oom_score_adj: '5' is not an integer"),
+    (with_group_change(members={"cgroups": "/system.slice/api.service"}), "policy_groups[0].members.cgroups: expected a list"),
+    (with_group_change(members={"cgroups": ["/../../../outside"]}), "policy_groups[0].members.cgroups[0]"),
+    (with_group_change(members={"pids": [True]}), "policy_groups[0].members.pids[0]"),
+    ({**DOC, "unexpected": 1}, "unknown key(s) unexpected"),
+])
+def test_a_malformed_document_exits_2_before_touching_the_host(
+        restore: ModuleType, host: FakeKernel, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        doc: dict[str, Any], named: str) -> None:
+    write_doc(tmp_path, doc)
+    cgroups_before = sorted(p for p in (tmp_path / "host" / "sys" / "fs" / "cgroup").rglob("*") if p.is_dir())
+    assert run(restore, host) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+    assert host.writes == [] and host.groups() == []
+    # no cgroup directory was created from the raw document, inside the root or outside it
+    assert sorted(p for p in (tmp_path / "host" / "sys" / "fs" / "cgroup").rglob("*") if p.is_dir()) == cgroups_before
+    assert not (tmp_path / "outside").exists()
+
+
+def test_purge_false_keeps_unlisted_groups(restore: ModuleType, host: FakeKernel, tmp_path: Path) -> None:
+    host.mkdir("/sys/fs/cgroup/policy/local")
+    write_doc(tmp_path, {**DOC, "purge": False})
+    assert run(restore, host) == 0
+    assert "local" in host.groups()
+    write_doc(tmp_path, {**DOC, "purge": True})
+    assert run(restore, host) == 0
+    assert "local" not in host.groups()
+
+
+def test_tiers_purge_false_keeps_the_hosts_other_tiers(restore: ModuleType, host: FakeKernel, tmp_path: Path) -> None:
+    host.write("/sys/kernel/mm/swap/tiers", "+fast:100,+zram:50,+slow:-1")
+    write_doc(tmp_path, {**DOC, "tiers_purge": False})
+    assert run(restore, host) == 0
+    assert [(t.name, t.start_priority) for t in host.tiers()] == [("fast", 100), ("zram", 50), ("slow", -1)]
+    write_doc(tmp_path, {**DOC, "tiers_purge": True})
+    assert run(restore, host) == 0
+    assert [(t.name, t.start_priority) for t in host.tiers()] == [("fast", 100), ("slow", -1)]
