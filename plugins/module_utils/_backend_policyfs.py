@@ -171,6 +171,13 @@ class PolicyfsBackend(OperationDispatch):
         return GroupState(path=path, policies=policies, bindings=bindings, pids=pids, effective=effective)
 
     # -- apply -------------------------------------------------------------------------------------------------
+    def _gone(self, group: str) -> str | None:
+        """Why a write into ``group`` failed when the group itself is gone (another process removed it after
+        this run read the host): ENOENT from the file alone would blame the value."""
+        if group and not self.io.isdir(self._dir(group)):
+            return "the group no longer exists (removed by another process during this run)"
+        return None
+
     def _op_set_tiers(self, op: Operation) -> None:
         batch = change_batch(op.before or (), op.after or ())
         try:
@@ -200,7 +207,7 @@ class PolicyfsBackend(OperationDispatch):
         try:
             self.io.write(self._file(group, name), str(op.after))
         except OSError as exc:
-            why = _POLICY_ERRORS.get(exc.errno or 0, _strerror(exc))
+            why = self._gone(group) or _POLICY_ERRORS.get(exc.errno or 0, _strerror(exc))
             raise BackendError(f"group {group!r}: writing {op.after!r} to {name} failed: {why}", exc.errno) from exc
 
     def _op_bind(self, op: Operation) -> None:
@@ -239,7 +246,7 @@ class PolicyfsBackend(OperationDispatch):
         try:
             self.io.write(self._file(group, "policy.bind"), value)
         except OSError as exc:
-            why = reasons.get(exc.errno or 0, _strerror(exc))
+            why = self._gone(group) or reasons.get(exc.errno or 0, _strerror(exc))
             raise BackendError(f"group {group!r}: writing {value!r} to policy.bind failed: {why}", exc.errno) from exc
 
     def _op_join_pid(self, op: Operation) -> None:

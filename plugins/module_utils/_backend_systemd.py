@@ -10,7 +10,6 @@ files. See docs/mainline.md.
 
 from __future__ import annotations
 
-import os
 from typing import Mapping
 
 from ._backend import OperationDispatch
@@ -208,7 +207,7 @@ class SystemdBackend(OperationDispatch):
             path = f"{CONTROL_DIR}/{unit}.d/50-{prop}.conf"
             try:
                 if parse_properties(self.io.read(path)) == {prop: value}:
-                    os.unlink(self.io.real(path))
+                    self.io.unlink(path)
             except OSError:
                 continue
 

@@ -9,14 +9,15 @@ so a hand-written file with a similar name is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
 from typing import Mapping
 
 from ._errors import BackendError
-from ._io import HostIO
+from ._io import HostIO, makedirs_nofollow, open_nofollow
 from ._mainline_map import section_of
 
 UNIT_DIR = "/etc/systemd/system"
@@ -107,42 +108,61 @@ class DropinStore:
         return found
 
     def write(self, dropin: Dropin) -> None:
-        """Write the whole file or nothing: a temporary file in the same directory, fsync, rename."""
-        path = self.io.real(dropin.host_path)
-        directory = os.path.dirname(path)
+        """Write the whole file or nothing: a temporary file in the same directory, fsync, rename, fsync of the
+        directory. Every directory is reached without following a link (``_io.parent_fd``)."""
+        directory, name = os.path.split(dropin.host_path)
         try:
-            os.makedirs(directory, mode=0o755, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".policygroups-", dir=directory)
+            makedirs_nofollow(self.io.root, directory)
+            dfd = open_nofollow(self.io.root, directory, os.O_RDONLY | os.O_DIRECTORY)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(dropin.content)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.chmod(tmp, 0o644)
-                if os.geteuid() == 0:
-                    os.chown(tmp, 0, 0)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+                self._replace(dfd, name, dropin.content.encode("utf-8"))
+            finally:
+                os.close(dfd)
         except OSError as exc:
             raise BackendError(f"cannot write {dropin.host_path}: {exc.strerror or exc}", exc.errno) from exc
 
+    @staticmethod
+    def _replace(dfd: int, name: str, data: bytes) -> None:
+        tmp = f".policygroups-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+                os.fchmod(fd, 0o644)
+                if os.geteuid() == 0:
+                    os.fchown(fd, 0, 0)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+        os.fsync(dfd)
+
     def remove(self, unit: str, group: str) -> None:
-        """Remove our drop-in, and the unit's ``.d`` directory when nothing else is left in it."""
+        """Remove our drop-in (and fsync its directory), and the unit's ``.d`` directory when nothing else is
+        left in it."""
         host_path = dropin_path(unit, group)
-        path = self.io.real(host_path)
+        directory, name = os.path.split(host_path)
         try:
             content = self.io.read(host_path)
             if marker_group(content) != group:
                 raise BackendError(f"{host_path} no longer carries this collection's marker: left in place")
-            os.unlink(path)
+            dfd = open_nofollow(self.io.root, directory, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.unlink(name, dir_fd=dfd)
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
         except FileNotFoundError:
             return
         except OSError as exc:
             raise BackendError(f"cannot remove {host_path}: {exc.strerror or exc}", exc.errno) from exc
         try:
-            os.rmdir(os.path.dirname(path))
+            self.io.rmdir(directory)
         except OSError:
             pass  # not empty, or already gone: both fine

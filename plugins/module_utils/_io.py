@@ -5,11 +5,76 @@
 All paths given to it are host paths (``/sys/fs/cgroup/policy/a/policy.thp``); ``root`` re-roots them, so the
 same code runs against ``/`` on a host or a temporary tree laid out like one in tests. Errors are the plain
 ``OSError`` of the system call: backends map errno to messages.
+
+Everything written (a value, a directory made or removed, a file replaced) is reached without following a
+symbolic link below the root: each directory is opened relative to the one before it with ``O_NOFOLLOW``,
+and the last component is opened, made or removed relative to its directory's descriptor. A link planted in
+a managed tree makes the write fail with ELOOP or ENOTDIR instead of landing outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Iterator
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _components(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise OSError(22, f"'.' or '..' in {path!r}")
+    return parts
+
+
+@contextlib.contextmanager
+def parent_fd(root: str, path: str) -> Iterator[tuple[int, str]]:
+    """``(descriptor of the directory holding path's last component, that component)``, for the host path
+    ``path`` under ``root``; no directory below ``root`` is reached through a symbolic link."""
+    parts = _components(path)
+    if not parts:
+        raise OSError(22, f"no file name in {path!r}")
+    fd = os.open(root or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        yield fd, parts[-1]
+    finally:
+        os.close(fd)
+
+
+def open_nofollow(root: str, path: str, flags: int, mode: int = 0o600) -> int:
+    """``os.open`` of ``path`` under ``root`` without following a link on the way or at the end."""
+    with parent_fd(root, path) as (fd, name):
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+
+
+def makedirs_nofollow(root: str, path: str, mode: int = 0o755) -> None:
+    """``mkdir -p`` of ``path`` under ``root``, each directory made or entered without following a link."""
+    fd = os.open(root or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in _components(path):
+            try:
+                os.mkdir(part, mode, dir_fd=fd)
+            except FileExistsError:
+                pass
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(root: str, path: str) -> None:
+    """fsync the directory ``path`` (under ``root``), so a rename or unlink in it survives a crash."""
+    fd = open_nofollow(root, path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class HostIO:
@@ -41,7 +106,7 @@ class HostIO:
 
     def write(self, path: str, data: str) -> None:
         payload = data.encode("utf-8")
-        fd = os.open(self.real(path), os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+        fd = open_nofollow(self.root, path, os.O_WRONLY | os.O_TRUNC)
         try:
             written = os.write(fd, payload)
         finally:
@@ -49,11 +114,17 @@ class HostIO:
         if written != len(payload):
             raise OSError(0, f"short write ({written} of {len(payload)} bytes)")
 
-    def mkdir(self, path: str) -> None:
-        os.mkdir(self.real(path))
+    def mkdir(self, path: str, mode: int = 0o777) -> None:
+        with parent_fd(self.root, path) as (fd, name):
+            os.mkdir(name, mode, dir_fd=fd)
 
     def rmdir(self, path: str) -> None:
-        os.rmdir(self.real(path))
+        with parent_fd(self.root, path) as (fd, name):
+            os.rmdir(name, dir_fd=fd)
+
+    def unlink(self, path: str) -> None:
+        with parent_fd(self.root, path) as (fd, name):
+            os.unlink(name, dir_fd=fd)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self.real(path))

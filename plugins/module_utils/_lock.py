@@ -9,12 +9,15 @@ gives up can say who holds it. The file is never removed (removing a flock file 
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import math
 import os
 import time
 from types import TracebackType
 
-from ._errors import LockTimeoutError
+from ._errors import LockTimeoutError, PolicyGroupsError
+from ._io import open_nofollow
 
 DEFAULT_LOCK_PATH = "/run/policygroups.lock"
 
@@ -23,6 +26,8 @@ class HostLock:
     """Context manager: ``with HostLock(path, timeout=30): ...``."""
 
     def __init__(self, path: str = DEFAULT_LOCK_PATH, timeout: float = 60.0, shared: bool = False, poll: float = 0.05) -> None:
+        if not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout < 0:
+            raise PolicyGroupsError(f"lock_timeout must be a finite number of seconds, 0 or more; got {timeout!r}")
         self.path = path
         self.timeout = timeout
         self.shared = shared
@@ -30,9 +35,17 @@ class HostLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            # no link is followed on the way to the lock file, nor to the file itself
+            fd = open_nofollow("/", self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            directory = os.path.dirname(self.path)
+            why = f"{directory} does not exist" if exc.errno == errno.ENOENT else (exc.strerror or str(exc))
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a symbolic link on the way
+                why = "a symbolic link is on its path, which is never followed"
+            raise PolicyGroupsError(f"cannot open the host lock {self.path}: {why}") from exc
         mode = (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
-        deadline = time.monotonic() + max(self.timeout, 0.0)
+        deadline = time.monotonic() + self.timeout
         while True:
             try:
                 fcntl.flock(fd, mode)

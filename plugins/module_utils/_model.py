@@ -17,20 +17,21 @@ if TYPE_CHECKING:
     from typing import TypeGuard
 
 from ._errors import ModelError
+from ._names import cgroup_path_problem, group_name_problem, unit_name_problem
 
 # Policies in the order of the ABI's policy.features (bind is membership, not a policy).
 POLICY_KEYS: tuple[str, ...] = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa")
 INHERIT = "inherit"
 
-GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 NODELIST_RE = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
-UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.[a-z]+$")
 THP_MODES = ("inherit", "never", "madvise", "always")
 NUMA_MODES = ("default", "local", "preferred", "bind", "interleave")
 NUMA_MODES_WITHOUT_NODES = ("default", "local")
 PRIO_MIN, PRIO_MAX = -1, 32767
 OOM_MIN, OOM_MAX = -1000, 1000
+# A group's path below the policy root, so that root, path and the longest policy file name fit PATH_MAX.
+GROUP_PATH_MAX = 3968
 
 _GROUP_FIELDS = frozenset(
     ("name", "description", "parent", "state", "swap", "zswap_writeback", "thp", "ksm", "oom_score_adj", "numa", "members")
@@ -273,14 +274,16 @@ def _members(value: Any, where: str) -> Members:
             raise _err(f"{where}.{key}", f"expected a list, got {value[key]!r}")
     cgroups: list[str] = []
     for index, path in enumerate(value.get("cgroups") or ()):
-        if not isinstance(path, str) or not is_normalised_cgroup_path(path) or path == "/":
-            raise _err(f"{where}.cgroups[{index}]", f"{path!r} is not an absolute, normalised cgroup v2 path")
+        problem = cgroup_path_problem(path) if isinstance(path, str) else f"expected a cgroup v2 path, got {path!r}"
+        if problem:
+            raise _err(f"{where}.cgroups[{index}]", problem)
         if path not in cgroups:
             cgroups.append(path)
     units: list[str] = []
     for index, unit in enumerate(value.get("systemd_units") or ()):
-        if not isinstance(unit, str) or not UNIT_NAME_RE.fullmatch(unit):
-            raise _err(f"{where}.systemd_units[{index}]", f"{unit!r} is not a systemd unit name (e.g. api.service)")
+        problem = unit_name_problem(unit) if isinstance(unit, str) else f"expected a systemd unit name, got {unit!r}"
+        if problem:
+            raise _err(f"{where}.systemd_units[{index}]", problem)
         if unit not in units:
             units.append(unit)
     pids: list[int] = []
@@ -293,33 +296,49 @@ def _members(value: Any, where: str) -> Members:
 
 
 def _resolve_paths(items: list[Mapping[str, Any]], existing: Mapping[str, str]) -> dict[str, str]:
-    """Group name -> path, following parents through the document, then through ``existing``."""
+    """Group name -> path, following parents through the document, then through ``existing``.
+
+    Iterative and linear: each group's chain of parents is walked once, up to the first group whose path is
+    known, and every group on it is resolved on the way back (no recursion, so a chain of any depth in any
+    order works). A path longer than GROUP_PATH_MAX is refused here, before anything is written."""
     by_name = {item["name"]: item for item in items}
+    index_of = {item["name"]: index for index, item in enumerate(items)}
     paths: dict[str, str] = {}
-
-    def resolve(name: str, chain: tuple[str, ...]) -> str:
-        if name in paths:
-            return paths[name]
-        index = next(i for i, item in enumerate(items) if item["name"] == name)
-        parent = by_name[name].get("parent")
-        if parent is None:
-            path = name
-        elif parent in chain or parent == name:
-            cycle = " -> ".join((*chain, name, parent))
-            raise _err(f"policy_groups[{index}].parent", f"parent cycle: {cycle}")
-        elif parent in by_name:
-            path = f"{resolve(parent, (*chain, name))}/{name}"
-        elif parent in existing:
-            path = f"{existing[parent]}/{name}"
-        elif (by_name[name].get("state") or "present") == "absent":
-            path = name  # removal goes by name wherever the group is; an unknown parent does not matter
-        else:
-            raise _err(f"policy_groups[{index}].parent", f"group {parent!r} is neither defined nor present on the host")
-        paths[name] = path
-        return path
-
     for item in items:
-        resolve(item["name"], ())
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        name = item["name"]
+        base = ""
+        while name not in paths:
+            chain.append(name)
+            on_chain.add(name)
+            parent = by_name[name].get("parent")
+            if parent is None:
+                break
+            if parent in on_chain:
+                cycle = " -> ".join((*chain[chain.index(parent):], parent))
+                raise _err(f"policy_groups[{index_of[parent]}].parent", f"parent cycle: {cycle}")
+            if parent in by_name:
+                name = parent
+                continue
+            if parent in existing:
+                base = existing[parent]
+            elif (by_name[name].get("state") or "present") == "absent":
+                pass  # removal goes by name wherever the group is; an unknown parent does not matter
+            else:
+                raise _err(f"policy_groups[{index_of[name]}].parent",
+                           f"group {parent!r} is neither defined nor present on the host")
+            break
+        else:
+            base = paths[name]
+        for member in reversed(chain):
+            path = f"{base}/{member}" if base else member
+            if len(path) > GROUP_PATH_MAX:
+                raise _err(f"policy_groups[{index_of[member]}]",
+                           f"the group's path {path[:40]}... is longer than {GROUP_PATH_MAX} characters "
+                           "(too deep a chain of parents for the kernel's path limit)")
+            paths[member] = path
+            base = path
     return paths
 
 
@@ -346,13 +365,18 @@ def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None)
         if unknown:
             raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
         name = item.get("name")
-        if not isinstance(name, str) or not GROUP_NAME_RE.fullmatch(name):
-            raise _err(f"{where}.name", f"{name!r} is not a safe group name ([A-Za-z0-9][A-Za-z0-9_-]{{0,62}})")
+        if not isinstance(name, str):
+            raise _err(f"{where}.name", f"expected a group name, got {name!r}")
+        problem = group_name_problem(name)
+        if problem:
+            raise _err(f"{where}.name", problem)
         if name in names:
             raise _err(f"{where}.name", f"group {name!r} is defined twice")
         parent = item.get("parent")
-        if parent is not None and (not isinstance(parent, str) or not GROUP_NAME_RE.fullmatch(parent)):
-            raise _err(f"{where}.parent", f"{parent!r} is not a group name")
+        if parent is not None:
+            problem = group_name_problem(parent) if isinstance(parent, str) else f"expected a group name, got {parent!r}"
+            if problem:
+                raise _err(f"{where}.parent", problem)
         state = item.get("state") or "present"
         if state not in ("present", "absent"):
             raise _err(f"{where}.state", f"{state!r} is not present or absent")

@@ -31,6 +31,7 @@ RESERVED_GROUP_NAMES = frozenset({"tasks", "notify_on_release", "release_agent"}
 UNIT_TYPES_WITH_CGROUP = ("service", "scope", "slice", "socket", "mount", "swap")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_WHITE_SPACE = re.compile(r"\s")
 _TEMPLATE_WITHOUT_INSTANCE = re.compile(r"@\.(%s)\Z" % "|".join(UNIT_TYPES_WITH_CGROUP))
 
 
@@ -87,6 +88,8 @@ def cgroup_path_problem(path: str) -> str | None:
         return "is the root cgroup: binding it would move every task on the host into the group"
     if _CONTROL.search(path):
         return "contains a control character (NUL or newline), which the kernel's bind file cannot carry"
+    if _WHITE_SPACE.search(path):
+        return "contains white space, which the kernel's bind file cannot carry (it separates paths)"
     if "//" in path:
         return "contains '//'; write the normalised path %r" % _normalised(path)
     if path.endswith("/"):

@@ -70,9 +70,10 @@ def make_unit_resolver(root: str, cgroup_root: str, create: bool,
         path = unit_cgroup(unit, props)
         if path is None or not create or path == props.get("ControlGroup", "").strip():
             return path  # unknown, asked not to create, or running (its cgroup exists)
-        real = os.path.join(root, cgroup_root.lstrip("/"), path.lstrip("/"))
+        from policygroups_engine._io import makedirs_nofollow
+
         try:
-            os.makedirs(real, exist_ok=True)
+            makedirs_nofollow(root, f"{cgroup_root.rstrip('/')}{path}")  # no link is followed on the way
         except OSError as exc:
             log(f"cannot create cgroup {path} for {unit}: {exc}")
             return None
@@ -146,14 +147,14 @@ def validate(doc: dict[str, Any]) -> Restore:
 def ensure_cgroups(policy: Any, root: str, cgroup_root: str) -> None:
     """Create bound cgroup v2 paths that do not exist yet (their services start later); the paths are the
     validated ones (absolute, normalised, no '..')."""
+    from policygroups_engine._io import makedirs_nofollow
+
     for group in policy.groups:
         for path in group.members.cgroups if group.present else ():
-            real = os.path.join(root, cgroup_root.lstrip("/"), path.lstrip("/"))
-            if not os.path.isdir(real):
-                try:
-                    os.makedirs(real, exist_ok=True)
-                except OSError as exc:
-                    log(f"cannot create cgroup {path}: {exc}")
+            try:
+                makedirs_nofollow(root, f"{cgroup_root.rstrip('/')}{path}")  # no link is followed on the way
+            except OSError as exc:
+                log(f"cannot create cgroup {path}: {exc}")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

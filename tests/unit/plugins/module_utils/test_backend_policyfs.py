@@ -232,3 +232,18 @@ def test_other_errnos(kernel: FakeKernel, backend: PolicyfsBackend, code: int, t
 def test_unknown_operation(backend: PolicyfsBackend) -> None:
     with pytest.raises(BackendError, match="no operation 'explode'"):
         backend.apply(Operation("explode", "a"))
+
+
+@pytest.mark.parametrize(("op", "message"), [
+    (Operation("set_policy", "g", "thp", "inherit", "never"),
+     "group 'g': writing 'never' to policy.thp failed: the group no longer exists (removed by another process during this run)"),
+    (Operation("bind", "g", "bind", None, "/system.slice"),
+     "group 'g': writing '+/system.slice' to policy.bind failed: the group no longer exists (removed by another process during this run)"),
+])
+def test_a_group_removed_by_someone_else_mid_run_is_named_as_such(tmp_path: Path, op: Operation, message: str) -> None:
+    kernel, backend = host(tmp_path)
+    backend.apply(Operation("create_group", "g"))
+    kernel.rmdir(f"{ROOT}/g")
+    with pytest.raises(BackendError) as failed:
+        backend.apply(op)
+    assert str(failed.value) == message

@@ -229,7 +229,6 @@ def test_warn_leaves_out_what_cannot_be_expressed_and_applies_the_rest(host: Fak
     ([{"name": "a", "oom_score_adj": 5, "members": {"systemd_units": ["work.slice"]}}], [("a", "members.systemd_units")]),
     ([{"name": "p", "ksm": True}, {"name": "a", "parent": "p", "members": {"systemd_units": ["x.scope"]}}],
      [("p/a", "members.systemd_units")]),
-    ([{"name": "a", "members": {"systemd_units": ["x.target"]}}], [("a", "members.systemd_units")]),
 ])
 def test_each_unsupported_kind_is_named(tmp_path: Path, groups: list[dict[str, Any]], expected: list[tuple[str, str]]) -> None:
     fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
@@ -303,7 +302,7 @@ def test_unwritable_unit_directory_is_a_backend_error(host: FakeSystemd, monkeyp
     def refuse(*_args: Any, **_kwargs: Any) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(os, "makedirs", refuse)
+    monkeypatch.setattr(os, "mkdir", refuse)
     outcome = run(host, DEMO)
     assert outcome.failed is not None and outcome.failed.op == "write_dropin"
     assert outcome.error == "cannot write /etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf: Permission denied"
@@ -435,3 +434,31 @@ def test_an_edit_outside_our_dropin_does_not_make_a_run_reload(host: FakeSystemd
     host.configured["pg-demo.service"]["Nice"] = "0"  # loaded before the edit: systemd would say NeedDaemonReload
     again = run(host, DEMO)
     assert not again.changed and host.ops() == []
+
+
+def test_store_fsyncs_the_file_and_its_directory_after_the_rename_and_the_unlink(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("dir" if os.path.isdir(f"/proc/self/fd/{fd}") else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store = DropinStore(HostIO(str(tmp_path)))
+    store.write(Dropin("x.service", "g", "# policygroups.core group=g\n[Service]\nOOMScoreAdjust=1\n"))
+    assert synced == ["file", "dir"]
+    store.remove("x.service", "g")
+    assert synced == ["file", "dir", "dir"]
+
+
+def test_store_never_writes_through_a_linked_unit_directory(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)
+    (tmp_path / "etc/systemd/system/x.service.d").symlink_to(outside)
+    store = DropinStore(HostIO(str(tmp_path)))
+    with pytest.raises(BackendError, match="cannot write /etc/systemd/system/x.service.d/50-policygroups-g.conf"):
+        store.write(Dropin("x.service", "g", "# policygroups.core group=g\n[Service]\nOOMScoreAdjust=1\n"))
+    assert list(outside.iterdir()) == []

@@ -36,3 +36,37 @@ def test_directories(tmp_path: Path) -> None:
     assert io.subdirs("/a") == ["b"] and io.isdir("/a/b") and io.exists("/a/file")
     io.rmdir("/a/b")
     assert io.subdirs("/a") == []
+
+
+# -- nothing written under a root follows a symbolic link ------------------------------------------------------
+@pytest.fixture
+def planted(tmp_path: Path) -> tuple[HostIO, Path]:
+    """A host root whose policy directory holds a link to a directory outside it, and a link to a file."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "sys/fs/cgroup/policy").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "policy.thp").write_text("inherit\n")
+    (root / "sys/fs/cgroup/policy/evil").symlink_to(outside)
+    (root / "sys/fs/cgroup/policy/file").symlink_to(outside / "policy.thp")
+    return HostIO(str(root)), outside
+
+
+def test_write_mkdir_rmdir_unlink_never_follow_a_link(planted: tuple[HostIO, Path]) -> None:
+    io, outside = planted
+    for call in (lambda: io.write("/sys/fs/cgroup/policy/evil/policy.thp", "never"),
+                 lambda: io.write("/sys/fs/cgroup/policy/file", "never"),
+                 lambda: io.mkdir("/sys/fs/cgroup/policy/evil/g"),
+                 lambda: io.rmdir("/sys/fs/cgroup/policy/evil/g"),
+                 lambda: io.unlink("/sys/fs/cgroup/policy/evil/policy.thp")):
+        with pytest.raises(OSError) as info:
+            call()
+        assert info.value.errno in (E.ELOOP, E.ENOTDIR)
+    assert (outside / "policy.thp").read_text() == "inherit\n" and sorted(p.name for p in outside.iterdir()) == ["policy.thp"]
+
+
+def test_a_link_in_the_root_itself_is_the_callers_choice(tmp_path: Path) -> None:
+    (tmp_path / "real/sys").mkdir(parents=True)
+    (tmp_path / "real/sys/f").write_text("a")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    HostIO(str(tmp_path / "link")).write("/sys/f", "b")
+    assert (tmp_path / "real/sys/f").read_text() == "b"

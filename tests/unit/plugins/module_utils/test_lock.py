@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._errors import LockTimeoutError
+from ansible_collections.policygroups.core.plugins.module_utils._errors import LockTimeoutError, PolicyGroupsError
 from ansible_collections.policygroups.core.plugins.module_utils._lock import HostLock
 
 
@@ -49,3 +49,29 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
         holder.wait()
     with HostLock(str(path), timeout=1):
         pass
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0])
+def test_a_timeout_that_is_not_a_finite_number_of_seconds_is_refused(tmp_path: Path, timeout: float) -> None:
+    with pytest.raises(PolicyGroupsError, match=r"lock_timeout must be a finite number of seconds, 0 or more; got"):
+        HostLock(str(tmp_path / "lock"), timeout=timeout)
+
+
+def test_a_host_root_without_run_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyGroupsError, match=rf"cannot open the host lock {tmp_path}/run/policygroups.lock: "
+                                                rf"{tmp_path}/run does not exist"):
+        HostLock(str(tmp_path / "run" / "policygroups.lock")).acquire()
+
+
+def test_the_lock_file_is_never_reached_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "run").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "target").write_text("keep")
+    (tmp_path / "elsewhere" / "policygroups.lock").symlink_to(tmp_path / "target")
+    with pytest.raises(PolicyGroupsError, match="a symbolic link is on its path, which is never followed"):
+        HostLock(str(tmp_path / "run" / "policygroups.lock")).acquire()
+    (tmp_path / "real-run").mkdir()
+    (tmp_path / "real-run" / "policygroups.lock").symlink_to(tmp_path / "target")
+    with pytest.raises(PolicyGroupsError, match="a symbolic link is on its path, which is never followed"):
+        HostLock(str(tmp_path / "real-run" / "policygroups.lock")).acquire()
+    assert (tmp_path / "target").read_text() == "keep"
