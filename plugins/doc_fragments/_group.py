@@ -170,9 +170,8 @@ changes:
 diff:
   description:
     - Before and after of every group an operation touches, keyed by group path, each with C(policies)
-      (kernel values) and C(members) (C(cgroups) bound, C(pids) in the group).
-    - With the C(systemd) backend, Ansible's list form instead - one C(before_header)/C(after_header) (the
-      drop-in's path) and C(before)/C(after) (its text) per drop-in written or removed.
+      (kernel values) and C(members) (C(cgroups) bound, C(systemd_units) with a drop-in, C(pids) in the group);
+      the same form with either backend.
   returned: always
   type: raw
   sample:
@@ -180,10 +179,12 @@ diff:
     after:
       latency:
         policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-        members: {cgroups: [/system.slice/api.service], pids: [1234]}
+        members: {cgroups: [/system.slice/api.service], systemd_units: [], pids: [1234]}
 groups:
   description:
-    - Every group on the host after the run (in check mode, as it would be), keyed by path.
+    - Every group on the host after the run (in check mode, as it would be), keyed by path; the same form with
+      either backend (the C(systemd) backend knows a group by its units' drop-ins, so C(cgroups) and C(pids)
+      are empty there; the C(policyfs) backend binds units' cgroups, so C(systemd_units) is empty there).
   returned: success
   type: dict
   sample:
@@ -191,7 +192,7 @@ groups:
       name: latency
       parent: null
       policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
-      members: {cgroups: [/system.slice/api.service], pids: [1234]}
+      members: {cgroups: [/system.slice/api.service], systemd_units: [], pids: [1234]}
 applied:
   description:
     - On failure, the operations that were applied before the failure (same form as RV(changes)), that is those
@@ -216,24 +217,25 @@ skipped_members:
   sample:
     - "group 'latency': process 1234 does not exist"
 backend:
-  description: The backend that ran, when it is C(systemd).
-  returned: when the systemd backend ran
+  description: The backend that ran.
+  returned: always
   type: str
   sample: systemd
 restart_required:
   description:
     - C(systemd) backend - active units whose exec-level settings (C(OOMScoreAdjust=), C(MemoryKSM=),
-      C(MemoryTHP=), C(NUMAPolicy=)) changed in this run; they take effect at the unit's next start. Empty
-      after O(restart_units=true) restarted them.
-  returned: when the systemd backend ran
+      C(MemoryTHP=), C(NUMAPolicy=)) changed in this run, or in an earlier run that stopped before systemd
+      loaded them; they take effect at the unit's next start. Empty after O(restart_units=true) restarted
+      them, and always empty with the C(policyfs) backend (the kernel applies a policy at once).
+  returned: always
   type: list
   elements: str
   sample: [pg-demo.service]
 unsupported:
   description:
-    - C(systemd) backend - every group and policy of the input this host cannot express, with the reason.
+    - Every group and policy of the input this host cannot express, with the reason (either backend).
       With O(unsupported=fail) the run failed before any write; with O(unsupported=warn) they were left out.
-  returned: when the systemd backend ran
+  returned: always
   type: list
   elements: dict
   sample:

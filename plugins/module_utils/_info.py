@@ -12,7 +12,7 @@ from ._backend_systemd import SystemdBackend
 from ._errors import PolicyGroupsError
 from ._io import HostIO
 from ._mainline_map import ALWAYS_UNSUPPORTED
-from ._mainline_reconcile import groups_view as mainline_groups_view
+from ._planner_systemd import view_groups
 from ._members import UnitResolver, resolve_members
 from ._model import normalize
 from ._plan import plan
@@ -57,7 +57,7 @@ def host_info(backend: Backend, io: HostIO) -> tuple[dict[str, Any], HostState |
 def mainline_info(backend: SystemdBackend, state: HostState) -> dict[str, Any]:
     """The systemd backend's view: groups from its drop-ins (units as members; effective = rendered values),
     the systemd version, and every policy or member kind this host cannot express, with the reason."""
-    groups = mainline_groups_view(backend, state)
+    groups = view_groups(state, backend.units_by_group())
     for path, group in state.groups.items():
         groups[path]["effective"] = dict(group.effective)
     unsupported = {key: reason for key, reason in backend.support.items() if reason}

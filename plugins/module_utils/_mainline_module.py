@@ -1,6 +1,6 @@
 # Copyright: contributors to policygroups.core
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The group modules' entry: pick the backend, then run the systemd backend's reconcile or the policyfs one.
+"""The group modules' entry: the options every backend shares for what a host cannot express and for restarts.
 Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import _modcommon
-from ._backend_systemd import SystemdBackend
-from ._errors import PolicyGroupsError
-from ._mainline_reconcile import MainlineUnsupportedError, reconcile_systemd
 from ._model import HostPolicy
+from ._reconcile import Outcome
 from ._state import HostState
 
 # One vocabulary with the role (policy_groups_on_unsupported) and the render filter: fail or drop. The option
@@ -42,38 +40,15 @@ def run_groups(
     missing: str = "fail",
     planned_tiers: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Reconcile with the backend the options and the host select, then exit the module."""
+    """Reconcile with the backend the options and the host select, then exit the module. Both backends run
+    the same loop and return the same keys; what the host cannot express is left out and warned about with
+    ``on_unsupported=drop``."""
     params = module.params
-    try:
-        backend = _modcommon.backend_from(params, module)
-    except PolicyGroupsError as exc:
-        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
-        return
-    if not isinstance(backend, SystemdBackend):
-        _modcommon.run_reconcile(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers)
-        return
-    try:
-        outcome = reconcile_systemd(
-            backend,
-            desired,
-            purge=purge,
-            check_mode=module.check_mode,
-            lock_path=_modcommon.lock_path(params),
-            lock_timeout=params["lock_timeout"],
-            unsupported=engine_unsupported(module),
-            restart_units=params["restart_units"],
-        )
-    except MainlineUnsupportedError as exc:
-        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend="systemd",
-                         unsupported=[f.to_dict() for f in exc.findings])
-        return
-    except PolicyGroupsError as exc:
-        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend="systemd")
-        return
-    for finding in outcome.unsupported:
-        module.warn(f"left out, not supported on this host: {finding}")
-    result = outcome.result()
-    if not outcome.ok:
-        module.fail_json(**result)
-        return
-    module.exit_json(**result)
+
+    def warn(result: dict[str, Any], _outcome: Outcome[Any]) -> None:
+        for finding in result["unsupported"]:
+            module.warn(f"left out, not supported on this host: group {finding['group']!r}: "
+                        f"{finding['policy']}: {finding['reason']}")
+
+    _modcommon.run_reconcile(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers, shape=warn,
+                             unsupported=engine_unsupported(module), restart_units=params["restart_units"])

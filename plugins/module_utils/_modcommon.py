@@ -13,7 +13,7 @@ from ._errors import PlanError, PolicyGroupsError
 from ._lock import DEFAULT_LOCK_PATH
 from ._members import MISSING_CHOICES
 from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize, normalize_tiers
-from ._reconcile import Outcome, reconcile
+from ._reconcile import Outcome, UnsupportedPolicyError, reconcile
 from ._state import HostState
 from ._systemctl import module_runner, parse_show
 from ._unit_cgroup import UNIT_PROPERTIES, unit_cgroup
@@ -125,8 +125,10 @@ def run_reconcile(
     purge: bool,
     diff: str = "groups",
     missing: str = "fail",
-    shape: Callable[[dict[str, Any], Outcome], None] | None = None,
+    shape: Callable[[dict[str, Any], Outcome[Any]], None] | None = None,
     planned_tiers: list[dict[str, Any]] | None = None,
+    unsupported: str = "fail",
+    restart_units: bool = False,
 ) -> None:
     """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise.
 
@@ -145,7 +147,13 @@ def run_reconcile(
             resolve_unit=systemd_resolver(module),
             missing=missing,
             planned_tiers=planned,
+            unsupported=unsupported,
+            restart_units=restart_units,
         )
+    except UnsupportedPolicyError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend=exc.backend,
+                         unsupported=[f.to_dict() for f in exc.findings])
+        return
     except PolicyGroupsError as exc:
         module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
         return

@@ -138,7 +138,7 @@ def desired_tiers(given: list[dict[str, Any]], actual: HostState, purge: bool) -
     return HostPolicy(groups=(), tiers=normalize_tiers(items, "tiers"))
 
 
-def shape(result: dict[str, Any], outcome: Outcome) -> None:
+def shape(result: dict[str, Any], outcome: Outcome[Any]) -> None:
     result.pop("groups", None)
     result["tiers"] = tiers_view(outcome.after.tiers)
 

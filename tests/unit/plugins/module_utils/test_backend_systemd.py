@@ -14,10 +14,10 @@ from ansible_collections.policygroups.core.plugins.module_utils._dropins import 
 from ansible_collections.policygroups.core.plugins.module_utils._errors import BackendError, NotAvailableError, PlanError
 from ansible_collections.policygroups.core.plugins.module_utils._info import host_info
 from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._mainline_reconcile import (
-    MainlineOutcome,
-    MainlineUnsupportedError,
-    reconcile_systemd,
+from ansible_collections.policygroups.core.plugins.module_utils._reconcile import (
+    Outcome,
+    UnsupportedPolicyError,
+    reconcile,
 )
 from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
 from ansible_collections.policygroups.core.plugins.module_utils._systemctl import parse_show
@@ -42,8 +42,8 @@ def backend_for(fake: FakeSystemd) -> SystemdBackend:
     return SystemdBackend(root=str(fake.root), runner=fake)
 
 
-def run(fake: FakeSystemd, groups: list[dict[str, Any]], **kwargs: Any) -> MainlineOutcome:
-    return reconcile_systemd(
+def run(fake: FakeSystemd, groups: list[dict[str, Any]], **kwargs: Any) -> Outcome[Any]:
+    return reconcile(
         backend_for(fake), lambda _actual: normalize({"policy_groups": groups}),
         lock_path=str(fake.root / "lock"), **kwargs)
 
@@ -115,7 +115,9 @@ def test_first_run_writes_rendered_dropin_reloads_once_sets_live_value(host: Fak
     assert not (host.root / "run/systemd/system.control/pg-demo.service.d/50-MemorySwapMax.conf").exists()
     assert outcome.restart_required == ["pg-demo.service"]
     result = outcome.result()
-    assert result["diff"] == [{"before_header": "/" + DROPIN, "after_header": "/" + DROPIN, "before": "", "after": content}]
+    assert result["diff"] == {"before": {}, "after": {"background/demo": {
+        "policies": result["groups"]["background/demo"]["policies"],
+        "members": {"cgroups": [], "systemd_units": ["pg-demo.service"], "pids": []}}}}
     assert result["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
     assert result["groups"]["background/demo"]["policies"]["oom_score_adj"] == "300"
 
@@ -131,8 +133,10 @@ def test_second_run_changes_nothing(host: FakeSystemd) -> None:
 def test_check_mode_writes_nothing_and_lists_the_same_operations(host: FakeSystemd) -> None:
     check = run(host, DEMO, check_mode=True)
     assert check.changed and not (host.root / DROPIN).exists() and host.ops() == []
-    assert check.result()["diff"][0]["after"].endswith("OOMScoreAdjust=300\n")
-    assert run(host, DEMO).operations == check.operations
+    assert check.result()["diff"]["after"]["background/demo"]["policies"]["oom_score_adj"] == "300"
+    # the groups as they would be, the same as a real run then reports
+    assert check.result()["groups"] == run(host, DEMO).result()["groups"]
+    assert run(host, DEMO, check_mode=True).operations == []
 
 
 def test_inactive_unit_gets_its_dropin_but_no_live_change_or_restart(tmp_path: Path) -> None:
@@ -201,7 +205,7 @@ def test_parent_change_rewrites_the_same_file(host: FakeSystemd) -> None:
 # -- unsupported ---------------------------------------------------------------------------------------------
 def test_swap_tiers_fail_before_any_write(host: FakeSystemd) -> None:
     doc = [{"name": "latency", "swap": {"tiers": ["fast"]}, "members": {"systemd_units": ["pg-demo.service"]}}]
-    with pytest.raises(MainlineUnsupportedError) as raised:
+    with pytest.raises(UnsupportedPolicyError) as raised:
         run(host, doc)
     assert [f.to_dict()["policy"] for f in raised.value.findings] == ["swap_tiers"]
     assert "swap tier selection (fast) does not exist in mainline kernels" in str(raised.value)
@@ -232,7 +236,7 @@ def test_warn_leaves_out_what_cannot_be_expressed_and_applies_the_rest(host: Fak
 ])
 def test_each_unsupported_kind_is_named(tmp_path: Path, groups: list[dict[str, Any]], expected: list[tuple[str, str]]) -> None:
     fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
-    with pytest.raises(MainlineUnsupportedError) as raised:
+    with pytest.raises(UnsupportedPolicyError) as raised:
         run(fake, groups)
     assert [(f.group, f.policy) for f in raised.value.findings] == expected
 
@@ -273,8 +277,8 @@ def test_a_parent_outside_the_document_is_refused(host: FakeSystemd) -> None:
     run(host, DEMO)
     backend = backend_for(host)
     with pytest.raises(PlanError, match="parent 'background' must be in the same document"):
-        reconcile_systemd(backend, lambda _a: normalize({"policy_groups": [DEMO[1]]}, existing={"background": "background"}),
-                          lock_path=str(host.root / "lock"))
+        reconcile(backend, lambda _a: normalize({"policy_groups": [DEMO[1]]}, existing={"background": "background"}),
+                  lock_path=str(host.root / "lock"))
 
 
 def test_bad_unsupported_choice(host: FakeSystemd) -> None:
@@ -308,7 +312,7 @@ def test_unwritable_unit_directory_is_a_backend_error(host: FakeSystemd, monkeyp
     assert outcome.error == "cannot write /etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf: Permission denied"
 
 
-def reconcile_with_read_failing_once_written(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch, error: str) -> MainlineOutcome:
+def reconcile_with_read_failing_once_written(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch, error: str) -> Outcome[Any]:
     """Reconcile DEMO with a drop-in store that cannot be read any more once the demo drop-in exists."""
     backend = backend_for(host)
     read_all = backend.store.read_all
@@ -319,8 +323,8 @@ def reconcile_with_read_failing_once_written(host: FakeSystemd, monkeypatch: pyt
         return read_all()
 
     monkeypatch.setattr(backend.store, "read_all", fails_once_written)
-    return reconcile_systemd(backend, lambda _actual: normalize({"policy_groups": DEMO}),
-                             lock_path=str(host.root / "lock"))
+    return reconcile(backend, lambda _actual: normalize({"policy_groups": DEMO}),
+                     lock_path=str(host.root / "lock"))
 
 
 def test_a_failed_read_after_applying_still_reports_what_was_applied(host: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -333,7 +337,7 @@ def test_a_failed_read_after_applying_still_reports_what_was_applied(host: FakeS
     assert [op["op"] for op in result["applied"]] == ["write_dropin", "daemon_reload", "set_runtime"]
     assert result["msg"] == ("3 operation(s) applied, but reading the host afterwards failed: "
                              "cannot list /etc/systemd/system/pg-demo.service.d: Input/output error")
-    assert [d["before_header"] for d in result["diff"]] == ["/" + DROPIN]
+    assert list(result["diff"]["after"]) == ["background/demo"]
     # the groups are projected from what was applied: what reading the host would have shown
     assert result["groups"] == run(host, DEMO).result()["groups"]
     assert result["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]

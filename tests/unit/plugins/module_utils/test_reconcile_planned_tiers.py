@@ -8,7 +8,8 @@ from fakekernel import FakeKernel
 from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
 from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError
 from ansible_collections.policygroups.core.plugins.module_utils._model import HostPolicy, TierSpec, normalize
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome, assume_tiers, reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._planner_policyfs import assume_tiers
+from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome, reconcile
 from ansible_collections.policygroups.core.plugins.module_utils._state import Capabilities, HostState
 
 CAPS = Capabilities(backend="policyfs", available=True)
