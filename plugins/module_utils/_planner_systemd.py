@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from ._backend_systemd import SystemdBackend, state_from, units_from
 from ._dropins import Dropin
+from ._errors import UnsupportedError
 from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
 from ._mainline_plan import plan_dropins
 from ._model import HostPolicy, TierSpec
@@ -78,6 +79,10 @@ class SystemdPlanner:
         return findings(wanted, self.backend.support)
 
     def plan(self, wanted: HostPolicy, view: DropinView, found: list[Unsupported], request: Request) -> Plan:
+        if wanted.tiers is not None:
+            # A tier table asked of a mainline kernel: refused before any write, as the policyfs planner refuses
+            # it on a kernel without the tiers file, never answered with an empty table.
+            raise UnsupportedError("swap tiers are not supported by this kernel (no /sys/kernel/mm/swap/tiers)")
         properties = unit_properties(wanted, left_out_of(found, wanted))
         units = sorted({unit for unit, _group in properties} | set(view.dropins))
         runtime = self.backend.read_runtime(units)

@@ -142,3 +142,15 @@ def test_unsupported_warn_leaves_it_out_and_applies_the_rest(make_host: Callable
     assert result["groups"]["background"]["policies"].get("thp", "inherit") == "inherit"
     again = run(host, [{**DOC[0], "thp": "never"}, DOC[1]], unsupported="warn").result()
     assert not again["changed"] and [(u["group"], u["policy"]) for u in again["unsupported"]] == [("background", "thp")]
+
+
+def test_a_tier_table_on_a_mainline_kernel_is_refused_before_any_write(tmp_path: Path) -> None:
+    # The systemd backend has no swap tiers: a table asked of it is refused, never answered with an empty one.
+    from ansible_collections.policygroups.core.plugins.module_utils._errors import UnsupportedError
+
+    host = systemd_host(tmp_path, False)
+    before = host.snapshot()
+    with pytest.raises(UnsupportedError, match="swap tiers are not supported by this kernel"):
+        reconcile(host.backend(), lambda _actual: normalize({"policy_swap_tiers": [{"name": "fast", "start_priority": -1}]}),
+                  lock_path=host.lock, resolve_unit=lambda unit: f"/system.slice/{unit}")
+    assert host.snapshot() == before
