@@ -385,5 +385,11 @@ while :; do
     sleep 1
 done
 log "${NAME}: up in $((SECONDS - t0)) s"
-[[ "${SAVED_STATES}" == on ]] && save_state
+if [[ "${SAVED_STATES}" == on ]]; then
+    # Save only a guest whose start-up has finished (swap on, every unit started): SSH can answer before that,
+    # and a state saved then would hand every guest restored from it a start-up still under way.
+    ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 'timeout 180 systemctl is-system-running --wait' \
+        >/dev/null 2>&1 || true
+    save_state
+fi
 exit 0
