@@ -144,5 +144,8 @@ selftest() {  # NAME DEADLINE_S COMMAND...
 # shellcheck disable=SC2016  # expanded in the guest
 selftest selftest-devices 600 \
     'POLICY_TEST_FAST=/dev/zram0 POLICY_TEST_SLOW=$(readlink -f /dev/disk/by-label/slowswap) /root/test_policy'
-selftest selftest-tiers-file 300 'swapoff -a && /root/test_policy test_swap_tiers_file'
+# The tier count the kernel was built with, for the selftest to compare with what fits.
+nr_tiers=$(sed -n 's/^CONFIG_NR_SWAP_TIERS=//p' "${kdir}/config")
+selftest selftest-tiers-file 300 \
+    "swapoff -a && POLICY_TEST_NR_SWAP_TIERS=${nr_tiers} /root/test_policy test_swap_tiers_file"
 echo "test-kernel: passed in $((SECONDS - t0)) s"
