@@ -12,6 +12,7 @@ made a render of 1,000 hosts take about 20 minutes.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Mapping
@@ -124,7 +125,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        all_vars = (task_vars or {}).get("hostvars") or {}
+        all_vars: Any = (task_vars or {})["hostvars"]
         dest = os.path.realpath(args["dest"])
         check_mode = bool(self._task.check_mode)
         if not check_mode:
@@ -135,7 +136,7 @@ class ActionModule(ActionBase):
         written: list[str] = []
         for host in args["hosts"]:
             try:
-                variables = HostVariables(all_vars.raw_get(host), lambda host=host: all_vars[host])
+                variables = HostVariables(all_vars.raw_get(host), functools.partial(all_vars.__getitem__, host))
                 document, facts, layers = host_inputs(variables)
                 on_unsupported = variables.get("policy_groups_on_unsupported") or args["on_unsupported"]
                 policy = render(document, facts, layers=layers, host=host, on_unsupported=on_unsupported)
