@@ -1,14 +1,19 @@
-"""Benchmark the policy_groups role and the drift audit on simulated hosts (no VM, no root kernel needed).
+"""Benchmark the operator's cycle on simulated hosts (no VM, no root kernel needed). One run prints:
 
-1. No-op run: a host already converged to a fleet of ``--groups`` policy groups (a simulated host tree laid out
-   like the policyfs ABI, used through the modules' ``host_root``) runs the role; the wall time is compared with
-   Ansible's floor: a play of the same number of trivial tasks (``ansible.builtin.ping`` for each task that ran a
-   module on the host, ``ansible.builtin.set_fact`` for each controller-only task), same host, same settings.
-2. Drift check: ``playbooks/drift.yml`` in check mode over 1..N inventory aliases of the local machine
-   (``ansible_connection: local``), each with its own simulated host; the per-host cost is the slope.
+1. Task runs per host: the ``policy_groups`` role and the whole ``playbooks/rollout.yml`` on a converged host
+   (a simulated host tree laid out like the policyfs ABI, used through the modules' ``host_root``): the tasks
+   that ran for the host (ok or changed, not skipped), and of those the ones that ran a module on the host.
+2. The role's no-op run against Ansible's floor: a play of ONE trivial task (``ansible.builtin.ping``) on the same
+   host with the same settings, and, as before, a play of as many trivial tasks as ran in the role.
+3. Drift audit cost per host: ``playbooks/drift.yml --check`` over N inventory aliases of this machine
+   (``ansible_connection: local``), each with its own converged simulated host (copies of one converged and
+   persisted host); the table and a plot (``--plot``, default ``.cache/bench/role/drift-per-host.png``).
+4. Engine and render scale (``bench/bench_scale.py``): the engine in check mode for ``--engine-groups`` groups,
+   ``playbooks/render.yml`` for ``--render-hosts`` hosts.
 
-Prints a small table; writes nothing outside ``.cache/bench``. Run through ``make bench`` or directly with the
-project venv: ``.venv/bin/python bench/bench_role.py [--groups 50] [--hosts 1,4,8,16] [--repeat 3]``.
+Prints tables; writes nothing outside ``.cache/bench`` (and /dev/shm for the engine's simulated hosts). Run
+through ``make bench`` or directly with the project venv:
+``.venv/bin/python bench/bench_role.py [--groups 50] [--hosts 16,64,256] [--repeat 1] [--skip-scale]``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ from fakekernel import FakeKernel, HostSpec  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._model import normalize  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._reconcile import reconcile  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+import bench_scale  # noqa: E402
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)")
 CONTROLLER_ONLY = ("set_fact", "assert", "debug", "fail", "include_role", "import_tasks", "validate")
@@ -149,63 +157,177 @@ def median_run(args: list[str], repeat: int) -> tuple[float, Run]:
     return statistics.median(r.seconds for r in runs), runs[-1]
 
 
+RESULT = re.compile(r"^(ok|changed|failed|fatal): \[([^\]\s]+)(?: -> (\S+))?\]", re.M)
+
+
+def task_runs(output: str, host: str) -> tuple[int, int]:
+    """(tasks that ran for ``host``, of those the ones whose result came from a module run on the host), from
+    the default callback's output: a task counts once however many loop items it has. A task runs on the host
+    unless it is delegated (``host -> localhost``) or controller-only (set_fact, assert, debug, ...; recognised by
+    the names of this collection's tasks and of the floor's)."""
+    ran = on_host = 0
+    for block in output.split("\nTASK [")[1:]:
+        header, _sep, body = block.partition("\n")
+        hits = [m for m in RESULT.finditer(body) if m.group(2) == host]
+        if not hits:
+            continue
+        ran += 1
+        name = header.split("]")[0]
+        delegated = all(m.group(3) not in (None, host) for m in hits)
+        if not delegated and not CONTROLLER_TASK.search(name):
+            on_host += 1
+    return ran, on_host
+
+
+CONTROLLER_TASK = re.compile(r"Render|Validate|Compute|Keep the host facts|Publish|Announce|Report|Record|Stop here|"
+                             r"Refuse|Trivial controller|Aggregate|Summarise|the rendered policy is in effect")
+
+
+def copy_host(template: Path, root: Path) -> None:
+    """A converged, persisted simulated host made by copying ``template`` (plain files: the modules use them
+    through plain file operations); each host keeps its own tree."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(template, root, symlinks=True)
+
+
+def rollout_inventory(path: Path, roots: dict[str, Path], doc: dict[str, Any]) -> None:
+    inventory = {"all": {"hosts": {h: {"policy_groups_host_root": str(r)} for h, r in roots.items()},
+                         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                                  "policy_groups_persist_path": "/etc/policygroups/policy.json", **doc},
+                         "children": {"policy_canary": {"hosts": {next(iter(roots)): {}}}}}}
+    path.write_text(json.dumps(inventory, indent=1))
+
+
+def plot(rows: list[tuple[int, float, str]], path: Path, title: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("  (no plot: matplotlib is not installed; make setup installs it)")
+        return
+    hosts = [r[0] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(hosts, [r[1] for r in rows], marker="o")
+    left.set_xlabel("hosts")
+    left.set_ylabel("drift audit wall time (s)")
+    left.set_xscale("log", base=2)
+    left.grid(True, alpha=0.3)
+    right.plot(hosts, [r[1] / r[0] for r in rows], marker="o", color="tab:orange")
+    right.set_xlabel("hosts")
+    right.set_ylabel("seconds per host")
+    right.set_xscale("log", base=2)
+    right.set_ylim(bottom=0)
+    right.grid(True, alpha=0.3)
+    for axis in (left, right):
+        axis.set_xticks(hosts, [str(h) for h in hosts])
+        axis.minorticks_off()
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"  plot: {path}")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", maxsplit=1)[0])
     parser.add_argument("--groups", type=int, default=50)
-    parser.add_argument("--hosts", default="1,4,8,16", help="host counts for the drift check")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--hosts", default="16,64,256", help="host counts for the drift audit")
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--forks", type=int, default=8)
+    parser.add_argument("--plot", type=Path, default=CACHE / "drift-per-host.png")
+    parser.add_argument("--engine-groups", type=int, default=10_000)
+    parser.add_argument("--render-hosts", type=int, default=1_000)
+    parser.add_argument("--skip-scale", action="store_true", help="without the engine and render measurements")
     args = parser.parse_args()
+    started = time.perf_counter()
     host_counts = sorted({int(n) for n in args.hosts.split(",")})
     CACHE.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(CACHE / "hosts", ignore_errors=True)  # simulated hosts of an earlier run may hold another fleet
     doc = fleet(args.groups)
+    load = os.getloadavg()[0]
 
-    # 1. no-op run of the role on a converged host vs the floor
-    root = CACHE / "hosts" / "h000"
-    make_host(root, doc)
-    write_inventory(CACHE / "one.json", ["bench-000"], {"bench-000": root}, doc)
+    # 1. the role on a converged host: no-op run, task runs, floors
+    template = CACHE / "hosts" / "template"
+    make_host(template, doc)
+    write_inventory(CACHE / "one.json", ["bench-000"], {"bench-000": template}, doc)
     role_play(CACHE / "role.yml")
     first = playbook(["-i", "one.json", "role.yml"])  # installs the persisted files and restore engine
     noop, noop_run = median_run(["-i", "one.json", "role.yml"], args.repeat)
     changed = noop_run.recap["bench-000"]["changed"]
+    role_runs, role_on_host = task_runs(noop_run.output, "bench-000")
     modules, controller = task_kinds(noop_run.output)
     floor_play(CACHE / "floor.yml", modules, controller)
     floor = median_run(["-i", "one.json", "floor.yml"], args.repeat)[0]
+    floor_play(CACHE / "floor1.yml", 1, 0)
+    floor1 = median_run(["-i", "one.json", "floor1.yml"], args.repeat)[0]
 
+    # the whole rollout play on converged hosts (a canary and one wave)
+    roots = {f"bench-{i:03d}": CACHE / "hosts" / f"r{i:03d}" for i in range(2)}
+    for root in roots.values():
+        copy_host(template, root)
+    rollout_inventory(CACHE / "rollout.json", roots, doc)
+    rollout_run = playbook(["-i", "rollout.json", str(REPO / "playbooks" / "rollout.yml")])
+    rollout_changed = sum(r["changed"] for r in rollout_run.recap.values())
+    rollout_runs = {h: task_runs(rollout_run.output, h) for h in roots}
+
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start")
     print(f"policy_groups role, {args.groups} groups on one converged simulated host (median of {args.repeat}; "
           f"first converge {first.seconds:.1f}s)")
-    print(f"  {'run':<44} {'wall s':>7} {'tasks':>6}")
-    print(f"  {'role, no-op (changed=' + str(changed) + ')':<44} {noop:7.2f} {modules + controller:6d}")
-    print(f"  {'floor: ' + str(modules) + ' x ping + ' + str(controller) + ' x set_fact':<44} {floor:7.2f} "
-          f"{modules + controller:6d}")
-    print(f"  ratio role / floor: {noop / floor:.2f}")
+    print(f"  {'run':<48} {'wall s':>7} {'task runs':>10} {'on host':>8}")
+    print(f"  {'role, no-op (changed=' + str(changed) + ')':<48} {noop:7.2f} {role_runs:10d} {role_on_host:8d}")
+    print(f"  {'floor: one ping task':<48} {floor1:7.2f} {1:10d} {1:8d}")
+    print(f"  {'floor: ' + str(modules) + ' x ping + ' + str(controller) + ' x set_fact':<48} {floor:7.2f} "
+          f"{modules + controller:10d} {modules:8d}")
+    print(f"  ratio role / one-task floor: {noop / floor1:.2f}   role / same-task-count floor: {noop / floor:.2f}")
+    for host, (ran, on_host) in rollout_runs.items():
+        print(f"  rollout.yml, converged host {host}: {ran} task runs per host, {on_host} on the host "
+              f"({rollout_run.seconds:.1f} s for both hosts, changed={rollout_changed})")
     print()
-    print(f"drift check (playbooks/drift.yml --check, forks={args.forks}, median of {args.repeat})")
-    print(f"  {'hosts':>5} {'wall s':>7} {'s/host':>7}  status", flush=True)
+    print(f"drift audit (playbooks/drift.yml --check, forks={args.forks}, median of {args.repeat})")
+    print(f"  {'hosts':>5} {'wall s':>7} {'s/host':>7} {'marginal s/host':>16}  status", flush=True)
 
-    # 2. drift check over growing numbers of hosts (each its own converged simulated host)
-    drift_rows = []
+    # 2. drift audit over growing numbers of hosts (copies of the converged, persisted host)
+    drift_rows: list[tuple[int, float, str]] = []
     for count in host_counts:
         names = [f"bench-{i:03d}" for i in range(count)]
-        roots = {}
+        hosts = {}
         for i, name in enumerate(names):
-            roots[name] = CACHE / "hosts" / f"h{i:03d}"
-            if not roots[name].exists():
-                make_host(roots[name], doc)
-        write_inventory(CACHE / f"fleet-{count}.json", names, roots, doc)
-        playbook(["-i", f"fleet-{count}.json", "role.yml", "--forks", str(args.forks)])  # persist on every host
+            hosts[name] = CACHE / "hosts" / f"h{i:03d}"
+            if not hosts[name].exists():
+                copy_host(template, hosts[name])
+        write_inventory(CACHE / f"fleet-{count}.json", names, hosts, doc)
         seconds = median_run(["-i", f"fleet-{count}.json", str(REPO / "playbooks" / "drift.yml"), "--check",
-                              "--forks", str(args.forks), "-e", f"policy_groups_report_dir={CACHE / 'report'}"],
+                              "--forks", str(args.forks), "-e", f"policy_groups_report_dir={CACHE / 'report'}",
+                              "-e", "policy_groups_persist_path=/etc/policygroups/policy.json"],
                              args.repeat)[0]
         report = json.loads((CACHE / "report" / "drift.json").read_text())
-        drift_rows.append((count, seconds, report["summary"]["status"]))
-        print(f"  {count:5d} {seconds:7.2f} {seconds / count:7.2f}  {report['summary']['status']}", flush=True)
+        status = report["summary"]["status"]
+        marginal = ""
+        if drift_rows:
+            n0, s0 = drift_rows[-1][:2]
+            marginal = f"{(seconds - s0) / (count - n0):.2f}"
+        drift_rows.append((count, seconds, status))
+        print(f"  {count:5d} {seconds:7.2f} {seconds / count:7.2f} {marginal:>16}  {status}", flush=True)
     if len(drift_rows) >= 2:
         n0, s0 = drift_rows[0][:2]
         n1, s1 = drift_rows[-1][:2]
-        print(f"  marginal cost per host ({n0}->{n1} hosts): {(s1 - s0) / (n1 - n0):.2f} s")
-    return 0 if changed == 0 and all(r[2] == "in_sync" for r in drift_rows) else 1
+        print(f"  marginal cost per added host ({n0}->{n1} hosts): {(s1 - s0) / (n1 - n0):.2f} s")
+        plot(drift_rows, args.plot, f"drift audit, {args.groups} groups per host, forks={args.forks}, "
+             f"{os.cpu_count()} cores")
+
+    # 3. engine and render scale
+    if not args.skip_scale:
+        print()
+        bench_scale.bench_engine(args.engine_groups, 3)
+        seconds = bench_scale.bench_render(args.render_hosts, 1, args.forks)
+        print(f"render.yml, {args.render_hosts} hosts x {bench_scale.RENDER_GROUPS} groups, offline: {seconds:.1f} s "
+              f"({seconds / args.render_hosts * 1000:.0f} ms/host)")
+    print(f"\nbench_role.py took {time.perf_counter() - started:.0f} s")
+    return 0 if changed == 0 and rollout_changed == 0 and all(r[2] == "in_sync" for r in drift_rows) else 1
 
 
 if __name__ == "__main__":

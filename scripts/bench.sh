@@ -4,7 +4,8 @@
 #   scripts/bench.sh [collection|role|swapout|guests]...     default: all four
 #
 # collection: one policy_groups call vs plain ansible.builtin tasks (200 groups x 5 policies)
-# role:       no-op role run vs Ansible's task floor; drift audit time per host
+# role:       task runs per host (role, rollout), no-op role run vs Ansible's floor, drift audit cost per
+#             host (16, 64, 256 hosts) with a plot, engine check mode for 10,000 groups, render.yml for 1,000 hosts
 # swapout:    swap-out throughput in QEMU guests, reference kernel vs the unpatched build
 # guests:     a test guest's start to SSH, cold boot vs the saved booted state
 set -euo pipefail

@@ -72,6 +72,19 @@ ON_UNSUPPORTED = ("fail", "drop", "keep")
 _NODELIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of plain data (what ``plain`` makes), without ``copy.deepcopy``'s bookkeeping: most of a
+    render's time went there. Anything else is copied by ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type,unused-ignore]
     """The document cannot be rendered; ``errors`` lists every problem as ``<path>: <message>``."""
 
@@ -113,7 +126,7 @@ def merge_layers(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> 
     A layer item names a group; its keys replace the group's keys, except ``members``, whose kinds
     (cgroups, systemd_units, pids) are replaced one by one. An item naming a new group adds it.
     """
-    merged: list[dict[str, Any]] = [copy.deepcopy(dict(g)) for g in groups]
+    merged: list[dict[str, Any]] = [_copy(dict(g)) for g in groups]
     index = {g.get("name"): i for i, g in enumerate(merged)}
     for li, layer in enumerate(layers or []):
         if layer is None:
@@ -126,16 +139,16 @@ def merge_layers(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> 
             name = item["name"]
             if name not in index:
                 index[name] = len(merged)
-                merged.append(copy.deepcopy(dict(item)))
+                merged.append(_copy(dict(item)))
                 continue
             target = merged[index[name]]
             for key, value in item.items():
                 if key == "members" and isinstance(value, Mapping) and isinstance(target.get("members"), Mapping):
                     members = dict(target["members"])
-                    members.update(copy.deepcopy(dict(value)))
+                    members.update(_copy(dict(value)))
                     target["members"] = members
                 else:
-                    target[key] = copy.deepcopy(value)
+                    target[key] = _copy(value)
     return merged
 
 
@@ -340,7 +353,7 @@ def _check_host_systemd(facts: Mapping[str, Any], tiers: list[dict[str, Any]], m
         reported.add((g["name"], finding.policy))
         kind = finding.policy.partition(".")[2] if finding.policy.startswith("members.") else ""
         key = finding.policy if kind else _MAINLINE_KEYS.get(finding.policy, finding.policy)
-        value = copy.deepcopy(g["members"].get(kind) if kind else g.get(key))
+        value = _copy(g["members"].get(kind) if kind else g.get(key))
         # pids and cgroups are left out as the module leaves them out; a unit stays (its services keep the rest)
         droppable = drop and (kind in ("pids", "cgroups") or (not kind and key in g))
         report.unsupported_value(g["name"], finding.group, key, value, finding.reason,
@@ -406,7 +419,7 @@ def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_t
         if isinstance(swap, Mapping) and swap.get("tiers"):
             unknown = [t for t in swap["tiers"] if t not in tier_names]
             if unknown:
-                report.unsupported_value(name, path, "swap", copy.deepcopy(swap),
+                report.unsupported_value(name, path, "swap", _copy(swap),
                                          f"tier(s) {', '.join(unknown)} not defined on this host", action)
                 if drop:
                     del g["swap"]
@@ -419,11 +432,11 @@ def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_t
             try:
                 wanted = parse_nodelist(numa["nodes"])
             except ValueError as exc:
-                report.unsupported_value(name, path, "numa", copy.deepcopy(numa), str(exc), action)
+                report.unsupported_value(name, path, "numa", _copy(numa), str(exc), action)
                 wanted = []
             absent = [n for n in wanted if n not in online]
             if absent:
-                report.unsupported_value(name, path, "numa", copy.deepcopy(numa),
+                report.unsupported_value(name, path, "numa", _copy(numa),
                                          f"NUMA node(s) {','.join(map(str, absent))} not present on this host "
                                          f"(online: {','.join(map(str, sorted(online))) or 'none'})", action)
                 if drop and "numa" in g:
@@ -452,7 +465,7 @@ def _normal_group(g: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in GROUP_KEYS:
         if g.get(key) is not None:
-            out[key] = copy.deepcopy(g[key])
+            out[key] = _copy(g[key])
         elif key in defaults:
             out[key] = defaults[key]
     members = dict(g.get("members") or {})
@@ -476,6 +489,23 @@ def _effective(name: str, by_name: Mapping[str, Mapping[str, Any]], views: Mappi
     return out
 
 
+# Validation results by merged document, in this process: the schema check is most of a render's cost, and most
+# hosts of a fleet merge to the same document (playbooks/render.yml renders every host in one process).
+_VALIDATED: dict[str, list[str]] = {}
+_VALIDATED_MAX = 256
+
+
+def _schema_errors(merged_doc: Mapping[str, Any]) -> list[str]:
+    """``validate_fleet``'s errors as ``<path>: <message>``, computed once per distinct document."""
+    assert validate_fleet is not None
+    key = repr(merged_doc)  # plain data (render made it so): equal text, equal document, types included
+    if key not in _VALIDATED:
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        _VALIDATED[key] = [f"{e.path}: {e.message}" for e in validate_fleet(merged_doc)]
+    return list(_VALIDATED[key])
+
+
 def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None = None,
            layers: Sequence[Any] | None = None, host: str | None = None, on_unsupported: str = "fail"
            ) -> dict[str, Any]:
@@ -496,7 +526,7 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
     notes: list[str] = []
     if validate_fleet is not None:
         try:
-            errors.extend(f"{e.path}: {e.message}" for e in validate_fleet(merged_doc))
+            errors.extend(_schema_errors(merged_doc))
         except Exception as exc:  # SchemaUnavailable: jsonschema or the schema file missing on this controller
             notes.append(f"schema validation skipped ({exc}); structural checks only")
     paths, order, structural = _structure(groups_in)
@@ -535,14 +565,14 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
             "state": g["state"],
             "policies": views[name],
             "effective": _effective(name, by_name, views),
-            "members": copy.deepcopy(g["members"]),
+            "members": _copy(g["members"]),
         }
     persist_groups = []
     for name in order:
         g = by_name[name]
         if g["state"] != "present":
             continue
-        item = copy.deepcopy(g)
+        item = _copy(g)
         item["members"]["pids"] = []
         persist_groups.append(item)
     facts = facts or {}
@@ -558,7 +588,7 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
         "groups": rendered_groups,
         "unsupported": report.unsupported,
         "warnings": report.warnings,
-        "persist": {"policy_swap_tiers": copy.deepcopy(tiers), "policy_groups": persist_groups},
+        "persist": {"policy_swap_tiers": _copy(tiers), "policy_groups": persist_groups},
     }
 
 

@@ -11,6 +11,7 @@ and what the errno means for that file.
 from __future__ import annotations
 
 import errno as E
+from typing import Callable
 
 from ._backend import OperationDispatch
 from ._errors import BackendError, NotAvailableError, ProcessGoneError, UnsupportedError
@@ -160,11 +161,27 @@ class PolicyfsBackend(OperationDispatch):
             raise BackendError(f"cannot read {path}: {_strerror(exc)}", exc.errno) from exc
 
     def _read_group(self, path: str, features: tuple[str, ...], with_effective: bool) -> GroupState:
-        policies = {key: self._read(path, POLICY_FILES[key]).strip() for key in POLICY_KEYS if key in features}
-        bindings = tuple(sorted(self._read(path, "policy.bind").split())) if "bind" in features else ()
-        pids = tuple(sorted(int(p) for p in self._read(path, "cgroup.procs").split()))
+        try:
+            with self.io.directory(self._dir(path)) as read_file:
+                return self._group_state(path, features, with_effective, lambda name: self._read_in(read_file, path, name))
+        except OSError:
+            # The directory itself cannot be opened (removed meanwhile, say): read file by file, so that the
+            # error names the file as it always did.
+            return self._group_state(path, features, with_effective, lambda name: self._read(path, name))
+
+    def _read_in(self, read_file: Callable[[str], str], group: str, name: str) -> str:
+        try:
+            return read_file(name)
+        except OSError as exc:
+            raise BackendError(f"cannot read {self._file(group, name)}: {_strerror(exc)}", exc.errno) from exc
+
+    @staticmethod
+    def _group_state(path: str, features: tuple[str, ...], with_effective: bool, read: Callable[[str], str]) -> GroupState:
+        policies = {key: read(POLICY_FILES[key]).strip() for key in POLICY_KEYS if key in features}
+        bindings = tuple(sorted(read("policy.bind").split())) if "bind" in features else ()
+        pids = tuple(sorted(int(p) for p in read("cgroup.procs").split()))
         effective: dict[str, str] = {}
-        for line in self._read(path, "policy.effective").splitlines() if with_effective else ():
+        for line in read("policy.effective").splitlines() if with_effective else ():
             key, _sep, value = line.strip().partition(" ")
             if key:
                 effective[key] = value.strip()

@@ -22,6 +22,14 @@ def plain(value: Any) -> Any:
     made deep copies and schema validation of a 50-group document take tens of seconds, and their subclasses
     leak into messages. One pass here, then everything downstream works on ordinary objects.
     """
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value  # already plain: the common case, without the isinstance checks below (a render of 1,000
+        # hosts makes millions of these calls)
+    if kind is dict:
+        return {k if type(k) is str else str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from typing import Callable, Iterator
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -77,6 +77,20 @@ def fsync_dir(root: str, path: str) -> None:
         os.close(fd)
 
 
+def _read_fd(fd: int) -> str:
+    """The whole content of the open file ``fd``, which is closed."""
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
 class HostIO:
     """Reads and writes host files under ``root``. One ``write(2)`` per value: a kernel file takes the whole
     value or nothing, so a value is never half-written."""
@@ -89,20 +103,22 @@ class HostIO:
             raise ValueError(f"host path must be absolute: {path!r}")
         if self.root in ("", "/"):
             return path
-        return os.path.join(self.root, path.lstrip("/"))
+        # os.path.join(root, path.lstrip("/")), without its generality: called for every file of every group
+        return self.root + path.lstrip("/") if self.root.endswith("/") else self.root + "/" + path.lstrip("/")
 
     def read(self, path: str) -> str:
-        fd = os.open(self.real(path), os.O_RDONLY | os.O_CLOEXEC)
+        return _read_fd(os.open(self.real(path), os.O_RDONLY | os.O_CLOEXEC))
+
+    @contextlib.contextmanager
+    def directory(self, path: str) -> Iterator[Callable[[str], str]]:
+        """``read`` for the files of one directory: the directory is looked up once and each file opened relative
+        to it, which saves the walk of the whole path for every file (a group's policy files, read by the
+        thousand on a large host). The files are read exactly as ``read`` reads them."""
+        fd = os.open(self.real(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            chunks = []
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            yield lambda name: _read_fd(os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd))
         finally:
             os.close(fd)
-        return b"".join(chunks).decode("utf-8", errors="replace")
 
     def write(self, path: str, data: str) -> None:
         payload = data.encode("utf-8")

@@ -59,6 +59,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+check_mode:
+  description:
+    - Whether the module ran in check mode (C(--check), or C(check_mode) on the play, block or task). Playbooks
+      use it to skip what only makes sense after changes were applied; C(ansible_check_mode) shows C(--check)
+      only.
+  returned: always
+  type: bool
+  sample: false
 policy_groups_info:
   description: What the host offers and holds.
   returned: always
@@ -194,7 +202,7 @@ def main() -> None:
             info["persisted_drift"] = [{"op": "error", "group": None, "key": None, "before": None, "after": None, "msg": info["reason"]}]
         else:
             info["persisted_drift"] = persisted_drift(doc, state, systemd_resolver(module), backend.pid_exists)
-    module.exit_json(changed=False, policy_groups_info=info)
+    module.exit_json(changed=False, policy_groups_info=info, check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

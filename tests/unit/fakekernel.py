@@ -157,6 +157,24 @@ class FakeKernel(HostIO):
                 path = f"{self.group_dir(group)}/cgroup.procs"
                 self._put(path, "".join(f"{p}\n" for p in self.procs(group) if p != pid))
 
+    def lay_out(self, tiers: Iterable[TierSpec], groups: Iterable[tuple[str, dict[str, str], tuple[str, ...]]]) -> None:
+        """Make the host hold ``tiers`` and ``groups`` (``(path, {policy: value}, bindings)``, parents before
+        children) directly, as the kernel would show them after a converge run: for large simulated hosts, where
+        applying through ``write`` (whose checks scan every group) would take hours. Values are not validated."""
+        self._put(TIERS, render_table(tuple(tiers)))
+        made: list[str] = []
+        for path, policies, bindings in groups:
+            directory = self.group_dir(path)
+            os.mkdir(self.real(directory))
+            for feature in self.spec.features:
+                text = "".join(f"{b}\n" for b in sorted(bindings)) if feature == "bind" else \
+                    policies.get(feature, "inherit") + "\n"
+                self._put(f"{directory}/{FILES[feature]}", text)
+            self._put(f"{directory}/cgroup.procs", "")
+            made.append(path)
+        for path in made:
+            self._put(f"{self.group_dir(path)}/policy.effective", self._effective(path))
+
     def _injected(self, path: str) -> None:
         for suffix, code in list(self.fail_next.items()):
             if path.endswith(suffix):

@@ -30,7 +30,10 @@ def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
     facts = {"backend": "policyfs", "available": True, "abi_version": 1, "kernel_release": "6.12.0-policy",
              "features": ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "bind"],
              "swap_devices": [{"path": "/dev/zram0", "priority": 150}], "numa_nodes": [0]}
-    inv = sim.write_inventory(tmp_path / "inv.json", {"web1": dict(sim.UNREACHABLE, policy_groups_facts=facts),
+    # A layer whose value is a template: rendered in the host's context (the other variables are taken as they are).
+    layer = [{"name": "latency", "oom_score_adj": "{{ web1_oom | int }}"}]
+    inv = sim.write_inventory(tmp_path / "inv.json", {"web1": dict(sim.UNREACHABLE, policy_groups_facts=facts,
+                                                                   policy_groups__web=layer, web1_oom=-600),
                                                       "db1": dict(sim.UNREACHABLE)}, DOC)
     result = sim.ansible_playbook(tmp_path, "-i", str(inv), str(sim.REPO / "playbooks" / "render.yml"),
                                   "-e", "policy_groups_render_dir=out")
@@ -40,6 +43,9 @@ def test_render_writes_every_host_without_connecting(tmp_path: Path) -> None:
     assert (web1["facts"], db1["facts"]) == ("present", "missing")
     assert list(web1["groups"]) == ["latency", "background", "background/batch"]
     assert web1["groups"]["background/batch"]["inherited"]["ksm"] == "1"
+    assert web1["groups"]["latency"]["policy"]["oom_score_adj"] == "-600"
+    assert yaml.safe_load((tmp_path / "out" / "db1.yml").read_text())["groups"]["latency"]["policy"]["oom_score_adj"] \
+        == "-500"
     assert web1["summary"]["present"] == ["latency", "background", "background/batch"]
     assert web1["summary"]["changes"] == ["first plan for this host (no previous plan to compare)"]
     assert web1["summary"]["warnings"] == ["background: swap tiers slow have no active swap device on this host; "
