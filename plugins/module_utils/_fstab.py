@@ -106,13 +106,15 @@ def _edit_fields(line: str, options: tuple[str, ...]) -> str:
     return "".join(parts)
 
 
-def set_entry(text: str, spec: str, priority: int, matches: Callable[[str], bool]) -> str:
-    """``text`` with the device's swap line(s) at ``pri=priority``, or a new line for ``spec`` appended."""
+def set_entry(text: str, spec: str, priority: int, matches: Callable[[str], bool],
+              new_options: tuple[str, ...] = ("sw",)) -> str:
+    """``text`` with the device's swap line(s) at ``pri=priority``, or a new line for ``spec`` (with
+    ``new_options`` and ``pri=``) appended."""
     lines = text.splitlines()
     mine = [s for s in swap_lines(text) if matches(s.spec)]
     if not mine:
         head = text if not text or text.endswith("\n") else text + "\n"
-        return head + render_line(spec, ("sw", f"pri={priority}")) + "\n"
+        return head + render_line(spec, (*new_options, f"pri={priority}")) + "\n"
     for entry in mine:
         wanted = with_priority(entry.options or ("sw",), priority)
         if wanted != entry.options:

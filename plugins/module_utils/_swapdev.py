@@ -483,7 +483,10 @@ def _plan_persistence(host: SwapHost, spec: DeviceSpec, seen: Observed, device: 
     text = seen.fstab_text
     if spec.state == "present":
         assert spec.priority is not None
-        new_text = _fstab.set_entry(text, spec.path, spec.priority, matches)
+        # a zram device exists only once its module is loaded and its rule has run: a boot where it does not come
+        # is not held up waiting for it (nofail)
+        options = ("sw", "nofail") if spec.type == "zram" else ("sw",)
+        new_text = _fstab.set_entry(text, spec.path, spec.priority, matches, options)
     else:
         new_text = _fstab.remove_entry(text, matches)
     new_lines = tuple(s.text for s in _fstab.swap_lines(new_text) if matches(s.spec))

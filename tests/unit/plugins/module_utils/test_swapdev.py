@@ -77,7 +77,7 @@ def test_zram_created_in_its_tier_and_made_persistent(fake: FakeSwap) -> None:
     assert fake.active()["/dev/zram0"][2] == 100 and fake.zram("zram0") == (256 << 20, "zstd")
     assert result.diff["before"]["active"] is False and result.diff["after"]["tier"] == "fast"
     assert result.diff["after"]["size"] == "256M" and result.diff["after"]["algorithm"] == "zstd"
-    assert fake.path("/etc/fstab").read_text() == DEBIAN_FSTAB + "/dev/zram0 none swap sw,pri=100 0 0\n"
+    assert fake.path("/etc/fstab").read_text() == DEBIAN_FSTAB + "/dev/zram0 none swap sw,nofail,pri=100 0 0\n"
     rule = fake.path(RULE).read_text()
     assert 'KERNEL=="zram0"' in rule and 'ATTR{comp_algorithm}="zstd"' in rule and f'ATTR{{disksize}}="{256 << 20}"' in rule
     assert 'RUN+="/sbin/mkswap /dev/zram0"' in rule and rule.index("comp_algorithm") < rule.index("disksize")
