@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from . import _fstab, _zram
 from ._errors import BackendError, PlanError, PolicyGroupsError
-from ._io import HostIO, open_nofollow, parent_fd, read_nofollow, replace_nofollow
+from ._io import HostIO, makedirs_nofollow, open_nofollow, parent_fd, read_nofollow, replace_nofollow
 from ._model import PRIO_MAX, TierSpec
 from ._size import format_size, parse_size
 from ._swaptiers import parse_table, tier_of
@@ -223,11 +223,14 @@ class SwapHost:
         """Whether ``path`` starts with a swap area (mkswap's signature at the end of the first page)."""
         page = os.sysconf("SC_PAGESIZE")
         flags = os.O_RDONLY | os.O_CLOEXEC
-        fd = open_nofollow(self.io.root, path, flags) if nofollow else os.open(self.io.real(path), flags)
         try:
-            tail = os.pread(fd, 10, page - 10)
-        finally:
-            os.close(fd)
+            fd = open_nofollow(self.io.root, path, flags) if nofollow else os.open(self.io.real(path), flags)
+            try:
+                tail = os.pread(fd, 10, page - 10)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise PlanError(f"cannot read the swap signature of {path}: {exc.strerror or exc}") from exc
         return tail in SIGNATURES
 
     def read_file(self, path: str) -> str | None:
@@ -290,7 +293,7 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
             with parent_fd(host.io.root, spec.path) as (dfd, name):
                 info = os.lstat(name, dir_fd=dfd)
         except FileNotFoundError:
-            info = None
+            info = None  # the file, or a directory on its way (created with the file)
         except OSError as exc:
             raise PlanError(_write_refusal(spec.path, exc)) from exc
         if info is not None:
@@ -570,6 +573,7 @@ def _create_swap_file(host: SwapHost, path: str, size: int) -> None:
     """Create ``path`` (mode 0600, never through a link), allocate ``size`` bytes without holes, format it; a
     file this step created is removed again when a later part of it fails."""
     try:
+        makedirs_nofollow(host.io.root, os.path.dirname(path))
         fd = open_nofollow(host.io.root, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):

@@ -231,11 +231,11 @@ def test_swapoff_the_kernel_refuses_is_reported_and_the_device_stays(tmp_path: P
 
 def test_swap_file_created_formatted_and_persistent(fake: FakeSwap) -> None:
     fake.path("/var").mkdir()
-    result = converge(fake, params(path="/var/swapfile", type="file", size="1M", tier="slow"))
+    result = converge(fake, params(path="/var/swap/swapfile", type="file", size="1M", tier="slow"))
     assert [c["op"] for c in result.changes] == ["create_file", "swapon", "write_fstab"]
-    info = fake.path("/var/swapfile").stat()
-    assert info.st_size == 1 << 20 and info.st_mode & 0o777 == 0o600 and fake.signature("/var/swapfile")
-    assert fake.active()["/var/swapfile"][2] == 0  # the tier starting at -1: swapon's lowest priority, 0
+    info = fake.path("/var/swap/swapfile").stat()
+    assert info.st_size == 1 << 20 and info.st_mode & 0o777 == 0o600 and fake.signature("/var/swap/swapfile")
+    assert fake.active()["/var/swap/swapfile"][2] == 0  # the tier starting at -1: swapon's lowest priority, 0
     assert result.diff["after"]["mode"] == "0600" and result.diff["after"]["tier"] == "slow"
 
 
