@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from ._io import HostIO
 
 ZRAM_CONTROL = "/sys/class/zram-control"
+# zram devices are virtual block devices; /sys/block/zramN is a link to this directory, and the files written
+# (disksize, comp_algorithm, reset) are reached without following links (_io), so through the directory itself
+SYSFS_BLOCK = "/sys/devices/virtual/block"
 MODULES_LOAD = "/etc/modules-load.d/policygroups-zram.conf"
 MODPROBE_CONF = "/etc/modprobe.d/policygroups-zram.conf"
 UDEV_RULE = "/etc/udev/rules.d/80-policygroups-{name}.rules"
@@ -62,7 +65,7 @@ def module_loaded(io: HostIO) -> bool:
 
 def read_zram(io: HostIO, name: str) -> ZramState | None:
     """The device's state, or None when there is no such device."""
-    base = f"/sys/block/{name}"
+    base = f"{SYSFS_BLOCK}/{name}"
     if not io.isdir(base):
         return None
     disksize = int(io.read(f"{base}/disksize").strip() or 0)
@@ -81,23 +84,23 @@ def read_zram(io: HostIO, name: str) -> ZramState | None:
 def add_devices(io: HostIO, index: int) -> None:
     """Read ``hot_add`` until ``zram<index>`` exists (each read adds the lowest free index)."""
     for _ in range(index + 1):
-        if io.isdir(f"/sys/block/zram{index}"):
+        if io.isdir(f"{SYSFS_BLOCK}/zram{index}"):
             return
         io.read(f"{ZRAM_CONTROL}/hot_add")
-    if not io.isdir(f"/sys/block/zram{index}"):
+    if not io.isdir(f"{SYSFS_BLOCK}/zram{index}"):
         raise OSError(0, f"zram{index} did not appear after {index + 1} reads of {ZRAM_CONTROL}/hot_add")
 
 
 def reset(io: HostIO, name: str) -> None:
     """Free the device's memory and size (it must not be in use)."""
-    io.write(f"/sys/block/{name}/reset", "1")
+    io.write(f"{SYSFS_BLOCK}/{name}/reset", "1")
 
 
 def configure(io: HostIO, name: str, size: int, algorithm: str | None) -> None:
     """Set an uninitialised device's algorithm, then its size (the kernel takes them in that order only)."""
     if algorithm is not None:
-        io.write(f"/sys/block/{name}/comp_algorithm", algorithm)
-    io.write(f"/sys/block/{name}/disksize", str(size))
+        io.write(f"{SYSFS_BLOCK}/{name}/comp_algorithm", algorithm)
+    io.write(f"{SYSFS_BLOCK}/{name}/disksize", str(size))
 
 
 def udev_rule(name: str, size: int, algorithm: str | None) -> str:

@@ -1,6 +1,8 @@
 """A simulated host for swap devices: /proc/swaps, /proc/meminfo, zram in sysfs, block devices, and the commands
 swapon, swapoff, mkswap and modprobe acting on them, as the kernel and util-linux do.
 
+zram devices live in /sys/devices/virtual/block/zramN, and /sys/block/zramN is a link to that, as in sysfs.
+
 Everything lives under a temporary ``root``; host paths (``/dev/zram0``, ``/etc/fstab``) are re-rooted, as
 ``HostIO`` does. Every command run is recorded in ``commands``.
 """
@@ -20,6 +22,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._model import Ti
 
 PAGE = os.sysconf("SC_PAGESIZE")
 ALGORITHMS = ("lzo", "lzo-rle", "lz4", "zstd")
+VIRTUAL = "/sys/devices/virtual/block"
 HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
 
 
@@ -47,7 +50,7 @@ class FakeSwapIO(HostIO):
     def read(self, path: str) -> str:
         if path == "/sys/class/zram-control/hot_add":
             index = 0
-            while self.isdir(f"/sys/block/zram{index}"):
+            while self.isdir(f"{VIRTUAL}/zram{index}"):
                 index += 1
             self.fake.add_zram(index)
             return f"{index}\n"
@@ -55,13 +58,13 @@ class FakeSwapIO(HostIO):
 
     def write(self, path: str, data: str) -> None:
         parts = path.split("/")
-        if path.startswith("/sys/block/zram") and len(parts) == 5:
-            name, attr = parts[3], parts[4]
-            disksize = int(super().read(f"/sys/block/{name}/disksize"))
+        if path.startswith(f"{VIRTUAL}/zram") and len(parts) == 7:
+            name, attr = parts[5], parts[6]
+            disksize = int(super().read(f"{VIRTUAL}/{name}/disksize"))
             if attr == "reset":
                 if f"/dev/{name}" in self.fake.active():
                     raise OSError(errno.EBUSY, "Device or resource busy")
-                super().write(f"/sys/block/{name}/disksize", "0")
+                super().write(f"{VIRTUAL}/{name}/disksize", "0")
                 self.fake.set_algorithm(name, "lzo-rle")
                 Path(self.real(f"/dev/{name}")).write_bytes(b"")
                 return
@@ -154,8 +157,9 @@ class FakeSwap:
             self.add_zram(index)
 
     def add_zram(self, index: int) -> None:
-        base = self.root / "sys" / "block" / f"zram{index}"
+        base = self.path(f"{VIRTUAL}/zram{index}")
         base.mkdir(parents=True)
+        self.path(f"/sys/block/zram{index}").symlink_to(f"../devices/virtual/block/zram{index}")
         (base / "disksize").write_text("0\n")
         (base / "mm_stat").write_text("0 0 0 0 0 0 0 0 0\n")
         for attr in ("reset",):
@@ -165,16 +169,16 @@ class FakeSwap:
 
     def set_algorithm(self, name: str, algorithm: str) -> None:
         words = [f"[{a}]" if a == algorithm else a for a in ALGORITHMS]
-        (self.root / "sys" / "block" / name / "comp_algorithm").write_text(" ".join(words) + "\n")
+        (self.path(f"{VIRTUAL}/{name}") / "comp_algorithm").write_text(" ".join(words) + "\n")
 
     def zram(self, name: str) -> tuple[int, str]:
-        base = self.root / "sys" / "block" / name
+        base = self.path(f"{VIRTUAL}/{name}")
         algorithm = next(w[1:-1] for w in (base / "comp_algorithm").read_text().split() if w.startswith("["))
         return int((base / "disksize").read_text()), algorithm
 
     def setup_zram(self, name: str, size: int, algorithm: str = "lzo-rle") -> None:
         self.set_algorithm(name, algorithm)
-        (self.root / "sys" / "block" / name / "disksize").write_text(f"{size}\n")
+        (self.path(f"{VIRTUAL}/{name}") / "disksize").write_text(f"{size}\n")
         self.path(f"/dev/{name}").write_bytes(bytes(PAGE))
 
     # --- commands ------------------------------------------------------------------------------------------------
