@@ -288,6 +288,8 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
             seen.algorithm, seen.algorithms, seen.zram_used = state.algorithm, state.algorithms, state.mem_used
             if state.disksize:
                 seen.signature = host.read_signature(spec.path, nofollow=False)
+        else:
+            seen.algorithms = _zram.kernel_algorithms(host.io)  # the device's own list, once it exists
     elif spec.type == "file":
         try:
             with parent_fd(host.io.root, spec.path) as (dfd, name):
@@ -536,6 +538,8 @@ def _plan_persistence(host: SwapHost, spec: DeviceSpec, seen: Observed, device: 
 def _sysfs(call: Callable[[], None], what: str) -> None:
     try:
         call()
+    except _zram.AlgorithmError as exc:
+        raise BackendError(f"{what} failed: {exc}") from exc
     except OSError as exc:
         raise BackendError(f"{what} failed: {exc.strerror or exc}", exc.errno) from exc
 

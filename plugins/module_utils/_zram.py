@@ -81,6 +81,19 @@ def read_zram(io: HostIO, name: str) -> ZramState | None:
     return ZramState(name, disksize, current, names, mem_used)
 
 
+def kernel_algorithms(io: HostIO) -> tuple[str, ...]:
+    """The algorithms this kernel's zram offers, read from any of its devices (empty when there is none)."""
+    if not io.isdir(SYSFS_BLOCK):
+        return ()
+    for entry in io.subdirs(SYSFS_BLOCK):
+        if re.fullmatch(r"zram[0-9]+", entry):
+            try:
+                return parse_algorithms(io.read(f"{SYSFS_BLOCK}/{entry}/comp_algorithm"))[1]
+            except OSError:
+                continue
+    return ()
+
+
 def add_devices(io: HostIO, index: int) -> None:
     """Read ``hot_add`` until ``zram<index>`` exists (each read adds the lowest free index)."""
     for _ in range(index + 1):
@@ -96,9 +109,22 @@ def reset(io: HostIO, name: str) -> None:
     io.write(f"{SYSFS_BLOCK}/{name}/reset", "1")
 
 
+class AlgorithmError(ValueError):
+    """The kernel's zram lacks the compression algorithm asked for."""
+
+    def __init__(self, algorithm: str, available: tuple[str, ...]) -> None:
+        super().__init__(f"zram compression algorithm {algorithm!r} is not available in this kernel "
+                         f"(it has: {', '.join(available)})")
+
+
 def configure(io: HostIO, name: str, size: int, algorithm: str | None) -> None:
-    """Set an uninitialised device's algorithm, then its size (the kernel takes them in that order only)."""
+    """Set an uninitialised device's algorithm, then its size (the kernel takes them in that order only).
+    An algorithm the device does not list raises AlgorithmError before anything is written (the kernel's
+    answer would be a bare EINVAL)."""
     if algorithm is not None:
+        available = parse_algorithms(io.read(f"{SYSFS_BLOCK}/{name}/comp_algorithm"))[1]
+        if algorithm not in available:
+            raise AlgorithmError(algorithm, available)
         io.write(f"{SYSFS_BLOCK}/{name}/comp_algorithm", algorithm)
     io.write(f"{SYSFS_BLOCK}/{name}/disksize", str(size))
 

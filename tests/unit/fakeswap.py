@@ -22,6 +22,8 @@ from ansible_collections.policygroups.core.plugins.module_utils._model import Ti
 
 PAGE = os.sysconf("SC_PAGESIZE")
 ALGORITHMS = ("lzo", "lzo-rle", "lz4", "zstd")
+# Debian 13's 6.12 kernels build zram without the LZO backend and default to lz4
+DEBIAN_13_ALGORITHMS = ("lz4", "lz4hc", "zstd", "deflate")
 VIRTUAL = "/sys/devices/virtual/block"
 HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
 
@@ -38,6 +40,7 @@ class SwapSpec:
     links: dict[str, str] = field(default_factory=lambda: {"/dev/disk/by-uuid/swap-uuid": "/dev/vda5"})
     tiers: tuple[tuple[str, int], ...] | None = None
     swapoff_fails: str | None = None       # stderr of a refused swapoff
+    algorithms: tuple[str, ...] = ALGORITHMS
 
 
 class FakeSwapIO(HostIO):
@@ -65,13 +68,13 @@ class FakeSwapIO(HostIO):
                 if f"/dev/{name}" in self.fake.active():
                     raise OSError(errno.EBUSY, "Device or resource busy")
                 super().write(f"{VIRTUAL}/{name}/disksize", "0")
-                self.fake.set_algorithm(name, "lzo-rle")
+                self.fake.set_algorithm(name, self.fake.spec.algorithms[0])
                 Path(self.real(f"/dev/{name}")).write_bytes(b"")
                 return
             if attr == "comp_algorithm":
                 if disksize:
                     raise OSError(errno.EBUSY, "Device or resource busy")
-                if data.strip() not in ALGORITHMS:
+                if data.strip() not in self.fake.spec.algorithms:
                     raise OSError(errno.EINVAL, "Invalid argument")
                 self.fake.set_algorithm(name, data.strip())
                 return
@@ -164,11 +167,11 @@ class FakeSwap:
         (base / "mm_stat").write_text("0 0 0 0 0 0 0 0 0\n")
         for attr in ("reset",):
             (base / attr).write_text("")
-        self.set_algorithm(f"zram{index}", "lzo-rle")
+        self.set_algorithm(f"zram{index}", "lzo-rle" if "lzo-rle" in self.spec.algorithms else self.spec.algorithms[0])
         self.path(f"/dev/zram{index}").write_bytes(b"")
 
     def set_algorithm(self, name: str, algorithm: str) -> None:
-        words = [f"[{a}]" if a == algorithm else a for a in ALGORITHMS]
+        words = [f"[{a}]" if a == algorithm else a for a in self.spec.algorithms]
         (self.path(f"{VIRTUAL}/{name}") / "comp_algorithm").write_text(" ".join(words) + "\n")
 
     def zram(self, name: str) -> tuple[int, str]:

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from fakeswap import FakeSwap, SwapSpec  # noqa: E402
+from fakeswap import DEBIAN_13_ALGORITHMS, FakeSwap, SwapSpec  # noqa: E402
 
 from ansible_collections.policygroups.core.plugins.module_utils import _swapdev  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError  # noqa: E402
@@ -116,6 +116,22 @@ def test_zram_of_another_size_is_set_up_again(fake: FakeSwap) -> None:
 def test_zram_algorithm_the_kernel_lacks(fake: FakeSwap) -> None:
     with pytest.raises(PlanError, match=r"'lz5' is not available in this kernel \(it has: lzo, lzo-rle, lz4, zstd\)"):
         _swapdev.run(fake.host(), params(**{**ZRAM, "algorithm": "lz5"}), check_mode=False)
+
+
+def test_zram_algorithm_checked_against_another_device_before_this_one_exists(tmp_path: Path) -> None:
+    fake = FakeSwap(tmp_path / "host", SwapSpec(algorithms=DEBIAN_13_ALGORITHMS))
+    with pytest.raises(PlanError, match=r"'lzo' is not available in this kernel \(it has: lz4, lz4hc, zstd, deflate\)"):
+        _swapdev.run(fake.host(), params(path="/dev/zram1", type="zram", size="64M", algorithm="lzo", priority=100), True)
+    result = converge(fake, params(path="/dev/zram1", type="zram", size="64M", algorithm="zstd", priority=100))
+    assert fake.zram("zram1") == (64 << 20, "zstd") and result.error is None
+
+
+def test_zram_algorithm_checked_when_the_module_was_not_loaded_at_plan_time(tmp_path: Path) -> None:
+    fake = FakeSwap(tmp_path / "host", SwapSpec(zram_module="loadable", algorithms=DEBIAN_13_ALGORITHMS))
+    result = _swapdev.run(fake.host(), params(**{**ZRAM, "algorithm": "lzo"}), check_mode=False)
+    assert result.error is not None and "setting zram0's size and algorithm failed: zram compression algorithm " \
+        "'lzo' is not available in this kernel (it has: lz4, lz4hc, zstd, deflate)" in result.error
+    assert [a["op"] for a in result.applied] == ["load_module", "add_zram"] and fake.zram("zram0")[0] == 0
 
 
 def test_zram_used_for_something_else_is_left_alone(fake: FakeSwap) -> None:
