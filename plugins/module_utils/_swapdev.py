@@ -1,11 +1,10 @@
 # Copyright: contributors to policygroups.core
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One swap device (zram, file or partition) at its priority: read the host, plan, apply (stdlib only).
+"""One swap device (zram, file or partition) at its priority: observe, plan, apply (stdlib only).
 
 The plan is a list of operations computed before anything is written, so check mode reports exactly what a run
-would do. Commands (``swapon``, ``swapoff``, ``mkswap``, ``modprobe``) go through an injected runner; files are
-read and written through ``HostIO`` (re-rooted in tests), and every file written is reached without following a
-symbolic link (``_io``).
+would do. What is read of the host, and the commands (``swapon``, ``swapoff``, ``mkswap``, ``modprobe``), go
+through ``_swaphost.SwapHost``; every file written is reached without following a symbolic link (``_io``).
 
 Persistence is ``/etc/fstab``: one swap line per device with ``pri=``, the file Debian's installer writes its
 swap line to and the one ``swapon -a`` and systemd's fstab generator read; the device's existing line is edited
@@ -24,22 +23,16 @@ from typing import Any, Callable, Sequence
 
 from . import _fstab, _zram
 from ._errors import BackendError, PlanError, PolicyGroupsError
-from ._io import HostIO, makedirs_nofollow, open_nofollow, parent_fd, read_nofollow, replace_nofollow
+from ._io import makedirs_nofollow, open_nofollow, parent_fd, replace_nofollow
 from ._model import PRIO_MAX, TierSpec
 from ._size import format_size, parse_size
-from ._swaptiers import parse_table, tier_of
+from ._swaphost import TIERS_FILE, Active, SwapHost, write_refusal
+from ._swaptiers import tier_of
 
 TYPES = ("zram", "file", "partition")
 STATES = ("present", "absent")
 # swapon -p takes 0..32767; -1 is where the lowest tier starts, but a device given no priority gets -2, -3, ...
 PRIORITY_MIN = 0
-TIERS_FILE = "/sys/kernel/mm/swap/tiers"
-PROC_SWAPS = "/proc/swaps"
-PROC_MEMINFO = "/proc/meminfo"
-SIGNATURES = (b"SWAPSPACE2", b"SWAP-SPACE")
-_BY = {"UUID": "by-uuid", "LABEL": "by-label", "PARTUUID": "by-partuuid", "PARTLABEL": "by-partlabel"}
-
-Runner = Callable[[Sequence[str]], "tuple[int, str, str]"]
 
 
 @dataclass(frozen=True)
@@ -54,15 +47,6 @@ class DeviceSpec:
     size: int | None = None
     algorithm: str | None = None
     persistent: bool = True
-
-
-@dataclass(frozen=True)
-class Active:
-    """The device's line of /proc/swaps."""
-
-    priority: int
-    size_kb: int
-    used_kb: int
 
 
 @dataclass
@@ -154,109 +138,6 @@ def device_spec(params: dict[str, Any], tiers: Sequence[TierSpec] | None) -> Dev
     return DeviceSpec(path, kind, state, resolved, tier, size, params.get("algorithm"), params.get("persistent", True))
 
 
-class SwapHost:
-    """The host's files and commands as the plan and its operations see them."""
-
-    def __init__(self, io: HostIO, run: Runner) -> None:
-        self.io = io
-        self.run = run
-        self.warnings: list[str] = []
-
-    # --- reading -------------------------------------------------------------------------------------------------
-
-    def tiers(self) -> tuple[TierSpec, ...] | None:
-        """The kernel's tier table; None when the kernel has no swap tiers."""
-        try:
-            return parse_table(self.io.read(TIERS_FILE))
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise BackendError(f"cannot read {TIERS_FILE}: {exc.strerror or exc}", exc.errno) from exc
-
-    def swaps(self) -> dict[str, Active]:
-        try:
-            text = self.io.read(PROC_SWAPS)
-        except OSError as exc:
-            raise BackendError(f"cannot read {PROC_SWAPS}: {exc.strerror or exc}", exc.errno) from exc
-        found = {}
-        for line in text.splitlines()[1:]:
-            fields = line.split()
-            if len(fields) < 5:
-                continue
-            try:
-                size, used, prio = int(fields[-3]), int(fields[-2]), int(fields[-1])
-            except ValueError:
-                continue
-            found[" ".join(fields[:-4]).replace("\\040", " ")] = Active(prio, size, used)
-        return found
-
-    def meminfo_kb(self, key: str) -> int:
-        for line in self.io.read(PROC_MEMINFO).splitlines():
-            name, _, rest = line.partition(":")
-            if name == key:
-                return int(rest.split()[0])
-        raise BackendError(f"{PROC_MEMINFO} has no {key}")
-
-    def canonical(self, path: str) -> str:
-        """``path`` with every link resolved, as /proc/swaps names a device (reading only: nothing is written
-        through it)."""
-        real = os.path.realpath(self.io.real(path))
-        root = os.path.realpath(self.io.root or "/")
-        if root == "/":
-            return real
-        return "/" + os.path.relpath(real, root) if real.startswith(root + "/") else real
-
-    def spec_path(self, spec: str) -> str | None:
-        """The host path an fstab spec names (``UUID=...`` through /dev/disk/by-uuid), None for one it cannot."""
-        key, sep, value = spec.partition("=")
-        if sep and key in _BY:
-            return f"/dev/disk/{_BY[key]}/{value}"
-        return spec if spec.startswith("/") else None
-
-    def is_block_device(self, path: str) -> bool:
-        try:
-            return stat.S_ISBLK(os.stat(self.io.real(path)).st_mode)
-        except OSError:
-            return False
-
-    def read_signature(self, path: str, nofollow: bool) -> bool:
-        """Whether ``path`` starts with a swap area (mkswap's signature at the end of the first page)."""
-        page = os.sysconf("SC_PAGESIZE")
-        flags = os.O_RDONLY | os.O_CLOEXEC
-        try:
-            fd = open_nofollow(self.io.root, path, flags) if nofollow else os.open(self.io.real(path), flags)
-            try:
-                tail = os.pread(fd, 10, page - 10)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise PlanError(f"cannot read the swap signature of {path}: {exc.strerror or exc}") from exc
-        return tail in SIGNATURES
-
-    def read_file(self, path: str) -> str | None:
-        """A configuration file's text (None when absent); a link at its path or on the way is an error."""
-        try:
-            return read_nofollow(self.io.root, path)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise PlanError(_write_refusal(path, exc)) from exc
-
-    # --- commands ------------------------------------------------------------------------------------------------
-
-    def command(self, argv: Sequence[str], what: str) -> None:
-        rc, out, err = self.run(argv)
-        if rc != 0:
-            detail = (err or out).strip() or f"exit status {rc}"
-            raise BackendError(f"{what} failed: {' '.join(argv)}: {detail}")
-
-
-def _write_refusal(path: str, exc: OSError) -> str:
-    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-        return f"{path}: a symbolic link is on its path or at it, which is never followed for a file this module writes"
-    return f"cannot read {path}: {exc.strerror or exc}"
-
-
 # --- observing -----------------------------------------------------------------------------------------------------
 
 
@@ -297,7 +178,7 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
         except FileNotFoundError:
             info = None  # the file, or a directory on its way (created with the file)
         except OSError as exc:
-            raise PlanError(_write_refusal(spec.path, exc)) from exc
+            raise PlanError(write_refusal(spec.path, exc)) from exc
         if info is not None:
             if stat.S_ISLNK(info.st_mode):
                 raise PlanError(f"{spec.path} is a symbolic link, which is never followed: give the file's own path")
@@ -549,7 +430,7 @@ def _write(host: SwapHost, path: str, data: bytes) -> None:
         replace_nofollow(host.io.root, path, data, 0o644)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise BackendError(_write_refusal(path, exc), exc.errno) from exc
+            raise BackendError(write_refusal(path, exc), exc.errno) from exc
         raise BackendError(f"cannot write {path}: {exc.strerror or exc}", exc.errno) from exc
 
 
@@ -581,7 +462,7 @@ def _create_swap_file(host: SwapHost, path: str, size: int) -> None:
         fd = open_nofollow(host.io.root, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise BackendError(_write_refusal(path, exc), exc.errno) from exc
+            raise BackendError(write_refusal(path, exc), exc.errno) from exc
         raise BackendError(f"cannot create {path}: {exc.strerror or exc}", exc.errno) from exc
     try:
         try:

@@ -222,7 +222,8 @@ from ansible_collections.policygroups.core.plugins.module_utils._errors import P
 from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
 from ansible_collections.policygroups.core.plugins.module_utils._lock import DEFAULT_LOCK_PATH, HostLock
 from ansible_collections.policygroups.core.plugins.module_utils._modcommon import TIER_ARGS
-from ansible_collections.policygroups.core.plugins.module_utils._swapdev import STATES, TYPES, Runner, SwapHost, run
+from ansible_collections.policygroups.core.plugins.module_utils._swapdev import STATES, TYPES, run
+from ansible_collections.policygroups.core.plugins.module_utils._swaphost import Runner, SwapHost
 
 ARGS: dict[str, dict[str, Any]] = {
     "path": {"type": "path", "required": True},

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._swapdev import SwapHost
+from ansible_collections.policygroups.core.plugins.module_utils._swaphost import SwapHost
 from ansible_collections.policygroups.core.plugins.module_utils._swaptiers import render_table
 from ansible_collections.policygroups.core.plugins.module_utils._model import TierSpec
 
