@@ -160,7 +160,7 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
     seen = Observed()
     device = spec.path
     if spec.type == "zram":
-        name, _ = _zram.zram_name(spec.path)
+        name = _zram.zram_name(spec.path)[0]
         seen.module_loaded = _zram.module_loaded(host.io)
         state = _zram.read_zram(host.io, name)
         if state is not None:
@@ -200,7 +200,7 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
         matches = fstab_matcher(host, device)
         seen.fstab_lines = tuple(s.text for s in _fstab.swap_lines(seen.fstab_text) if matches(s.spec))
         if spec.type == "zram":
-            name, _ = _zram.zram_name(spec.path)
+            name = _zram.zram_name(spec.path)[0]
             for path in (_zram.UDEV_RULE.format(name=name), _zram.MODULES_LOAD, _zram.MODPROBE_CONF):
                 seen.files[path] = host.read_file(path)
     return seen, device
@@ -223,7 +223,7 @@ def view(spec: DeviceSpec, seen: Observed, tiers: Sequence[TierSpec] | None) -> 
         out["mode"] = f"{seen.mode:04o}" if seen.mode is not None else None
     if spec.persistent:
         out["fstab"] = list(seen.fstab_lines)
-        out.update({path: text for path, text in seen.files.items()})
+        out.update(seen.files)
     return out
 
 
@@ -236,6 +236,13 @@ class Plan:
     before: dict[str, Any]
     after: dict[str, Any]
     warnings: list[str]
+
+
+def _given(value: int | None, what: str) -> int:
+    """A value device_spec guarantees for state=present."""
+    if value is None:
+        raise PlanError(f"state=present needs {what}")
+    return value
 
 
 def _swapoff_fits(host: SwapHost, device: str, seen: Observed) -> None:
@@ -284,21 +291,19 @@ def _plan_absent(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str, 
         ops.append(Operation("swapoff", seen.active.priority, None,
                              lambda: host.command(["swapoff", device], f"swapoff {device}")))
     if spec.type == "zram" and seen.exists and seen.size and (seen.active is not None or seen.signature):
-        name, _ = _zram.zram_name(spec.path)
+        name = _zram.zram_name(spec.path)[0]
         ops.append(Operation("reset_zram", format_size(seen.size), None, lambda: _zram.reset(host.io, name)))
 
 
 def _plan_present(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str, ops: list[Operation],
                   warnings: list[str]) -> None:
-    assert spec.priority is not None
-    prio = spec.priority
-    swapon = Operation("swapon", None, prio, lambda: host.command(["swapon", "-p", str(prio), device],
-                                                                  f"swapon {device} at priority {prio}"))
+    prio = _given(spec.priority, "priority or tier")
+    swapon = Operation("swapon", None, prio, functools.partial(
+        host.command, ["swapon", "-p", str(prio), device], f"swapon {device} at priority {prio}"))
     mkswap = Operation("mkswap", None, "swap area", lambda: host.command(["mkswap", device], f"mkswap {device}"))
     if spec.type == "zram":
         name, index = _zram.zram_name(spec.path)
-        assert spec.size is not None
-        size = spec.size
+        size = _given(spec.size, "size")
         if seen.algorithms and spec.algorithm is not None and spec.algorithm not in seen.algorithms:
             raise PlanError(f"zram compression algorithm {spec.algorithm!r} is not available in this kernel "
                             f"(it has: {', '.join(seen.algorithms)})")
@@ -306,8 +311,8 @@ def _plan_present(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str,
             ops.append(Operation("load_module", None, "zram",
                                  lambda: host.command(["modprobe", "zram"], "loading the zram kernel module (modprobe zram)")))
         if not seen.exists:
-            ops.append(Operation("add_zram", None, name, lambda: _sysfs(lambda: _zram.add_devices(host.io, index),
-                                                                         f"adding {name}")))
+            add = functools.partial(_zram.add_devices, host.io, index)
+            ops.append(Operation("add_zram", None, name, functools.partial(_sysfs, add, f"adding {name}")))
         configure = Operation("configure_zram", None, {"size": format_size(size), "algorithm": spec.algorithm},
                               lambda: _sysfs(lambda: _zram.configure(host.io, name, size, spec.algorithm),
                                              f"setting {name}'s size and algorithm"))
@@ -368,11 +373,10 @@ def _plan_persistence(host: SwapHost, spec: DeviceSpec, seen: Observed, device: 
     matches = fstab_matcher(host, device)
     text = seen.fstab_text
     if spec.state == "present":
-        assert spec.priority is not None
         # a zram device exists only once its module is loaded and its rule has run: a boot where it does not come
         # is not held up waiting for it (nofail)
         options = ("sw", "nofail") if spec.type == "zram" else ("sw",)
-        new_text = _fstab.set_entry(text, spec.path, spec.priority, matches, options)
+        new_text = _fstab.set_entry(text, spec.path, _given(spec.priority, "priority or tier"), matches, options)
     else:
         new_text = _fstab.remove_entry(text, matches)
     new_lines = tuple(s.text for s in _fstab.swap_lines(new_text) if matches(s.spec))
@@ -386,8 +390,7 @@ def _plan_persistence(host: SwapHost, spec: DeviceSpec, seen: Observed, device: 
         rule_path = _zram.UDEV_RULE.format(name=name)
         wanted: dict[str, str | None] = {}
         if spec.state == "present":
-            assert spec.size is not None
-            wanted[rule_path] = _zram.udev_rule(name, spec.size, spec.algorithm)
+            wanted[rule_path] = _zram.udev_rule(name, _given(spec.size, "size"), spec.algorithm)
             wanted[_zram.MODULES_LOAD] = _zram.modules_load()
             have = seen.files.get(_zram.MODPROBE_CONF)
             if index > 0 or have is not None:

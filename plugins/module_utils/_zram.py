@@ -96,7 +96,7 @@ def kernel_algorithms(io: HostIO) -> tuple[str, ...]:
 
 def add_devices(io: HostIO, index: int) -> None:
     """Read ``hot_add`` until ``zram<index>`` exists (each read adds the lowest free index)."""
-    for _ in range(index + 1):
+    for _attempt in range(index + 1):
         if io.isdir(f"{SYSFS_BLOCK}/zram{index}"):
             return
         io.read(f"{ZRAM_CONTROL}/hot_add")
