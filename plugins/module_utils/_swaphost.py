@@ -77,7 +77,7 @@ class SwapHost:
 
     def meminfo_kb(self, key: str) -> int:
         for line in self.io.read(PROC_MEMINFO).splitlines():
-            name, _, rest = line.partition(":")
+            name, _sep, rest = line.partition(":")
             if name == key:
                 return int(rest.split()[0])
         raise BackendError(f"{PROC_MEMINFO} has no {key}")
