@@ -290,9 +290,11 @@ def render_nodelist(nodes: Sequence[int]) -> str:
 
 
 def device_tier(priority: int, tiers: Sequence[Mapping[str, Any]]) -> str | None:
-    """The tier whose priority range contains ``priority`` under the given definitions."""
+    """The tier whose priority range contains ``priority`` under the given definitions. An automatic priority
+    (below -1: swapped on without one) is in the lowest tier, as the kernel counts it."""
+    priority = max(int(priority), -1)
     for t in sorted(tiers, key=lambda t: -int(t["start_priority"])):
-        if int(priority) >= int(t["start_priority"]):
+        if priority >= int(t["start_priority"]):
             return str(t["name"])
     return None
 

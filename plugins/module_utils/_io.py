@@ -15,7 +15,10 @@ a managed tree makes the write fail with ELOOP or ENOTDIR instead of landing out
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
+import stat
 from typing import Callable, Iterator
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -81,14 +84,52 @@ def _read_fd(fd: int) -> str:
     """The whole content of the open file ``fd``, which is closed."""
     try:
         chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
+        while chunk := os.read(fd, 65536):
             chunks.append(chunk)
     finally:
         os.close(fd)
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def read_nofollow(root: str, path: str) -> str:
+    """The text of ``path`` under ``root``, reached without following a link (ELOOP or ENOTDIR otherwise)."""
+    return _read_fd(open_nofollow(root, path, os.O_RDONLY))
+
+
+def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` under ``root`` as a whole or not at all: a temporary file in its directory, fsync, rename,
+    fsync of the directory. Directories are made or entered without following a link, and a link at ``path``
+    itself is refused (ELOOP) instead of being replaced by a file. Owned by root when run as root."""
+    directory, name = os.path.split(path)
+    makedirs_nofollow(root, directory)
+    dfd = open_nofollow(root, directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            if stat.S_ISLNK(os.lstat(name, dir_fd=dfd).st_mode):
+                raise OSError(errno.ELOOP, f"{path} is a symbolic link, which is never followed")
+        except FileNotFoundError:
+            pass
+        tmp = f".{name}.{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+                os.fchmod(fd, mode)
+                if os.geteuid() == 0:
+                    os.fchown(fd, 0, 0)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 class HostIO:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from ._errors import BackendError
-from ._model import PRIO_MAX, TierSpec
+from ._model import PRIO_MAX, PRIO_MIN, TierSpec
 
 HEADER = f"{'Name':<16} {'Idx':<5} {'PrioStart':<11} PrioEnd"
 
@@ -45,7 +45,11 @@ def render_table(tiers: Iterable[TierSpec], indexes: dict[str, int] | None = Non
 
 
 def tier_of(priority: int, tiers: Sequence[TierSpec]) -> str | None:
-    """Name of the tier whose range contains ``priority`` (None when no tier covers it)."""
+    """Name of the tier whose range contains ``priority`` (None when no tier covers it).
+
+    A device swapped on without a priority gets an automatic one below -1 (-2, -3, ...); the kernel counts it
+    in the lowest tier (ABI section 4), as if its priority were -1."""
+    priority = max(priority, PRIO_MIN)
     for tier in sorted(tiers, key=lambda t: -t.start_priority):
         if priority >= tier.start_priority:
             return tier.name

@@ -56,3 +56,11 @@ def test_ignored_lookalike_and_an_explicit_empty_document_pass(tmp_path: Path) -
                                       "policy_groups_purge": True, "policy_groups": []}, converged=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert kernel.groups() == []
+
+
+def test_swap_devices_on_a_simulated_host_tree_are_refused(tmp_path: Path) -> None:
+    # swapon and mkswap would act on the machine running the test, not on the tree standing for the host
+    run, kernel = run_role(tmp_path, {"policy_groups": [], "policy_groups_swap_devices": [
+        {"path": "/dev/zram0", "type": "zram", "size": "1M", "priority": 5}]})
+    assert run.returncode != 0 and "policy_groups_swap_devices runs swapon, swapoff and mkswap" in run.stdout
+    assert kernel.groups() == ["batch", "latency"]

@@ -123,7 +123,13 @@ def test_tier_without_device_is_a_warning() -> None:
 def test_device_tier_uses_desired_ranges() -> None:
     tiers = doc()["policy_swap_tiers"]
     assert mod.device_tier(100, tiers) == "fast" and mod.device_tier(99, tiers) == "slow"
-    assert mod.device_tier(-1, tiers) == "slow" and mod.device_tier(-2, tiers) is None
+    assert mod.device_tier(-1, tiers) == "slow" and mod.device_tier(-2, tiers) == "slow"
+
+
+def test_a_device_without_a_priority_counts_in_the_lowest_tier() -> None:
+    # Debian's fstab swap line has no pri=: the device gets -2, which the kernel puts in the lowest tier
+    out = render(doc(), facts(swap_devices=[{"path": "/dev/zram0", "priority": 150}, {"path": "/dev/vda5", "priority": -2}]))
+    assert out["warnings"] == []
 
 
 def test_numa_node_absent() -> None:

@@ -70,3 +70,22 @@ def test_a_link_in_the_root_itself_is_the_callers_choice(tmp_path: Path) -> None
     (tmp_path / "link").symlink_to(tmp_path / "real")
     HostIO(str(tmp_path / "link")).write("/sys/f", "b")
     assert (tmp_path / "real/sys/f").read_text() == "b"
+
+
+def test_replace_nofollow_refuses_a_link_at_the_file_and_on_the_way(tmp_path: Path) -> None:
+    from ansible_collections.policygroups.core.plugins.module_utils._io import replace_nofollow
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "etc").mkdir(parents=True)
+    outside.mkdir()
+    (root / "etc" / "fstab").symlink_to(outside / "fstab")
+    (root / "linked").symlink_to(outside)
+    for path in ("/etc/fstab", "/linked/rules.d/x.rules"):
+        with pytest.raises(OSError) as raised:
+            replace_nofollow(str(root), path, b"x\n")
+        assert raised.value.errno in (E.ELOOP, E.ENOTDIR)
+    assert list(outside.iterdir()) == [] and (root / "etc" / "fstab").is_symlink()
+    replace_nofollow(str(root), "/etc/udev/rules.d/80-x.rules", b"rule\n")
+    made = root / "etc" / "udev" / "rules.d" / "80-x.rules"
+    assert made.read_text() == "rule\n" and made.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in made.parent.iterdir()] == ["80-x.rules"]  # no temporary file left

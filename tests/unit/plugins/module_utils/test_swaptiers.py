@@ -41,6 +41,13 @@ def test_tier_of() -> None:
     assert tier_of(5, ()) is None
 
 
+def test_tier_of_an_automatic_priority_is_the_lowest_tier() -> None:
+    # swapon without -p (Debian's fstab lines without pri=) gives -2, -3, ...: the kernel clamps them to -1
+    tiers = tiers_of([("fast", 100), ("slow", -1)])
+    assert tier_of(-2, tiers) == "slow" and tier_of(-7, tiers) == "slow"
+    assert tier_of(-2, tiers_of([("fast", 100), ("disk", 0), ("net", -1)])) == "net"
+
+
 @pytest.mark.parametrize(
     ("before", "after", "batch"),
     [

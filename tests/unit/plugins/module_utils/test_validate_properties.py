@@ -9,14 +9,14 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.policygroups.core.plugins.module_utils._names import RESERVED_GROUP_NAMES
+from ansible_collections.policygroups.core.plugins.module_utils._names import RESERVED_GROUP_NAMES, RESERVED_TIER_NAMES
 from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
 
 NR_TIERS = 4
 UNDEFINED_TIER = "undefined_tier"
 
 tier_names = st.text(string.ascii_letters + string.digits + "_", min_size=1, max_size=15).filter(
-    lambda n: n != UNDEFINED_TIER)
+    lambda n: n != UNDEFINED_TIER and n not in RESERVED_TIER_NAMES)
 group_names = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z").filter(lambda n: n not in RESERVED_GROUP_NAMES)
 components = st.text(string.ascii_letters + string.digits + "_-.@:", min_size=1, max_size=12).filter(
     lambda c: c not in (".", ".."))
