@@ -159,4 +159,3 @@ class ActionModule(ActionBase):
             result["msg"] = "cannot render %d host(s):\n%s" % (
                 len(errors), "\n".join(f"{host}: {message}" for host, message in sorted(errors.items())))
         return result
-

@@ -499,7 +499,8 @@ _VALIDATED_MAX = 256
 
 def _schema_errors(merged_doc: Mapping[str, Any]) -> list[str]:
     """``validate_fleet``'s errors as ``<path>: <message>``, computed once per distinct document."""
-    assert validate_fleet is not None
+    if validate_fleet is None:  # the caller checks; kept for the type checker
+        raise RuntimeError("the fleet validator could not be imported")
     key = repr(merged_doc)  # plain data (render made it so): equal text, equal document, types included
     if key not in _VALIDATED:
         if len(_VALIDATED) >= _VALIDATED_MAX:

@@ -27,7 +27,7 @@ def plain(value: Any) -> Any:
         return value  # already plain: the common case, without the isinstance checks below (a render of 1,000
         # hosts makes millions of these calls)
     if kind is dict:
-        return {k if type(k) is str else str(k): plain(v) for k, v in value.items()}
+        return {k if k.__class__ is str else str(k): plain(v) for k, v in value.items()}
     if kind is list:
         return [plain(v) for v in value]
     if isinstance(value, Mapping):
