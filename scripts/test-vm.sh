@@ -56,8 +56,21 @@ stop_guests() {  # every guest of these scenarios that is still running
     done
 }
 
+# failure_excerpt LOG: the lines that say why a scenario failed (Ansible's fatal/failed results and the lines
+# right after them, cut to a readable width), so the end of a long run's output names the cause.
+failure_excerpt() {
+    grep -E -A 12 '(fatal|failed): \[' "$1" | grep -v -E '^[0-9:]+ *$' | cut -c1-600 | head -n 60
+}
+
 report() {
     stop_guests
+    local s
+    for s in "${scenarios[@]}"; do
+        if [[ " ${failed[*]} " == *" ${s} "* && -f .cache/test-vm/molecule-${s}.log ]]; then
+            printf '\n=== test-vm: why molecule %s failed (from .cache/test-vm/molecule-%s.log)\n' "${s}" "${s}"
+            failure_excerpt ".cache/test-vm/molecule-${s}.log" || true
+        fi
+    done
     printf '\n=== test-vm: stage times\n'
     printf '  %s\n' "${timings[@]}"
     printf '  %-22s %5d s\n' total "$((SECONDS - t_all))"
