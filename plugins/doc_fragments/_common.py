@@ -56,6 +56,18 @@ options:
     default: 60
 """
 
+    VERIFY = r"""
+options:
+  verify:
+    description:
+      - After applying (never in check mode), read the host again and plan once more under the same lock; fail
+        when anything is still to be done, with those operations in RV(ignore:verify_remaining) - a write the
+        host did not keep, or a change made by something else meanwhile.
+      - The same check as a check-mode run of the same task afterwards, without another round trip to the host.
+    type: bool
+    default: false
+"""
+
     MAINLINE = r"""
 options:
   on_unsupported:

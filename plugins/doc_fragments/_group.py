@@ -208,6 +208,14 @@ failed_operation:
   returned: failure
   type: dict
   sample: {op: set_policy, group: latency, key: swap_tiers, before: inherit, after: fast}
+verify_remaining:
+  description:
+    - With O(verify=true), the operations still planned after applying (same form as RV(changes)); the run
+      failed because of them.
+  returned: failure of the verification
+  type: list
+  elements: dict
+  sample: [{op: set_policy, group: latency, key: thp, before: inherit, after: never}]
 skipped_members:
   description:
     - With O(missing_members=skip), the members left out and why.

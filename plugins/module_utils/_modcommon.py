@@ -61,6 +61,8 @@ TIER_ARGS: dict[str, dict[str, Any]] = {
     "start_priority": {"type": "int", "required": True},
 }
 
+VERIFY_ARG: dict[str, Any] = {"type": "bool", "default": False}
+
 PLANNED_TIERS_ARG: dict[str, Any] = {"type": "list", "elements": "dict", "options": TIER_ARGS}
 
 
@@ -149,6 +151,7 @@ def run_reconcile(
             planned_tiers=planned,
             unsupported=unsupported,
             restart_units=restart_units,
+            verify=bool(params.get("verify")),
         )
     except UnsupportedPolicyError as exc:
         module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend=exc.backend,

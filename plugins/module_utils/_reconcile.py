@@ -60,6 +60,7 @@ class Outcome(Generic[View]):
     error: str | None = None
     skipped: list[str] = field(default_factory=list)
     read_error: str | None = None
+    remaining: list[Operation] = field(default_factory=list)
     restart_required: list[str] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
 
@@ -81,11 +82,18 @@ class Outcome(Generic[View]):
 
     @property
     def ok(self) -> bool:
-        return self.failed is None and self.read_error is None
+        return self.failed is None and self.read_error is None and not self.remaining
 
     @property
     def changed(self) -> bool:
         return bool(self.operations) if self.check_mode else bool(self.applied)
+
+    @property
+    def verify_error(self) -> str | None:
+        if not self.remaining:
+            return None
+        return (f"after applying, {len(self.remaining)} change(s) are still planned (the host did not keep what was "
+                f"written, or something changed it meanwhile): " + "; ".join(describe(op) for op in self.remaining))
 
     @property
     def shown(self) -> list[Operation]:
@@ -106,12 +114,31 @@ class Outcome(Generic[View]):
         }
         if self.skipped:
             out["skipped_members"] = list(self.skipped)
+        if self.remaining:
+            out["verify_remaining"] = [op.to_dict() for op in self.remaining]
         if not self.ok:
             out["applied"] = [op.to_dict() for op in self.applied]
-            out["msg"] = "; ".join(m for m in (self.error, self.read_error) if m)
+            out["msg"] = "; ".join(m for m in (self.error, self.read_error, self.verify_error) if m)
         if self.failed is not None:
             out["failed_operation"] = self.failed.to_dict()
         return out
+
+
+def describe(op: Operation) -> str:
+    """One operation as a person reads it: ``group: key before -> after``."""
+    where = op.group if op.group is not None else "tiers"
+    what = str(op.key) if op.op == "set_policy" else " ".join(p for p in (op.op, op.key) if p)
+    if op.before is None and op.after is None:
+        return f"{where}: {what}"
+    return f"{where}: {what} {_text(op.before)} -> {_text(op.after)}"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) or "(empty)"
+    return str(value)
 
 
 def groups_diff(
@@ -152,6 +179,7 @@ def reconcile(
     planned_tiers: tuple[TierSpec, ...] | None = None,
     unsupported: str = "fail",
     restart_units: bool = False,
+    verify: bool = False,
 ) -> Outcome[Any]:
     """Bring the host to ``desired(actual)``. Raises PolicyGroupsError subclasses before any write when the
     host or the document makes that impossible (with ``unsupported="fail"``, anything the host cannot
@@ -159,7 +187,12 @@ def reconcile(
 
     ``planned_tiers`` matters in check mode only: the swap tier table an earlier step of the same run would have
     written (the swap_tiers module's projected ``tiers``). The groups are checked and planned against it instead
-    of the host's table, so a tier that run would create is not reported as missing."""
+    of the host's table, so a tier that run would create is not reported as missing.
+
+    ``verify`` (outside check mode): once every operation is applied and the host read back, plan again against
+    what was read, still under the lock; anything left (a write the host did not keep) makes the outcome fail with
+    those operations in ``remaining``. It is the check-mode run a caller would otherwise make afterwards, without
+    another round trip and without a window for another writer in between."""
     if unsupported not in UNSUPPORTED_CHOICES:
         raise ValueError(f"unsupported must be one of {UNSUPPORTED_CHOICES}")
     request = Request(purge, unsupported, restart_units, missing, resolve_unit)
@@ -185,6 +218,10 @@ def reconcile(
             except PolicyGroupsError as exc:
                 after = planner.project(before, result.applied)
                 read_error = f"{len(result.applied)} operation(s) applied, but reading the host afterwards failed: {exc}"
+        remaining: list[Operation] = []
+        if verify and result.failed is None and read_error is None:
+            wanted_after = desired(planner.state(after))
+            remaining = planner.plan(wanted_after, after, planner.findings(wanted_after, after), request).operations
     return Outcome(planner, planned.operations, before, after, False, applied=result.applied, failed=result.failed,
-                   error=result.error, skipped=planned.skipped + result.skipped, read_error=read_error,
+                   error=result.error, skipped=planned.skipped + result.skipped, read_error=read_error, remaining=remaining,
                    restart_required=planned.restart_required, unsupported=found)

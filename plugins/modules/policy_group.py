@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - policygroups.core._group.missing_members
   - policygroups.core._common
   - policygroups.core._common.lock
+  - policygroups.core._common.verify
   - policygroups.core._common.mainline
 options:
   reparent:
@@ -84,6 +85,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     COMMON_ARGS,
     GROUP_ARGS,
     MISSING_ARG,
+    VERIFY_ARG,
     desired_groups,
     group_document,
 )
@@ -114,7 +116,7 @@ def refuse_reparent(desired: Callable[[HostState], HostPolicy]) -> Callable[[Hos
 def main() -> None:
     module = AnsibleModule(
         argument_spec={**COMMON_ARGS, **GROUP_ARGS, "missing_members": MISSING_ARG, **MAINLINE_ARGS,
-                       "reparent": {"type": "bool", "default": False}},
+                       "reparent": {"type": "bool", "default": False}, "verify": VERIFY_ARG},
         supports_check_mode=True,
     )
     desired = desired_groups([group_document(module.params)])

@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - policygroups.core._group.missing_members
   - policygroups.core._common
   - policygroups.core._common.lock
+  - policygroups.core._common.verify
   - policygroups.core._common.mainline
 options:
   groups:
@@ -121,6 +122,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
     GROUP_ARGS,
     MISSING_ARG,
     PLANNED_TIERS_ARG,
+    VERIFY_ARG,
     desired_groups,
     group_document,
 )
@@ -136,6 +138,7 @@ def main() -> None:
             "missing_members": MISSING_ARG,
             "planned_tiers": PLANNED_TIERS_ARG,
             **MAINLINE_ARGS,
+            "verify": VERIFY_ARG,
         },
         supports_check_mode=True,
     )

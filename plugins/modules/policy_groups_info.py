@@ -37,6 +37,12 @@ options:
     description:
       - Path of the persisted policy document (JSON, as written by the C(policygroups.core.policy_groups) role).
     type: path
+  restore_unit:
+    description:
+      - Name of the boot-time restore's systemd unit; the module then reports whether it is enabled
+        (C(systemctl is-enabled)), so a caller can leave an enabled unit alone without a task of its own.
+      - Not asked with O(host_root) other than V(/), where no command runs.
+    type: str
 seealso:
   - module: policygroups.core.policy_groups
 """
@@ -160,7 +166,17 @@ policy_groups_info:
       elements: dict
       returned: when O(persist_path) is set
       sample: [{op: set_policy, group: latency, key: thp, before: always, after: never}]
+    restore_unit_enabled:
+      description:
+        - Whether O(restore_unit) is enabled; null when that cannot be asked (no C(systemctl), or O(host_root)
+          other than V(/)).
+      type: bool
+      returned: when O(restore_unit) is set
+      sample: true
 """
+
+import os
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -178,7 +194,7 @@ INFO_ARGS = {key: spec for key, spec in COMMON_ARGS.items() if key != "lock_time
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={**INFO_ARGS, "persist_path": {"type": "path"}},
+        argument_spec={**INFO_ARGS, "persist_path": {"type": "path"}, "restore_unit": {"type": "str"}},
         supports_check_mode=True,
     )
     params = module.params
@@ -202,7 +218,21 @@ def main() -> None:
             info["persisted_drift"] = [{"op": "error", "group": None, "key": None, "before": None, "after": None, "msg": info["reason"]}]
         else:
             info["persisted_drift"] = persisted_drift(doc, state, systemd_resolver(module), backend.pid_exists)
+    if params["restore_unit"]:
+        info["restore_unit_enabled"] = unit_enabled(module, params["restore_unit"], params["host_root"])
     module.exit_json(changed=False, policy_groups_info=info, check_mode=module.check_mode)
+
+
+def unit_enabled(module: Any, unit: str, host_root: str | None) -> bool | None:
+    """Whether systemd enables ``unit`` at boot (``systemctl is-enabled``: "enabled" or "enabled-runtime" is yes,
+    anything else it answers is no); None when it cannot be asked (a re-rooted host, no systemctl)."""
+    if os.path.normpath(host_root or "/") != "/":
+        return None
+    systemctl = module.get_bin_path("systemctl")
+    if not systemctl:
+        return None
+    _rc, out, _err = module.run_command([systemctl, "is-enabled", "--", unit])
+    return out.strip() in ("enabled", "enabled-runtime")
 
 
 if __name__ == "__main__":

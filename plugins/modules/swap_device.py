@@ -37,6 +37,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - policygroups.core._common.lock
+  - policygroups.core._common.verify
 attributes:
   check_mode:
     support: full
@@ -206,6 +207,14 @@ applied:
   type: list
   elements: dict
   sample: [{op: swapoff, path: /dev/zram0, before: 100, after: null}]
+verify_remaining:
+  description:
+    - With O(verify=true), the changes still planned after applying (same form as RV(changes)); the run failed
+      because of them.
+  returned: failure of the verification
+  type: list
+  elements: dict
+  sample: [{op: swapon, path: /dev/zram0, before: null, after: 100}]
 failed_operation:
   description:
     - On failure while applying, the operation that failed.
@@ -236,6 +245,7 @@ ARGS: dict[str, dict[str, Any]] = {
     "algorithm": {"type": "str"},
     "persistent": {"type": "bool", "default": True},
     "lock_timeout": {"type": "float", "default": 60.0},
+    "verify": {"type": "bool", "default": False},
 }
 
 
@@ -268,6 +278,8 @@ def main() -> None:
         host = make_host(module)
         with HostLock(DEFAULT_LOCK_PATH, timeout=params["lock_timeout"], shared=module.check_mode):
             result = run(host, params, module.check_mode)
+            remaining = run(host, params, True).changes if params["verify"] and not module.check_mode \
+                and result.error is None else []
     except PolicyGroupsError as exc:
         module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
         return
@@ -276,6 +288,11 @@ def main() -> None:
     out: dict[str, Any] = {"changed": result.changed, "changes": result.changes, "diff": result.diff}
     if result.error is not None:
         module.fail_json(msg=result.error, applied=result.applied, failed_operation=result.failed_operation, **out)
+        return
+    if remaining:
+        module.fail_json(msg=f"after applying, the device still differs from what was asked: {len(remaining)} "
+                         f"change(s) are still planned ({', '.join(str(c['op']) for c in remaining)})",
+                         verify_remaining=remaining, device=result.device, **out)
         return
     module.exit_json(device=result.device, **out)
 

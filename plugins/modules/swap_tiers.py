@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.actiongroups
   - policygroups.core._common
   - policygroups.core._common.lock
+  - policygroups.core._common.verify
 options:
   tiers:
     description:
@@ -110,6 +111,13 @@ applied:
   type: list
   elements: dict
   sample: []
+verify_remaining:
+  description:
+    - With O(verify=true), the tier change still planned after applying; the run failed because of it.
+  returned: failure of the verification
+  type: list
+  elements: dict
+  sample: []
 failed_operation:
   description:
     - On failure while applying, the operation the kernel refused; the tier table is unchanged.
@@ -122,7 +130,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import COMMON_ARGS, run_reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._modcommon import COMMON_ARGS, VERIFY_ARG, run_reconcile
 from ansible_collections.policygroups.core.plugins.module_utils._model import HostPolicy, normalize_tiers
 from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome
 from ansible_collections.policygroups.core.plugins.module_utils._report import tiers_view
@@ -154,6 +162,7 @@ def main() -> None:
                 "options": {"name": {"type": "str", "required": True}, "start_priority": {"type": "int", "required": True}},
             },
             "purge": {"type": "bool", "default": True},
+            "verify": VERIFY_ARG,
         },
         supports_check_mode=True,
     )

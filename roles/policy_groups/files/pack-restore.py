@@ -3,6 +3,9 @@
 """Pack the boot-time restore into one runnable zip: ``python3 policygroups-restore.pyz --document ...``.
 
 Run on the controller by the policy_groups role:  pack-restore.py OUT ENTRY_POINT ENGINE_FILE...
+                                        or:  pack-restore.py --new-tempdir NAME ENTRY_POINT ENGINE_FILE...
+(the second makes a private temporary directory, packs into NAME there and prints the archive's path, so one
+task both makes the scratch space and fills it; the caller removes the directory).
 
 The archive holds ENTRY_POINT as ``__main__.py`` and each ENGINE_FILE (the collection's stdlib-only engine
 modules) in the package ``policygroups_engine``, so the host gets one file in one transfer. Entries are sorted
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import zipfile
 
 PACKAGE = "policygroups_engine"
@@ -44,10 +48,16 @@ def pack(out: str, entry_point: str, engine_files: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3:
+    new_tempdir = bool(argv) and argv[0] == "--new-tempdir"
+    if new_tempdir:
+        argv = argv[1:]
+    if len(argv) < 3 or (new_tempdir and os.path.basename(argv[0]) != argv[0]):
         print(__doc__.split("\n\n", maxsplit=2)[1], file=sys.stderr)
         return 2
-    pack(argv[0], argv[1], argv[2:])
+    out = os.path.join(tempfile.mkdtemp(suffix=".policygroups"), argv[0]) if new_tempdir else argv[0]
+    pack(out, argv[1], argv[2:])
+    if new_tempdir:
+        print(out)
     return 0
 
 

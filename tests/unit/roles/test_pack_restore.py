@@ -34,6 +34,19 @@ def test_archive_layout_and_reproducible_bytes(tmp_path: Path) -> None:
     assert not any(n.endswith(tuple(CONTROLLER_ONLY)) for n in names)
 
 
+def test_new_tempdir_packs_into_a_private_directory_and_prints_the_path(tmp_path: Path) -> None:
+    engine = sorted(str(p) for p in ENGINE.glob("_*.py") if p.name not in CONTROLLER_ONLY)
+    argv = [sys.executable, str(FILES / "pack-restore.py"), "--new-tempdir", "restore.pyz",
+            str(FILES / "policygroups-restore.py"), *engine]
+    run = subprocess.run(argv, capture_output=True, text=True, check=True, env={"TMPDIR": str(tmp_path)})
+    out = Path(run.stdout.strip())
+    assert out.name == "restore.pyz" and out.parent.parent == tmp_path and out.parent.name.endswith(".policygroups")
+    assert oct(out.parent.stat().st_mode & 0o777) == "0o700"
+    assert out.read_bytes() == pack(tmp_path / "plain.pyz").read_bytes()
+    refused = subprocess.run(argv[:3] + ["../x.pyz"] + argv[4:], capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and refused.stdout == ""
+
+
 def test_the_packed_restore_runs_with_the_host_python_alone(tmp_path: Path) -> None:
     root = tmp_path / "host"
     FakeKernel(root, HostSpec(swaps=(("/dev/zram0", 150),)))

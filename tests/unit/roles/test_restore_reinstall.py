@@ -28,6 +28,12 @@ def converge(tmp_path: Path) -> str:
     return run.stdout
 
 
+def installed_items(output: str) -> set[str]:
+    """The per-item result lines of the task that installs the restore, the persisted policy and the unit."""
+    section = output.split("Install the restore, the persisted policy and the restore unit", 1)[1].split("TASK", 1)[0]
+    return {line.strip() for line in section.splitlines() if "=> (item=" in line}
+
+
 def test_a_deleted_or_altered_restore_is_reinstalled(tmp_path: Path) -> None:
     root = tmp_path / "host"
     document = sim.fleet_document({"name": "latency", "thp": "never"})
@@ -37,10 +43,11 @@ def test_a_deleted_or_altered_restore_is_reinstalled(tmp_path: Path) -> None:
     converge(tmp_path)
     installed = (root / RESTORE).read_bytes()
     assert installed[:2] == b"PK"
-    assert "changed: [h1]" not in converge(tmp_path).split("Install the restore (one file)", 1)[1].split("TASK", 1)[0]
+    assert installed_items(converge(tmp_path)) == {"ok: [h1] => (item=restore)", "ok: [h1] => (item=policy)",
+                                                   "ok: [h1] => (item=unit)"}
 
     (root / RESTORE).write_bytes(installed[: len(installed) // 2])
-    converge(tmp_path)
+    assert "changed: [h1] => (item=restore)" in installed_items(converge(tmp_path))
     assert (root / RESTORE).read_bytes() == installed
 
     (root / RESTORE).unlink()

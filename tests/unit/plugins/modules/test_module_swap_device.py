@@ -106,3 +106,27 @@ def test_command_runner_looks_in_sbin() -> None:
     assert runner(["swapon", "-p", "5", "/dev/vda5"]) == (0, "out", "")
     assert seen == [("swapon", ["/sbin", "/usr/sbin"]), ["/usr/sbin/swapon", "-p", "5", "/dev/vda5"]]
     assert runner(["modprobe", "zram"]) == (127, "", "modprobe is not installed")
+
+
+def test_verify_passes_on_a_device_that_took_its_priority(fake: FakeSwap, run: Run) -> None:
+    applied = run({**ZRAM, "verify": True})
+    assert applied["changed"] and applied["rc_exit"] == 0 and "verify_remaining" not in applied
+    assert fake.active()["/dev/zram0"][2] == 100
+
+
+def test_verify_fails_when_the_host_did_not_keep_the_priority(fake: FakeSwap, run: Run,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    swapon = fake.run
+
+    def clamped(argv: Any) -> tuple[int, str, str]:  # a swapon that ignores -p, as if something reset it
+        if argv[0] == "swapon":
+            argv = [a if a != "100" else "-2" for a in argv]
+        return swapon(argv)
+
+    monkeypatch.setattr(fake, "run", clamped)
+    result = run({**ZRAM, "verify": True})
+    assert result["failed"] and result["changed"]
+    assert "after applying, the device still differs" in result["msg"]
+    assert [c["op"] for c in result["verify_remaining"]][-1] == "swapon"
+    unverified = run({**ZRAM, "path": "/dev/zram0"})  # without verify the same drift is just planned again
+    assert unverified["changed"] and "verify_remaining" not in unverified

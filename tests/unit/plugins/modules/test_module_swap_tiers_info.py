@@ -70,3 +70,33 @@ def test_info_on_a_stock_kernel(kernel: FakeKernel, run_module: Callable[..., di
     assert result["rc_exit"] == 0 and not result["changed"]
     info = result["policy_groups_info"]
     assert not info["available"] and "nothing is mounted" in info["reason"] and info["groups"] == {}
+
+
+class _Systemctl:
+    """A module's get_bin_path and run_command for ``systemctl is-enabled``, answering ``answer``."""
+
+    def __init__(self, answer: str | None) -> None:
+        self.answer, self.calls = answer, []  # type: ignore[var-annotated]
+
+    def get_bin_path(self, name: str) -> str | None:
+        return None if self.answer is None else f"/usr/bin/{name}"
+
+    def run_command(self, argv: list[str]) -> tuple[int, str, str]:
+        self.calls.append(argv)
+        return (0 if self.answer == "enabled" else 1), f"{self.answer}\n", ""
+
+
+def test_restore_unit_enabled_is_what_systemctl_answers() -> None:
+    enabled = _Systemctl("enabled")
+    assert policy_groups_info.unit_enabled(enabled, "policygroups-restore.service", "/") is True
+    assert enabled.calls == [["/usr/bin/systemctl", "is-enabled", "--", "policygroups-restore.service"]]
+    for answer in ("disabled", "not-found", "masked", "static"):
+        assert policy_groups_info.unit_enabled(_Systemctl(answer), "u.service", "/") is False
+    assert policy_groups_info.unit_enabled(_Systemctl(None), "u.service", "/") is None
+
+
+def test_restore_unit_is_not_asked_on_a_re_rooted_host(kernel: FakeKernel,
+                                                        run_module: Callable[..., dict[str, Any]]) -> None:
+    info = run_module(policy_groups_info, {"restore_unit": "policygroups-restore.service"})["policy_groups_info"]
+    assert info["restore_unit_enabled"] is None
+    assert "restore_unit_enabled" not in run_module(policy_groups_info, {})["policy_groups_info"]
