@@ -182,14 +182,14 @@ def host_findings(host: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not host.get("cgroup_v2"):
         findings.append(_finding(
             "no_cgroup_v2", "error", "(host)",
-            f"no cgroup v2 hierarchy: {host.get('cgroup_v2_reason') or 'not mounted'}; containment and per-unit "
+            f"{host.get('cgroup_v2_reason') or 'no cgroup v2 hierarchy'}: containment and per-unit "
             "memory files cannot be assessed, and the systemd backend needs cgroup v2",
             "boot with the unified hierarchy (systemd.unified_cgroup_hierarchy=1, the default since systemd 247)"))
     if not host.get("systemd"):
         findings.append(_finding(
             "systemd_not_read", "info", "(host)",
             f"systemd's units were not read: {host.get('systemd_reason') or 'unknown reason'}; the starter "
-            "document has no unit settings", "run the assessment on the host itself, as root"))
+            "document has no unit settings", "run the assessment on a host booted with systemd, without host_root"))
     cgroups = host.get("cgroups") or {}
     units = host.get("units") or {}
     findings += blocked_by_ancestor(cgroups, units, "memory.swap.max", "0", "swap_blocked_by_ancestor", "max",
