@@ -87,7 +87,8 @@ def blocked_by_ancestor(cgroups: Mapping[str, Mapping[str, str]], units: Mapping
 
 def _classes(units: Mapping[str, Any], cgroups: Mapping[str, Mapping[str, str]]) -> tuple[list[str], list[str]]:
     """(latency-sensitive, batch) units: a negative OOMScoreAdjust or memory.low protects, a positive one yields."""
-    latency, batch = [], []
+    latency: list[str] = []
+    batch: list[str] = []
     for unit, entry in units.items():
         settings = entry.get("settings") or {}
         adj = _int(settings.get("OOMScoreAdjust", "0")) or 0
@@ -349,7 +350,7 @@ def starter_document(host: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict
     unexpressed: list[dict[str, Any]] = []
     by_policy: dict[str, tuple[dict[str, Any], list[str]]] = {}
     units = host.get("units") or {}
-    unit_cgroups = set()
+    unit_cgroups: set[str] = set()
     for unit, entry in sorted(units.items()):
         if entry.get("control_group"):
             unit_cgroups.add(entry["control_group"])
@@ -457,7 +458,8 @@ def assess_summary(reports: Sequence[Mapping[str, Any]], hosts: Sequence[str] | 
     """The fleet summary: each host's kernel, backend and findings by kind; hosts without a report are missing."""
     by_host = {str(r.get("host")): plain(r) for r in reports or []}
     names = list(hosts) if hosts is not None else sorted(by_host)
-    rows, totals = [], {}
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, int] = {}
     for name in names:
         report = by_host.get(name) or failed_report(name, "missing", "no report (the host was not reached)")
         for kind, count in (report.get("findings_by_kind") or {}).items():

@@ -74,7 +74,7 @@ def why(exc: OSError) -> str:
 def _read_at(dir_fd: int, name: str) -> str:
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
-        chunks = []
+        chunks: list[bytes] = []
         while chunk := os.read(fd, 65536):
             chunks.append(chunk)
     finally:
@@ -280,4 +280,3 @@ def assess_host(io: HostIO, runner: Runner | None) -> dict[str, Any]:
         "globals": reader.globals(),
         "errors": reader.errors,
     }
-

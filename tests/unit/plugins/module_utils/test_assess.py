@@ -71,8 +71,9 @@ def host_tree(root: Path) -> Path:
     write(root, f"{cg}/system.slice/db.service/memory.swap.max", "0\n")
     write(root, f"{cg}/batch.slice/memory.swap.max", "0\n")
     write(root, f"{cg}/batch.slice/memory.high", "1073741824\n")
-    write(root, "/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/vda3 partition\t1048572\t12\t-2\n"
-                              "/dev/zram0 partition\t524284\t0\t100\n")
+    swaps = "Filename\tType\tSize\tUsed\tPriority\n/dev/vda3 partition\t1048572\t12\t-2\n" \
+        "/dev/zram0 partition\t524284\t0\t100\n"
+    write(root, "/proc/swaps", swaps)
     write(root, "/proc/612/oom_score_adj", "-800\n")
     write(root, "/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n")
     write(root, "/proc/sys/vm/swappiness", "60\n")
