@@ -7,7 +7,7 @@
 # One guest at a time (2 cores), each stopped whatever happens (vm/down.sh: by the PID vm/up.sh recorded):
 #   a. as-stock: units with memory settings (a batch slice that forbids swap, a service in it that asks for swap,
 #      a database that never swaps, an API service with OOMScoreAdjust= and MemoryKSM=, one changed without a
-#      restart, one changed without a daemon-reload); assess.yml writes the reports; they hold the findings
+#      restart, one changed without a daemon-reload, a timer's service that is not running); assess.yml writes the reports; they hold the findings
 #      expected, the starter validates (the filter's validation, and policygroups.core.validate on its file).
 #   b. as-fresh: the same units without any memory setting; the policy_groups role applies the starter (systemd
 #      backend, nothing restarted); assess.yml again: every expressible setting is back, and the fresh guest's
@@ -86,8 +86,11 @@ m() { [ "$with" = yes ] && printf '%s\n' "$@" || true; }
 { echo "[Service]"; echo "ExecStart=/bin/sleep infinity"; m "OOMScoreAdjust=-800" "MemorySwapMax=0" "MemoryLow=64M"; } >$d/db.service
 { echo "[Service]"; echo "ExecStart=/bin/sleep infinity"; m "OOMScoreAdjust=-500" "MemoryKSM=yes"; } >$d/api.service
 { echo "[Service]"; echo "ExecStart=/bin/sleep infinity"; m "OOMScoreAdjust=100"; } >$d/edited.service
+# nightly.service: loaded (its timer references it) but not running, as a timer's batch job is most of the day.
+{ echo "[Service]"; echo "Type=oneshot"; echo "ExecStart=/bin/true"; m "OOMScoreAdjust=300"; } >$d/nightly.service
+printf '[Timer]\nOnCalendar=*-01-01 03:00\n' >$d/nightly.timer
 systemctl daemon-reload
-systemctl start batch.slice report.service db.service api.service edited.service
+systemctl start batch.slice report.service db.service api.service edited.service nightly.timer
 if [ "$with" = yes ]; then
     # api.service: a new OOMScoreAdjust= loaded but not restarted; edited.service: a drop-in not loaded yet.
     mkdir -p $d/api.service.d $d/edited.service.d
@@ -124,6 +127,8 @@ assert shared and shared[0]["severity"] == "warning" and "db.service" in shared[
 groups = {g["name"]: g for g in r["starter"]["policy_groups"]}
 assert groups["oom_m800-noswap"]["members"]["systemd_units"] == ["db.service"], groups
 assert "batch.slice" in groups["noswap"]["members"]["systemd_units"], groups
+assert groups["oom_300"]["members"]["systemd_units"] == ["nightly.service"], groups  # inactive, read too
+assert r["units"]["nightly.service"]["active_state"] == "inactive", r["units"]["nightly.service"]
 left = {(u["subject"], u["setting"]) for u in r["unexpressed"]}
 assert ("db.service", "MemoryLow=67108864") in left and ("report.service", "MemorySwapMax=536870912") in left, left
 PY

@@ -167,13 +167,15 @@ class Reader:
 
     # -- systemd units ------------------------------------------------------------------------------------------
     def units(self) -> tuple[dict[str, dict[str, str]] | None, str | None]:
-        """Every loaded unit with a cgroup, as ``{unit: {property: value}}`` from one ``systemctl show``; None and
+        """Every loaded unit of a type with a cgroup, active or not, as ``{unit: {property: value}}`` from one ``systemctl show``; None and
         the reason when systemd cannot be asked."""
         if self.runner is None:
             return None, "systemd is not asked: host_root re-roots files only and no command runs under it"
         if not self.io.isdir("/run/systemd/system"):
             return None, "systemd is not the running init system (no /run/systemd/system)"
-        argv = ["show", *(f"--property={p}" for p in UNIT_PROPERTIES), "--", *UNIT_PATTERNS]
+        # --all: patterns match every loaded unit, inactive ones too (a timer's batch service); without it, only
+        # the units list-units shows by default (measured on systemd 257: 60 of 126 loaded units).
+        argv = ["show", "--all", *(f"--property={p}" for p in UNIT_PROPERTIES), "--", *UNIT_PATTERNS]
         rc, out, err = self.runner(argv)
         if rc != 0:
             detail = (err or out).strip() or f"exit status {rc}"

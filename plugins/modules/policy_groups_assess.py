@@ -11,9 +11,9 @@ version_added: 0.1.0
 description:
   - Reads a host without changing it, in one run - the cgroup v2 tree and the memory files that matter
     (C(memory.swap.max), C(memory.zswap.writeback), C(memory.low), C(memory.high), C(memory.max)), the memory
-    properties of every loaded systemd unit that sets one (a single C(systemctl show)), the swap devices and their
-    priorities, the swap tier table, the global THP, KSM and zswap settings and, through the same probe as
-    M(policygroups.core.policy_groups_info), the host's policy groups.
+    properties of every loaded systemd unit, active or not, that sets one (a single C(systemctl show --all)), the
+    swap devices and their priorities, the swap tier table, the global THP, KSM and zswap settings and, through the
+    same probe as M(policygroups.core.policy_groups_info), the host's policy groups.
   - The controller turns the result into findings and a starter fleet document with the
     P(policygroups.core.assess_report#filter) filter; C(playbooks/assess.yml) does both and writes the reports.
   - Nothing below C(/sys/fs/cgroup) or C(/proc) is read through a symbolic link; a file that cannot be read is
@@ -91,7 +91,7 @@ assessment:
       type: str
       sample: systemd is not the running init system (no /run/systemd/system)
     units_loaded:
-      description: How many loaded units with a cgroup systemd reported.
+      description: How many loaded units of a type with a cgroup systemd reported, active or not.
       type: int
       sample: 142
     units:

@@ -58,6 +58,7 @@ def stock_host() -> dict[str, Any]:
             "etl.service": unit({"MemoryMax": "2147483648", "OOMScoreAdjust": "500"}, "/batch.slice/etl.service"),
             "run-u42.service": unit({"OOMScoreAdjust": "300"}, "/system.slice/run-u42.service", transient=True),
             "edited.service": unit({}, None, state="inactive", need_daemon_reload=True),
+            "nightly.service": unit({"OOMScoreAdjust": "500"}, None, state="inactive"),  # its timer starts it
         },
         "swap_devices": [{"path": "/dev/vda3", "type": "partition", "size_kb": 1048572, "used_kb": 0,
                           "priority": -2}],
@@ -97,7 +98,7 @@ def test_latency_and_batch_units_share_every_swap_device() -> None:
     shared = [f for f in report["findings"] if f["kind"] == "swap_devices_shared"]
     assert len(shared) == 1 and shared[0]["severity"] == "warning"
     assert shared[0]["latency_units"] == ["api.service", "db.service", "web.service"]
-    assert shared[0]["batch_units"] == ["etl.service", "report.service", "run-u42.service"]
+    assert shared[0]["batch_units"] == ["etl.service", "nightly.service", "report.service", "run-u42.service"]
     assert "no swap tiers" in shared[0]["message"]
 
 
@@ -152,8 +153,9 @@ def test_starter_document_reproduces_unit_settings_and_validates() -> None:
     assert groups["oom_m500"]["members"] == {"systemd_units": ["api.service"]}
     assert groups["oom_m500-ksm"]["ksm"] is True
     assert groups["noswap"]["members"] == {"systemd_units": ["batch.slice"]}
-    # One group per distinct policy: report (its swap amount is not expressed) and etl share oom_score_adj 500.
-    assert groups["oom_500"]["members"] == {"systemd_units": ["etl.service", "report.service"]}
+    # One group per distinct policy: report (its swap amount is not expressed), etl and the inactive nightly
+    # share oom_score_adj 500.
+    assert groups["oom_500"]["members"] == {"systemd_units": ["etl.service", "nightly.service", "report.service"]}
     assert "OOMScoreAdjust=500" in groups["oom_500"]["description"]
     assert len(starter["policy_groups"]) == 5
 

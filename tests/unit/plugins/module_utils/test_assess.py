@@ -103,7 +103,7 @@ def test_reads_cgroups_units_swap_and_globals_with_one_systemctl_call(tmp_path: 
         "/system.slice/plain.service": {},
     }
     assert result["memory_files_seen"] == sorted(_assess.MEMORY_FILES)
-    assert len(systemctl.calls) == 1 and systemctl.calls[0][0] == "show"
+    assert len(systemctl.calls) == 1 and systemctl.calls[0][:2] == ["show", "--all"]  # inactive units too
     assert systemctl.calls[0][-len(_assess.UNIT_PATTERNS):] == list(_assess.UNIT_PATTERNS)
     # Only units with a memory setting, a non-default cgroup file or a pending reload; never unloaded ones.
     assert sorted(result["units"]) == ["db.service", "edited.service"]
