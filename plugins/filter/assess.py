@@ -493,7 +493,7 @@ def _host_markdown(r: Mapping[str, Any]) -> str:
         return "\n".join(out + [f"Not assessed ({r.get('status')}): {r.get('error')}", ""])
     backend = r.get("backend") or f"none ({r.get('backend_reason')})"
     out += [f"* kernel {_cell(r.get('kernel_release'))}, policy groups backend: {backend}",
-            f"* cgroup v2: {'yes' if r.get('cgroup_v2') else 'no'}; systemd units read: "
+            f"* cgroup v2: {'yes' if r.get('cgroup_v2') else 'no'}; systemd units loaded: "
             f"{r.get('units_loaded') if r.get('systemd') else 'no'}, with memory settings: {len(r.get('units') or {})}",
             f"* swap devices: {len(r.get('swap_devices') or [])}; swap tiers: "
             f"{'not supported' if r.get('swap_tiers') is None else len(r.get('swap_tiers') or [])}", ""]

@@ -275,7 +275,8 @@ def assess_host(io: HostIO, runner: Runner | None) -> dict[str, Any]:
         "memory_files_seen": sorted(reader.seen),
         "systemd": units is not None,
         "systemd_reason": units_reason,
-        "units_loaded": len(units or {}),
+        # --all also lists units that are only referenced (LoadState=not-found): not counted.
+        "units_loaded": sum(1 for props in (units or {}).values() if props.get("LoadState") == "loaded"),
         "units": relevant,
         "swap_devices": reader.swaps(),
         "swap_tiers": reader.tiers(),
