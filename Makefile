@@ -32,6 +32,9 @@ test-policyfs: setup  ## Molecule scenario on the reference kernel: converge, dr
 test-fleet: setup  ## the fleet layer in guests: rollout batches, drift reports, reboot restore (checks the demo)
 	scripts/test-fleet.sh
 
+test-assess: setup  ## assess.yml on a stock-kernel guest; its starter fleet document applied to a fresh guest reproduces the settings
+	scripts/test-assess.sh
+
 test: test-static test-kernel test-vm test-policyfs test-kernel-role  ## what CI runs (test-fleet, the demo checked, is separate: see docs/testing-vms.md)
 
 demo: setup  ## roll the example fleet out into VMs, tamper, show the drift report, clean up
@@ -40,4 +43,4 @@ demo: setup  ## roll the example fleet out into VMs, tamper, show the drift repo
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test demo bench
+.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test-assess test demo bench

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# playbooks/assess.yml on a guest with Debian's stock kernel, then its starter fleet document applied to a fresh
+# guest, which is assessed again: the starter must reproduce the settings the first guest had.
+#
+#   scripts/test-assess.sh          (make test-assess)
+#
+# One guest at a time (2 cores), each stopped whatever happens (vm/down.sh: by the PID vm/up.sh recorded):
+#   a. as-stock: units with memory settings (a batch slice that forbids swap, a service in it that asks for swap,
+#      a database that never swaps, an API service with OOMScoreAdjust= and MemoryKSM=, one changed without a
+#      restart, one changed without a daemon-reload, a timer's service that is not running); assess.yml writes the reports; they hold the findings
+#      expected, the starter validates (the filter's validation, and policygroups.core.validate on its file).
+#   b. as-fresh: the same units without any memory setting; the policy_groups role applies the starter (systemd
+#      backend, nothing restarted); assess.yml again: every expressible setting is back, and the fresh guest's
+#      starter document is the first guest's.
+# Logs and reports: .cache/test-assess/.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "${repo}"
+work=.cache/test-assess
+guest=""
+t_all=${SECONDS}
+timings=()
+rm -rf "${work}"
+mkdir -p "${work}"
+
+say() { printf 'test-assess: %s\n' "$*"; }
+fail() { say "FAIL: $*"; exit 1; }
+
+report() {
+    local rc=$?
+    [[ -z "${guest}" ]] || vm/down.sh "${guest}" >/dev/null 2>&1 || true
+    printf '\n=== test-assess: step times\n'
+    printf '  %s\n' "${timings[@]}"
+    printf '  %-44s %5d s\n' total "$((SECONDS - t_all))"
+    if [[ ${rc} -eq 0 ]]; then say "passed"; else say "FAILED (exit ${rc}); logs in ${work}/"; fi
+}
+trap report EXIT
+trap 'exit 130' INT TERM
+
+step() {  # step NAME COMMAND...: run one step, print and record its time
+    local name=$1 t0=${SECONDS} rc=0
+    shift
+    printf '\n=== test-assess: %s (%s)\n' "${name}" "$(date -u +%H:%M:%S)"
+    "$@" || rc=$?
+    timings+=("$(printf '%-44s %5d s  %s' "${name}" "$((SECONDS - t0))" "$([[ ${rc} -eq 0 ]] && echo ok || echo FAILED)")")
+    return "${rc}"
+}
+
+in_guest() { vm/ssh.sh "${guest}" "$@"; }
+
+boot() {  # boot NAME: one stock-kernel guest, and an inventory for it
+    guest=$1
+    vm/down.sh "${guest}" >/dev/null 2>&1 || true
+    vm/up.sh "${guest}" stock
+    say "guest ${guest} up: $(in_guest uname -r)"
+    cat >"${work}/${guest}.ini" <<INI
+${guest} ansible_host=127.0.0.1 ansible_port=$(<".cache/vm/guests/${guest}/port") ansible_user=root ansible_ssh_private_key_file=${repo}/.cache/vm/id_ed25519
+INI
+}
+
+down() { vm/down.sh "${guest}" >/dev/null 2>&1 || true; guest=""; }
+
+playbook() {  # playbook LOG INVENTORY ARGS...
+    local log=$1 inv=$2 rc=0
+    shift 2
+    ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections" ANSIBLE_HOST_KEY_CHECKING=false \
+        ANSIBLE_PYTHON_INTERPRETER=auto_silent ANSIBLE_TIMEOUT=30 ANSIBLE_PIPELINING=true ANSIBLE_NOCOLOR=1 \
+        ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=no \
+-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR" \
+        timeout 1800 .venv/bin/ansible-playbook -i "${inv}" "$@" >"${log}" 2>&1 || rc=$?
+    grep -E '^(fatal|failed):|PLAY RECAP' -A1 "${log}" | sed 's/^/    /' || true
+    [[ ${rc} -eq 0 ]] || { tail -n 40 "${log}"; fail "ansible-playbook exited ${rc} (log: ${log})"; }
+}
+
+# units WITH_SETTINGS(yes|no): the demo units, with or without their memory settings.
+units() {
+    local with=$1
+    in_guest "with=${with}" 'bash -s' <<'SH'
+set -eu
+d=/etc/systemd/system
+m() { [ "$with" = yes ] && printf '%s\n' "$@" || true; }
+{ echo "[Slice]"; m "MemorySwapMax=0"; } >$d/batch.slice
+{ echo "[Service]"; echo "Slice=batch.slice"; echo "ExecStart=/bin/sleep infinity";
+  m "OOMScoreAdjust=500" "MemorySwapMax=512M"; } >$d/report.service
+{ echo "[Service]"; echo "ExecStart=/bin/sleep infinity"; m "OOMScoreAdjust=-800" "MemorySwapMax=0" "MemoryLow=64M"; } >$d/db.service
+{ echo "[Service]"; echo "ExecStart=/bin/sleep infinity"; m "OOMScoreAdjust=-500" "MemoryKSM=yes"; } >$d/api.service
+{ echo "[Service]"; echo "ExecStart=/bin/sleep infinity"; m "OOMScoreAdjust=100"; } >$d/edited.service
+# nightly.service: loaded (its timer references it) but not running, as a timer's batch job is most of the day.
+{ echo "[Service]"; echo "Type=oneshot"; echo "ExecStart=/bin/true"; m "OOMScoreAdjust=300"; } >$d/nightly.service
+printf '[Timer]\nOnCalendar=*-01-01 03:00\n' >$d/nightly.timer
+systemctl daemon-reload
+systemctl start batch.slice report.service db.service api.service edited.service nightly.timer
+if [ "$with" = yes ]; then
+    # api.service: a new OOMScoreAdjust= loaded but not restarted; edited.service: a drop-in not loaded yet.
+    mkdir -p $d/api.service.d $d/edited.service.d
+    printf '[Service]\nOOMScoreAdjust=-400\n' >$d/api.service.d/10-local.conf
+    systemctl daemon-reload
+    printf '[Service]\nOOMScoreAdjust=200\n' >$d/edited.service.d/10-local.conf
+fi
+SH
+}
+
+assess() {  # assess NAME: assess.yml against the current guest into ${work}/NAME
+    playbook "${work}/${1}.log" "${work}/${guest}.ini" playbooks/assess.yml -e "policy_groups_assess_dir=${repo}/${work}/${1}"
+    for f in "${guest}.json" "${guest}.md" "${guest}.fleet.yml" summary.json summary.md; do
+        [[ -s "${work}/${1}/${f}" ]] || fail "assess.yml wrote no ${f}"
+    done
+}
+
+check_first() {
+    .venv/bin/python - "${work}/first/${guest}.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+found = {(f["kind"], f["subject"]) for f in r["findings"]}
+print("    findings:", sorted(found))
+print("    starter groups:", [(g["name"], g["members"]) for g in r["starter"]["policy_groups"]])
+print("    unexpressed:", [(u["subject"], u["setting"]) for u in r["unexpressed"]])
+assert r["backend"] == "systemd" and r["cgroup_v2"] and r["systemd"], r["backend"]
+assert r["starter_errors"] == [], r["starter_errors"]
+blocked = [f for f in r["findings"] if f["kind"] == "swap_blocked_by_ancestor"]
+assert [(f["subject"], f["units"], f["explicit"]) for f in blocked] == [("/batch.slice", ["report.service"], ["report.service"])], blocked
+assert ("restart_pending", "api.service") in found, found
+assert ("daemon_reload_pending", "edited.service") in found, found
+shared = [f for f in r["findings"] if f["kind"] == "swap_devices_shared"]
+assert shared and shared[0]["severity"] == "warning" and "db.service" in shared[0]["latency_units"], shared
+groups = {g["name"]: g for g in r["starter"]["policy_groups"]}
+assert groups["oom_m800-noswap"]["members"]["systemd_units"] == ["db.service"], groups
+assert "batch.slice" in groups["noswap"]["members"]["systemd_units"], groups
+assert groups["oom_300"]["members"]["systemd_units"] == ["nightly.service"], groups  # inactive, read too
+assert r["units"]["nightly.service"]["active_state"] == "inactive", r["units"]["nightly.service"]
+left = {(u["subject"], u["setting"]) for u in r["unexpressed"]}
+assert ("db.service", "MemoryLow=67108864") in left and ("report.service", "MemorySwapMax=536870912") in left, left
+PY
+    # The starter file validates through the collection's validate action too.
+    ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections" ANSIBLE_LOCALHOST_WARNING=false \
+        .venv/bin/ansible localhost -m policygroups.core.validate \
+        -e "@${work}/first/${guest}.fleet.yml" \
+        -a '{"policy_groups": "{{ policy_groups }}", "policy_swap_tiers": "{{ policy_swap_tiers | default([]) }}"}' \
+        >"${work}/validate.log" 2>&1 \
+        || { cat "${work}/validate.log"; fail "policygroups.core.validate refused the starter"; }
+    say "the starter validates (policygroups.core.validate)"
+}
+
+apply_starter() {
+    cp "${work}/first/as-stock.fleet.yml" "${work}/starter.yml"
+    cat >"${work}/apply.yml" <<'YAML'
+---
+- name: Apply the starter fleet document
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: policygroups.core.policy_groups
+YAML
+    # Nothing is restarted: the check compares what systemd has loaded, not what running processes have.
+    playbook "${work}/apply.log" "${work}/${guest}.ini" "${work}/apply.yml" -e "@${work}/starter.yml"
+}
+
+check_reproduced() {
+    .venv/bin/python - "${work}/first/as-stock.json" "${work}/again/as-fresh.json" <<'PY'
+import json, sys
+first, again = (json.load(open(p)) for p in sys.argv[1:])
+assert again["starter_errors"] == [], again["starter_errors"]
+expressible = ("OOMScoreAdjust", "MemoryZSwapWriteback", "MemoryKSM", "MemoryTHP")
+members = {u for g in first["starter"]["policy_groups"] for u in g.get("members", {}).get("systemd_units", [])}
+diffs = []
+for unit in sorted(members):
+    want = first["units"][unit]["settings"]
+    have = (again["units"].get(unit) or {}).get("settings", {})
+    for prop, value in want.items():
+        if prop in expressible or (prop == "MemorySwapMax" and value == "0"):
+            if have.get(prop) != value:
+                diffs.append((unit, prop, value, have.get(prop)))
+print("    units checked:", sorted(members))
+assert not diffs, diffs
+strip = lambda doc: [{k: v for k, v in g.items() if k != "description"} for g in doc["policy_groups"]]
+assert strip(again["starter"]) == strip(first["starter"]), (again["starter"], first["starter"])
+print("    the fresh guest's starter document is the first guest's")
+PY
+}
+
+step "prepare (venv, image)" bash -c 'scripts/setup-venv.sh >/dev/null && vm/image.sh >/dev/null'
+step "a. boot as-stock" boot as-stock
+step "a. units with memory settings" units yes
+step "a. assess.yml" assess first
+step "a. check the report and the starter" check_first
+cp "${work}/first/as-stock.md" "${work}/as-stock.md"
+step "a. stop as-stock" down
+step "b. boot as-fresh" boot as-fresh
+step "b. the same units, no settings" units no
+step "b. apply the starter (policy_groups role)" apply_starter
+step "b. assess.yml again" assess again
+step "b. the settings are reproduced" check_reproduced
+step "b. stop as-fresh" down
