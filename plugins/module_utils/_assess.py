@@ -17,7 +17,9 @@ from typing import Any, Callable, Sequence
 
 from ._io import HostIO, open_nofollow, read_nofollow
 from ._errors import BackendError
+from ._procfs import swap_lines
 from ._swaptiers import parse_table
+from ._systemctl import parse_show
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 # The memory files that matter, with the value each has when nothing was set.
@@ -181,7 +183,7 @@ class Reader:
             detail = (err or out).strip() or f"exit status {rc}"
             return None, f"systemctl show failed: {detail}"
         units: dict[str, dict[str, str]] = {}
-        for block in parse_blocks(out):
+        for block in parse_show(out):
             unit = block.pop("Id", "")
             if unit:
                 units[unit] = block
@@ -192,19 +194,7 @@ class Reader:
 
     # -- swap and globals ---------------------------------------------------------------------------------------
     def swaps(self) -> list[dict[str, Any]]:
-        text = self.read(PROC_SWAPS)
-        devices: list[dict[str, Any]] = []
-        for line in (text or "").splitlines()[1:]:
-            fields = line.split()
-            if len(fields) < 5:
-                continue
-            try:
-                size, used, prio = int(fields[-3]), int(fields[-2]), int(fields[-1])
-            except ValueError:
-                continue
-            devices.append({"path": " ".join(fields[:-4]).replace("\\040", " "), "type": fields[-4],
-                            "size_kb": size, "used_kb": used, "priority": prio})
-        return devices
+        return [d._asdict() for d in swap_lines(self.read(PROC_SWAPS) or "")]
 
     def tiers(self) -> list[dict[str, Any]] | None:
         """The kernel's swap tier table, None when the kernel has no swap tiers."""
@@ -219,20 +209,6 @@ class Reader:
 
     def globals(self) -> dict[str, str | None]:
         return {key: self.read(path) for key, path in GLOBAL_FILES.items()}
-
-
-def parse_blocks(text: str) -> list[dict[str, str]]:
-    """``systemctl show`` output for many units: one ``{property: value}`` per unit, in order."""
-    blocks: list[dict[str, str]] = [{}]
-    for line in text.splitlines():
-        if not line.strip():
-            if blocks[-1]:
-                blocks.append({})
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            blocks[-1][key] = value
-    return blocks if blocks[-1] else blocks[:-1]
 
 
 def memory_settings(props: dict[str, str]) -> dict[str, str]:

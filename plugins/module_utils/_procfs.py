@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ._io import HostIO
 from ._model import TierSpec, parse_nodelist
@@ -38,13 +38,20 @@ def cgroup_controllers(io: HostIO) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def swap_devices(io: HostIO, tiers: Sequence[TierSpec] | None) -> tuple[SwapDevice, ...]:
-    """Parse /proc/swaps (``Filename Type Size Used Priority``); an unreadable file means no devices."""
-    try:
-        text = io.read(PROC_SWAPS)
-    except OSError:
-        return ()
-    devices = []
+class SwapLine(NamedTuple):
+    """One device of /proc/swaps."""
+
+    path: str
+    type: str
+    size_kb: int
+    used_kb: int
+    priority: int
+
+
+def swap_lines(text: str) -> list[SwapLine]:
+    """Parse /proc/swaps (``Filename Type Size Used Priority``, a space in a path written as ``\\040``);
+    lines that are not of that form are left out."""
+    lines = []
     for line in text.splitlines()[1:]:
         fields = line.split()
         if len(fields) < 5:
@@ -53,10 +60,18 @@ def swap_devices(io: HostIO, tiers: Sequence[TierSpec] | None) -> tuple[SwapDevi
             size, used, prio = int(fields[-3]), int(fields[-2]), int(fields[-1])
         except ValueError:
             continue
-        path = " ".join(fields[:-4]).replace("\\040", " ")
-        tier = tier_of(prio, tiers) if tiers else None
-        devices.append(SwapDevice(path=path, type=fields[-4], size_kb=size, used_kb=used, priority=prio, tier=tier))
-    return tuple(devices)
+        lines.append(SwapLine(" ".join(fields[:-4]).replace("\\040", " "), fields[-4], size, used, prio))
+    return lines
+
+
+def swap_devices(io: HostIO, tiers: Sequence[TierSpec] | None) -> tuple[SwapDevice, ...]:
+    """The active swap devices with their tiers; an unreadable /proc/swaps means no devices."""
+    try:
+        text = io.read(PROC_SWAPS)
+    except OSError:
+        return ()
+    return tuple(SwapDevice(path=d.path, type=d.type, size_kb=d.size_kb, used_kb=d.used_kb, priority=d.priority,
+                            tier=tier_of(d.priority, tiers) if tiers else None) for d in swap_lines(text))
 
 
 def online_nodes(io: HostIO) -> tuple[int, ...] | None:

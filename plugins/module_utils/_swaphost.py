@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 from ._errors import BackendError, PlanError
 from ._io import HostIO, open_nofollow, read_nofollow
 from ._model import TierSpec
+from ._procfs import swap_lines
 from ._swaptiers import parse_table
 
 TIERS_FILE = "/sys/kernel/mm/swap/tiers"
@@ -63,17 +64,7 @@ class SwapHost:
             text = self.io.read(PROC_SWAPS)
         except OSError as exc:
             raise BackendError(f"cannot read {PROC_SWAPS}: {exc.strerror or exc}", exc.errno) from exc
-        found = {}
-        for line in text.splitlines()[1:]:
-            fields = line.split()
-            if len(fields) < 5:
-                continue
-            try:
-                size, used, prio = int(fields[-3]), int(fields[-2]), int(fields[-1])
-            except ValueError:
-                continue
-            found[" ".join(fields[:-4]).replace("\\040", " ")] = Active(prio, size, used)
-        return found
+        return {d.path: Active(d.priority, d.size_kb, d.used_kb) for d in swap_lines(text)}
 
     def meminfo_kb(self, key: str) -> int:
         for line in self.io.read(PROC_MEMINFO).splitlines():

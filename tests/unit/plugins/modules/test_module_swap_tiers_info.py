@@ -95,8 +95,8 @@ def test_restore_unit_enabled_is_what_systemctl_answers() -> None:
     assert policy_groups_info.unit_enabled(_Systemctl(None), "u.service", "/") is None
 
 
-def test_restore_unit_is_not_asked_on_a_re_rooted_host(kernel: FakeKernel,
-                                                        run_module: Callable[..., dict[str, Any]]) -> None:
+def test_restore_unit_is_not_asked_on_a_re_rooted_host(
+        kernel: FakeKernel, run_module: Callable[..., dict[str, Any]]) -> None:
     info = run_module(policy_groups_info, {"restore_unit": "policygroups-restore.service"})["policy_groups_info"]
     assert info["restore_unit_enabled"] is None
     assert "restore_unit_enabled" not in run_module(policy_groups_info, {})["policy_groups_info"]
