@@ -26,6 +26,8 @@
 # and identity, the image and the kernel's (and initramfs') contents. A reboot inside the guest is
 # a real boot of the same -kernel with this guest's own command line. VM_SAVED_STATE=off always boots
 # cold and saves nothing. Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
+# Every guest's Python keeps the compiled code of Ansible's module payloads (vm/zipcache.py: more
+# than a second of every task under emulation); VM_PYCACHE=off leaves it out.
 #
 # Boots are serialised by a lock: under software emulation one booting guest takes both cores.
 # A guest that does not answer within the timeout (default 300 s), panics or exits is reported
@@ -367,9 +369,22 @@ ensure_swap() {
     fi
 }
 
+# install_zipcache: the guest's Python keeps the compiled code of Ansible's module payloads (vm/zipcache.py: under
+# emulation, compiling them again costs more than a second of every task). Installed unless VM_PYCACHE=off, or
+# replaced when it differs from this checkout's; a saved state carries it.
+install_zipcache() {
+    [[ "${VM_PYCACHE:-on}" == off ]] && return 0
+    # shellcheck disable=SC2016  # expanded in the guest
+    ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 'd=/usr/lib/python3/dist-packages
+        f=$d/policygroups_test_zipcache.py t=$(mktemp) && cat >"$t" && if cmp -s "$t" "$f"; then rm -f "$t"
+        else chmod 644 "$t" && mv "$t" "$f" && echo "import policygroups_test_zipcache" >"$d/policygroups-test-zipcache.pth"; fi' \
+        <"${VM_DIR}/zipcache.py" || log "${NAME}: could not install the module bytecode cache (tasks run slower)"
+}
+
 if [[ -n "${STATE_DIR}" ]]; then
     if restore; then
         ensure_swap
+        install_zipcache
         log "${NAME}: up in $(elapsed "${t_asked}" "${EPOCHREALTIME}") (restored: ${RESTORE_TIMES})"
         exit 0
     fi
@@ -403,6 +418,7 @@ log "${NAME}: up in $((SECONDS - t0)) s"
 ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 'timeout 180 systemctl is-system-running --wait' \
     >/dev/null 2>&1 || true
 ensure_swap
+install_zipcache
 if [[ "${SAVED_STATES}" == on ]]; then
     save_state
 fi
