@@ -25,7 +25,7 @@ def _refile(code, filename):
 
 
 def _compile_source(pathname, source):
-    _, mark, inner = pathname.partition(_MARK)
+    _archive, mark, inner = pathname.partition(_MARK)
     if not mark:
         return _compile(pathname, source)
     import hashlib
