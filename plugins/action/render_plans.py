@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import yaml
 from ansible.plugins.action import ActionBase
@@ -24,62 +23,14 @@ from ansible.plugins.filter.core import to_nice_yaml
 
 from ansible_collections.policygroups.core.plugins.filter.plan import fleet_plan, plan
 from ansible_collections.policygroups.core.plugins.filter.render import ON_UNSUPPORTED, render
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import HostVariables, host_inputs
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "dest": {"type": "path", "required": True},
     "hosts": {"type": "list", "elements": "str", "required": True},
     "on_unsupported": {"type": "str", "default": "fail", "choices": list(ON_UNSUPPORTED)},
 }
-LAYER_PREFIX = "policy_groups__"
 SUMMARY = "fleet-plan.md"
-
-
-def _templated(value: Any) -> bool:
-    """Whether ``value`` holds a string Jinja would template (a host's variables usually hold none)."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value or "{#" in value
-    if isinstance(value, Mapping):
-        return any(_templated(k) or _templated(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_templated(v) for v in value)
-    return False
-
-
-class HostVariables:
-    """One host's variables: a value without a template is taken as it is, the others are templated in the
-    host's context (``hostvars``). Templating a document of 50 groups costs about 20 ms even when nothing in it
-    is a template, which was most of a render of 1,000 hosts."""
-
-    def __init__(self, raw: Mapping[str, Any], templated: Callable[[], Mapping[str, Any]]) -> None:
-        self.raw = raw
-        self._templated = templated
-        self._view: Mapping[str, Any] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.raw)
-
-    def get(self, name: str) -> Any:
-        if name not in self.raw:
-            return None
-        value = self.raw[name]
-        if not _templated(value):
-            return value
-        if self._view is None:
-            self._view = self._templated()
-        return self._view[name]
-
-
-def host_inputs(variables: HostVariables) -> tuple[dict[str, Any], Any, list[Any]]:
-    """(document, facts, layers) of one host, as the role's render step reads them: the fleet document, the
-    facts from inventory or Ansible's fact cache, and the ``policy_groups__*`` layers in name order."""
-    document = {"policy_swap_tiers": variables.get("policy_swap_tiers"),
-                "policy_groups": variables.get("policy_groups") or []}
-    facts = variables.get("policy_groups_facts")
-    if facts is None:
-        facts = (variables.get("ansible_facts") or {}).get("policy_groups_facts")
-    layers = [variables.get(name)
-              for name in sorted(k for k in variables if k.startswith(LAYER_PREFIX) and len(k) > len(LAYER_PREFIX))]
-    return document, facts, layers
 
 
 def previous_plan(path: str) -> Any:
@@ -137,9 +88,10 @@ class ActionModule(ActionBase):
         for host in args["hosts"]:
             try:
                 variables = HostVariables(all_vars.raw_get(host), functools.partial(all_vars.__getitem__, host))
-                document, facts, layers = host_inputs(variables)
+                document, facts, layers, select = host_inputs(variables)
                 on_unsupported = variables.get("policy_groups_on_unsupported") or args["on_unsupported"]
-                policy = render(document, facts, layers=layers, host=host, on_unsupported=on_unsupported)
+                policy = render(document, facts, layers=layers, host=host, on_unsupported=on_unsupported,
+                                select=select)
             except Exception as exc:  # the host's render fails alone, as a per-host task would
                 errors[host] = str(exc)
                 continue

@@ -4,17 +4,26 @@
 """Action plugin for policygroups.core.validate: validates a fleet document on the controller.
 
 No connection to the managed host is made; use it with ``run_once: true`` so the document is checked once
-per play, before any host is touched.
+per play, before any host is touched. With ``hosts``, every distinct document those hosts get (the fleet document
+with each host's layers merged over it and its selection made) is checked too, and each error names the layer
+item or selection that caused it and the hosts it concerns.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document
+from ansible_collections.policygroups.core.plugins.filter.render import RenderError, merged_document
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import (
+    HostVariables,
+    fleet_document,
+    host_inputs,
+    plain,
+)
 from ansible_collections.policygroups.core.plugins.module_utils._validate import (
     DEFAULT_NR_SWAP_TIERS,
     SchemaUnavailable,
@@ -26,7 +35,9 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "policy_groups": {"type": "raw"},
     "policy_swap_tiers": {"type": "raw"},
     "nr_swap_tiers": {"type": "int", "default": DEFAULT_NR_SWAP_TIERS},
+    "hosts": {"type": "list", "elements": "str", "default": []},
 }
+SHOWN_HOSTS = 3
 
 
 def summary(doc: Mapping[str, Any]) -> str:
@@ -57,11 +68,49 @@ class ActionModule(ActionBase):
 
         result["changed"] = False
         result["errors"] = [error.to_dict() for error in errors]
-        if errors:
-            lines = [str(error) for error in errors]
+        lines = [str(error) for error in errors]
+        host_errors, documents = self._hosts(args["hosts"], task_vars or {}) if not errors else ([], 0)
+        result["host_errors"] = host_errors
+        result["documents"] = documents
+        for item in host_errors:
+            hosts = item["hosts"]
+            more = len(hosts) - SHOWN_HOSTS
+            shown = ", ".join(hosts[:SHOWN_HOSTS]) + (f" and {more} more" if more > 0 else "")
+            lines.extend(f"{shown}: {error}" for error in item["errors"])
+        if lines:
             result["failed"] = True
             result["msg"] = "the fleet document has %d error%s:\n%s" % (
-                len(errors), "" if len(errors) == 1 else "s", "\n".join(lines))
+                len(lines), "" if len(lines) == 1 else "s", "\n".join(lines))
         else:
             result["msg"] = "the fleet document is valid: %s" % summary(doc)
+            if args["hosts"]:
+                result["msg"] += "; %d host%s get %d distinct document%s, all valid" % (
+                    len(args["hosts"]), "" if len(args["hosts"]) == 1 else "s", documents,
+                    "" if documents == 1 else "s")
         return result
+
+    @staticmethod
+    def _hosts(hosts: list[str], task_vars: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
+        """Each distinct document ``hosts`` get (layers merged, selection made), validated once: the errors of
+        each, with the hosts that get it, and the number of distinct documents."""
+        if not hosts:
+            return [], 0
+        all_vars: Any = task_vars["hostvars"]
+        by_document: dict[str, tuple[list[str], list[str]]] = {}
+        for host in hosts:
+            try:
+                variables = HostVariables(all_vars.raw_get(host), functools.partial(all_vars.__getitem__, host))
+                document, _facts, layers, select = host_inputs(variables)
+                key = repr(plain([document, layers, select]))
+            except Exception as exc:  # e.g. a template in its variables that fails: that host's error, not a crash
+                by_document[f"host {host}"] = ([host], [f"cannot read its variables: {exc}"])
+                continue
+            if key not in by_document:
+                try:
+                    errors = merged_document(document, layers, select)[1]
+                except RenderError as exc:
+                    errors = list(exc.errors)
+                by_document[key] = ([], errors)
+            by_document[key][0].append(host)
+        failed = [{"hosts": names, "errors": errors} for names, errors in by_document.values() if errors]
+        return failed, len(by_document)

@@ -14,9 +14,10 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import LAYER_PREFIX, SELECT_PREFIX
+
 # The fleet document's variables; layers are policy_groups__<layer>.
 DOCUMENT_VARS = ("policy_groups", "policy_swap_tiers")
-LAYER_PREFIX = "policy_groups__"
 # Names the collection's roles and playbooks own: role settings and results (policy_groups_*), the kernel
 # role's variables (policy_kernel_*).
 OWN_PREFIXES = ("policy_groups_", "policy_kernel_")
@@ -40,13 +41,15 @@ def lookalike_vars(
     for name in sorted({str(v) for v in varnames}):
         if name in skip or name in DOCUMENT_VARS or name in known_settings:
             continue
-        if name.startswith(LAYER_PREFIX) and len(name) > len(LAYER_PREFIX):
+        if any(name.startswith(p) and len(name) > len(p) for p in (LAYER_PREFIX, SELECT_PREFIX)):
             continue
         like: str | None
         head, sep, tail = name.partition("__")
         if sep and tail:
-            # a layer's name with its prefix misspelt: policy_group__web, policy_grups__db
-            like = LAYER_PREFIX + tail if _like(head, ["policy_groups"]) else None
+            # a layer's or a selection's name with its prefix misspelt: policy_group__web, policy_grups__db,
+            # policy_group_select__web, policy_groups_selct__db
+            near = _like(head, ["policy_groups", SELECT_PREFIX[:-2]])
+            like = (LAYER_PREFIX if near == "policy_groups" else SELECT_PREFIX) + tail if near else None
         elif name.startswith(OWN_PREFIXES):
             # the collection's namespace: only a near miss of a known setting (after the shared prefix) is suspect
             prefix = next(p for p in OWN_PREFIXES if name.startswith(p))

@@ -11,7 +11,7 @@ import copy
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Union
 
 # plain: re-exported for the drift_report and health_findings filters, which take Ansible's values the same way.
 from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document, plain as plain
@@ -97,12 +97,29 @@ class RenderError(AnsibleFilterError):  # type: ignore[misc,valid-type,unused-ig
 # Layering
 
 
-def layer_warnings(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> list[str]:
+LayerInput = Union[Mapping[str, Any], Sequence[Any], None]
+
+
+def named_layers(layers: LayerInput, kind: str = "layers") -> list[tuple[str, Any]]:
+    """``[(label, layer)]`` in merge order. Layers (or selections, ``kind``) come as a mapping of inventory variable
+    names to values (the role's and render_plans' way: the label is the variable's name, the order its sorted
+    order) or as a plain list (labelled ``<kind>[i]``)."""
+    if not layers:
+        return []
+    if isinstance(layers, Mapping):
+        return [(str(name), layers[name]) for name in sorted(layers, key=str)]
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise RenderError([f"{kind}: must be a mapping of variable names to lists or a list, got "
+                           f"{type(layers).__name__}"])
+    return [(f"{kind}[{li}]", layer) for li, layer in enumerate(layers)]
+
+
+def layer_warnings(groups: Sequence[Mapping[str, Any]], layers: LayerInput) -> list[str]:
     """A layer item that names no group of the fleet document adds one; when its name is close to a known group's
     (a typo), or it only says ``state: absent`` (which then removes nothing that was meant), say so."""
     known = [str(g.get("name")) for g in groups if isinstance(g, Mapping) and isinstance(g.get("name"), str)]
     out: list[str] = []
-    for li, layer in enumerate(layers or []):
+    for label, layer in named_layers(layers):
         if not isinstance(layer, Sequence) or isinstance(layer, (str, bytes)):
             continue
         for ii, item in enumerate(layer):
@@ -112,44 +129,141 @@ def layer_warnings(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             if item.get("state") == "absent":
-                out.append(f"layers[{li}][{ii}]: {name!r} (state: absent) names no group of the fleet document, so it "
+                out.append(f"{label}[{ii}]: {name!r} (state: absent) names no group of the fleet document, so it "
                            f"removes only a group of that name left on a host{hint}")
             elif close:
-                out.append(f"layers[{li}][{ii}]: {name!r} names no group of the fleet document and adds a new "
+                out.append(f"{label}[{ii}]: {name!r} names no group of the fleet document and adds a new "
                            f"group{hint}")
     return out
 
 
-def merge_layers(groups: Sequence[Mapping[str, Any]], layers: Sequence[Any]) -> list[dict[str, Any]]:
+class Origins:
+    """Where each merged group's values came from, so an error in the merged document names the layer item that
+    set the value (``policy_groups__20_db[0] (latency).oom_score_adj``) rather than an index into a document
+    nobody wrote."""
+
+    def __init__(self) -> None:
+        self.group: dict[str, str] = {}  # group name -> the layer item that added it
+        self.keys: dict[tuple[str, str], str] = {}  # (group, key or "members.<kind>") -> the layer item that set it
+
+    def of(self, name: str, keys: Sequence[str]) -> str | None:
+        for depth in range(len(keys), 0, -1):
+            label = self.keys.get((name, ".".join(keys[:depth])))
+            if label is not None:
+                return label
+        return self.group.get(name)
+
+
+def _merge(groups: Sequence[Mapping[str, Any]], layers: LayerInput) -> tuple[list[dict[str, Any]], Origins]:
+    merged: list[dict[str, Any]] = [_copy(dict(g)) for g in groups]
+    index = {g.get("name"): i for i, g in enumerate(merged)}
+    origins = Origins()
+    for label, layer in named_layers(layers):
+        if layer is None:
+            continue
+        if not isinstance(layer, Sequence) or isinstance(layer, (str, bytes)):
+            raise RenderError([f"{label}: must be a list of group items, got {type(layer).__name__}"])
+        for ii, item in enumerate(layer):
+            where = f"{label}[{ii}]"
+            if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+                raise RenderError([f"{where}: a layer item must be a mapping with a 'name'"])
+            name = item["name"]
+            if name not in index:
+                index[name] = len(merged)
+                merged.append(_copy(dict(item)))
+                origins.group[name] = where
+                continue
+            target = merged[index[name]]
+            for key, value in item.items():
+                if key == "name":
+                    continue
+                if key == "members" and isinstance(value, Mapping) and isinstance(target.get("members"), Mapping):
+                    members = dict(target["members"])
+                    members.update(_copy(dict(value)))
+                    target["members"] = members
+                    for kind in value:
+                        origins.keys[(name, f"members.{kind}")] = where
+                else:
+                    target[key] = _copy(value)
+                    origins.keys[(name, str(key))] = where
+    return merged, origins
+
+
+def merge_layers(groups: Sequence[Mapping[str, Any]], layers: LayerInput) -> list[dict[str, Any]]:
     """Apply inventory layers (lists of partial group dicts, in order) over the base ``policy_groups`` list.
 
     A layer item names a group; its keys replace the group's keys, except ``members``, whose kinds
     (cgroups, systemd_units, pids) are replaced one by one. An item naming a new group adds it.
     """
-    merged: list[dict[str, Any]] = [_copy(dict(g)) for g in groups]
-    index = {g.get("name"): i for i, g in enumerate(merged)}
-    for li, layer in enumerate(layers or []):
-        if layer is None:
+    return _merge(groups, layers)[0]
+
+
+def select_groups(groups: list[dict[str, Any]], select: LayerInput, origins: Origins | None = None
+                  ) -> list[str]:
+    """Keep only the groups a host runs: every ``policy_groups_select__*`` variable visible to the host names
+    groups; the union of those names and their ancestors stays as it is, every other group becomes
+    ``state: absent`` (removed from the host if it is there). No select variable: every group stays; a select
+    variable that is empty (or null) selects nothing. Changes ``groups`` in place and returns the errors: a name
+    that is no group, a selected group that is absent."""
+    chosen = named_layers(select, "select")
+    if not chosen:
+        return []
+    by_name = {g.get("name"): g for g in groups if isinstance(g, Mapping)}
+    known = sorted(str(n) for n in by_name if isinstance(n, str))
+    errors: list[str] = []
+    wanted: set[str] = set()
+    for label, names in chosen:
+        if names is None:
             continue
-        if not isinstance(layer, Sequence) or isinstance(layer, (str, bytes)):
-            raise RenderError([f"layers[{li}]: must be a list of group items, got {type(layer).__name__}"])
-        for ii, item in enumerate(layer):
-            if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-                raise RenderError([f"layers[{li}][{ii}]: a layer item must be a mapping with a 'name'"])
-            name = item["name"]
-            if name not in index:
-                index[name] = len(merged)
-                merged.append(_copy(dict(item)))
-                continue
-            target = merged[index[name]]
-            for key, value in item.items():
-                if key == "members" and isinstance(value, Mapping) and isinstance(target.get("members"), Mapping):
-                    members = dict(target["members"])
-                    members.update(_copy(dict(value)))
-                    target["members"] = members
-                else:
-                    target[key] = _copy(value)
-    return merged
+        if isinstance(names, str) or not isinstance(names, Sequence):
+            errors.append(f"{label}: must be a list of group names, got {type(names).__name__}")
+            continue
+        for i, name in enumerate(names):
+            if not isinstance(name, str):
+                errors.append(f"{label}[{i}]: must be a group name, got {type(name).__name__}")
+            elif name not in by_name:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (groups: {', '.join(known) or 'none'})"
+                errors.append(f"{label}[{i}]: {name!r} is no group of the fleet document{hint}")
+            elif by_name[name].get("state", "present") == "absent":
+                removed = (origins.of(name, ["state"]) if origins else None) or "the fleet document"
+                errors.append(f"{label}[{i}]: {name!r} is selected but {removed} sets it state: absent")
+            else:
+                wanted.add(name)
+    keep: set[str] = set()
+    for name in wanted:
+        seen: set[str] = set()
+        while isinstance(name, str) and name in by_name and name not in seen:
+            seen.add(name)
+            keep.add(name)
+            name = by_name[name].get("parent")
+    for group in groups:
+        if isinstance(group, Mapping) and group.get("name") not in keep:
+            group["state"] = "absent"
+    return errors
+
+
+_ERROR_PATH = re.compile(r"^policy_groups\[(\d+)\](?: \((?P<name>[^)]*)\))?(?P<rest>(?:\.[A-Za-z_]+)*)(?P<tail>.*)$")
+
+
+def name_origin(path: str, groups: Sequence[Mapping[str, Any]], origins: Origins) -> str:
+    """``path`` in the merged document, rewritten to the layer item that set the value it points to (the path
+    unchanged when the fleet document itself holds that value)."""
+    match = _ERROR_PATH.match(path)
+    if not match:
+        return path
+    index = int(match.group(1))
+    if index >= len(groups) or not isinstance(groups[index], Mapping):
+        return path
+    name = groups[index].get("name")
+    if not isinstance(name, str):
+        return path
+    keys = [k for k in match.group("rest").split(".") if k]
+    label = origins.of(name, keys)
+    if label is None:
+        return path
+    shown = f" ({match.group('name')})" if match.group("name") else ""
+    return f"{label}{shown}{match.group('rest')}{match.group('tail')}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -493,25 +607,48 @@ def _effective(name: str, by_name: Mapping[str, Mapping[str, Any]], views: Mappi
 
 # Validation results by merged document, in this process: the schema check is most of a render's cost, and most
 # hosts of a fleet merge to the same document (playbooks/render.yml renders every host in one process).
-_VALIDATED: dict[str, list[str]] = {}
+_VALIDATED: dict[str, list[tuple[str, str]]] = {}
 _VALIDATED_MAX = 256
 
 
-def _schema_errors(merged_doc: Mapping[str, Any]) -> list[str]:
-    """``validate_fleet``'s errors as ``<path>: <message>``, computed once per distinct document."""
+def _schema_errors(merged_doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``validate_fleet``'s errors as ``(path, message)``, computed once per distinct document."""
     if validate_fleet is None:  # the caller checks; kept for the type checker
         raise RuntimeError("the fleet validator could not be imported")
     key = repr(merged_doc)  # plain data (render made it so): equal text, equal document, types included
     if key not in _VALIDATED:
         if len(_VALIDATED) >= _VALIDATED_MAX:
             _VALIDATED.clear()
-        _VALIDATED[key] = [f"{e.path}: {e.message}" for e in validate_fleet(merged_doc)]
+        _VALIDATED[key] = [(e.path, e.message) for e in validate_fleet(merged_doc)]
     return list(_VALIDATED[key])
 
 
+def merged_document(document: Mapping[str, Any] | None, layers: LayerInput = None, select: LayerInput = None
+                    ) -> tuple[dict[str, Any], list[str], list[str]]:
+    """One host's fleet document as the role applies it: ``policy_groups`` with the layers merged over it and the
+    selection made, and ``policy_swap_tiers``. Returns (document, errors, notes); each error's path names the
+    layer item or select variable it came from."""
+    document = plain(document or {})
+    layers = plain(layers) if layers else None
+    select = plain(select) if select else None
+    groups_in, origins = _merge(document.get("policy_groups") or [], layers)
+    errors = select_groups(groups_in, select, origins)
+    merged_doc = fleet_document({"policy_groups": groups_in, "policy_swap_tiers": document.get("policy_swap_tiers")})
+    notes: list[str] = []
+    if validate_fleet is not None:
+        try:
+            errors.extend(f"{name_origin(path, groups_in, origins)}: {message}"
+                          for path, message in _schema_errors(merged_doc))
+        except Exception as exc:  # SchemaUnavailable: jsonschema or the schema file missing on this controller
+            notes.append(f"schema validation skipped ({exc}); structural checks only")
+    structural = _structure(groups_in)[2]
+    errors.extend(e for e in structural if e not in errors)
+    return merged_doc, errors, notes
+
+
 def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None = None,
-           layers: Sequence[Any] | None = None, host: str | None = None, on_unsupported: str = "fail"
-           ) -> dict[str, Any]:
+           layers: LayerInput = None, host: str | None = None, on_unsupported: str = "fail",
+           select: LayerInput = None) -> dict[str, Any]:
     """Render one host's concrete policy. See ``render.yml`` for the contract."""
     if on_unsupported not in ON_UNSUPPORTED:
         raise AnsibleFilterError(f"on_unsupported must be one of fail, drop, got '{on_unsupported}'")
@@ -519,30 +656,21 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
         _deprecated("the render filter's on_unsupported=keep is now called on_unsupported=fail")
     document = plain(document or {})
     facts = plain(facts) if facts else None
-    layers = plain(layers) if layers else []
+    layers = plain(layers) if layers else None
     # policy_swap_tiers undefined (None) means the host's tiers are not managed: checks use the host's own.
     tiers_in = document.get("policy_swap_tiers")
-    groups_in = merge_layers(document.get("policy_groups") or [], layers or [])
-    merged_doc = fleet_document({"policy_groups": groups_in, "policy_swap_tiers": tiers_in})
-
-    errors: list[str] = []
-    notes: list[str] = []
-    if validate_fleet is not None:
-        try:
-            errors.extend(_schema_errors(merged_doc))
-        except Exception as exc:  # SchemaUnavailable: jsonschema or the schema file missing on this controller
-            notes.append(f"schema validation skipped ({exc}); structural checks only")
-    paths, order, structural = _structure(groups_in)
-    errors.extend(e for e in structural if e not in errors)
+    merged_doc, errors, notes = merged_document(document, layers, select)
     if errors:
         raise RenderError(errors)
+    groups_in = merged_doc["policy_groups"]
+    paths, order, _structural = _structure(groups_in)
 
     tiers = _tiers(tiers_in) if tiers_in is not None else None
     groups = [_normal_group(g) for g in groups_in]
     by_name = {g["name"]: g for g in groups}
     report = _Report()
     report.warnings.extend(notes)
-    report.warnings.extend(layer_warnings(document.get("policy_groups") or [], layers or []))
+    report.warnings.extend(layer_warnings(document.get("policy_groups") or [], layers))
     facts_state = "present" if facts else "missing"
     if facts:
         host_tiers = tiers if tiers is not None else _tiers(facts.get("swap_tiers") or [])

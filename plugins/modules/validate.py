@@ -41,6 +41,19 @@ options:
       - The most swap tiers a host's kernel supports (the kernel's C(CONFIG_NR_SWAP_TIERS), 1 to 31).
     type: int
     default: 4
+  hosts:
+    description:
+      - Hosts whose own documents are checked as well - for each, the fleet document read from its variables with
+        its layers (variables named C(policy_groups__*)) merged over it and its selection (C(policy_groups_select__*))
+        made, as the M(policygroups.core.policy_groups) role renders it. Each distinct document is checked once.
+      - An error names the layer item or selection variable that caused it (for example
+        C(policy_groups__20_db[0] (latency\).oom_score_adj), C(policy_groups_select__web[1])) and the hosts
+        that get it. These documents are checked only when the fleet document itself is valid.
+      - Give every host a play or a rollout will change (the role gives the play's hosts), so that a layer's
+        mistake stops the run before any host changes, not when its host's batch comes.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
@@ -121,6 +134,31 @@ errors:
   sample:
     - path: policy_groups[1] (batch).parent
       message: "names 'background', which is not a group in policy_groups (groups: batch, latency)"
+host_errors:
+  description:
+    - The errors of the hosts' own documents (option O(hosts)), one item per distinct document that has errors.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    hosts:
+      description: The hosts that get this document.
+      type: list
+      elements: str
+      returned: always
+    errors:
+      description: "Each error as C(<path>: <message>), the path naming the layer item or selection it came from."
+      type: list
+      elements: str
+      returned: always
+  sample:
+    - hosts: [db1, db2]
+      errors: ["policy_groups__20_db[0] (latency).oom_score_adj: must be at least -1000; got -5000"]
+documents:
+  description: How many distinct documents the hosts of O(hosts) get (0 without O(hosts)).
+  returned: always
+  type: int
+  sample: 3
 msg:
   description:
     - "On failure, the number of errors and each error as C(<path>: <message>) on its own line; on success a summary."

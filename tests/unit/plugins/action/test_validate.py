@@ -172,3 +172,101 @@ def test_documentation_matches_the_argument_spec() -> None:
     for name, spec in ARGUMENT_SPEC.items():
         assert options[name]["type"] == spec["type"], name
         assert options[name].get("default") == spec.get("default"), name
+
+
+def test_playbook_validates_every_hosts_own_document_naming_layers_and_hosts(tmp_path: Path) -> None:
+    """With ``hosts``, each distinct document the hosts get (layers merged, selection made) is checked once, before
+    any host changes: an error names the layer item or selection variable and the hosts that get it."""
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text(textwrap.dedent("""\
+        all:
+          vars: {ansible_connection: ssh, ansible_host: 192.0.2.1, ansible_port: 1}
+          children:
+            db: {hosts: {db1: {}, db2: {}}}
+            web: {hosts: {web1: {}}}
+            batch: {hosts: {batch1: {}}}
+        """))
+    (inventory / "group_vars" / "all.yml").write_text(textwrap.dedent("""\
+        policy_swap_tiers: [{name: fast, start_priority: 100}, {name: slow, start_priority: -1}]
+        policy_groups:
+          - {name: latency, thp: never}
+          - {name: background, ksm: true}
+          - {name: batch, parent: background}
+        """))
+    (inventory / "group_vars" / "db.yml").write_text(textwrap.dedent("""\
+        policy_groups__20_db:
+          - {name: latency, oom_score_adj: -5000}
+          - {name: postgres, swap: {tiers: [nvme]}}
+        """))
+    (inventory / "group_vars" / "web.yml").write_text("policy_groups_select__web: [latncy]\n")
+    (inventory / "group_vars" / "batch.yml").write_text("policy_groups_select__batch: [batch]\n")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Validate
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Validate the fleet document and every host's own
+              policygroups.core.validate:
+                policy_groups: "{{ policy_groups }}"
+                policy_swap_tiers: "{{ policy_swap_tiers }}"
+                hosts: "{{ ansible_play_hosts_all | select('ne', skip | default('')) }}"
+              run_once: true
+            - name: A task that would change hosts
+              ansible.builtin.debug:
+                msg: "changing {{ inventory_hostname }}"
+        """))
+    bindir = Path(sys.executable).parent
+    command = [str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "--check"]
+    proc = subprocess.run(command, capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120,
+                          check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "UNREACHABLE" not in out and "changing " not in out, out
+    assert "the fleet document has 3 errors:" in out, out
+    for line in ("db1, db2: policy_groups__20_db[0] (latency).oom_score_adj: must be at least -1000; got -5000",
+                 "db1, db2: policy_groups__20_db[1] (postgres).swap.tiers[0]: tier 'nvme' is not defined in "
+                 "policy_swap_tiers (defined: fast, slow)",
+                 "web1: policy_groups_select__web[0]: 'latncy' is no group of the fleet document; did you mean "
+                 "'latency'?"):
+        assert line in out, out
+
+    # the same inventory without the hosts in error: valid, and the distinct documents are counted
+    (inventory / "group_vars" / "db.yml").write_text("policy_groups__20_db: [{name: latency, oom_score_adj: -900}]\n")
+    proc = subprocess.run(command + ["-e", "skip=web1", "-v"], capture_output=True, text=True,
+                          env=_playbook_env(tmp_path), timeout=120, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "3 policy groups and 2 swap tiers; 3 hosts get 2 distinct documents, all valid" in out, out
+
+
+def test_a_host_whose_variables_cannot_be_read_is_an_error_of_that_host(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(textwrap.dedent("""\
+        all:
+          vars:
+            policy_groups: [{name: latency, thp: never}]
+          hosts:
+            good: {}
+            broken: {policy_groups__10: "{{ undefined_variable.field }}"}
+        """))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Validate
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Validate every host's document
+              policygroups.core.validate:
+                policy_groups: "{{ policy_groups }}"
+                hosts: "{{ ansible_play_hosts_all }}"
+              run_once: true
+        """))
+    bindir = Path(sys.executable).parent
+    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "-c", "local"],
+                          capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "the fleet document has 1 error:" in out and "broken: cannot read its variables:" in out, out
+    assert "Traceback" not in out, out

@@ -45,3 +45,12 @@ def test_role_passes_every_setting_it_documents() -> None:
 
 def test_message_names_both() -> None:
     assert lookalike_vars(["policy_group"])[0]["message"] == "policy_group: did you mean policy_groups?"
+
+
+def test_selections_and_their_misspellings() -> None:
+    names = ["policy_groups_select__web", "policy_group_select__db", "policy_groups_selct__batch",
+             "policy_groups_select_web"]
+    assert [{k: v for k, v in f.items() if k != "message"} for f in lookalike_vars(names, SETTINGS)] == [
+        {"name": "policy_group_select__db", "like": "policy_groups_select__db"},
+        {"name": "policy_groups_selct__batch", "like": "policy_groups_select__batch"},
+    ]

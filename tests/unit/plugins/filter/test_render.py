@@ -383,3 +383,64 @@ def test_layer_item_with_a_misspelled_group_name_is_reported() -> None:
         "of that name left on a host",
     ]
     assert not any(w.startswith("layers") for w in render(doc(), None, host="web1")["warnings"])
+
+
+def test_errors_name_the_layer_item_that_set_the_value() -> None:
+    """Layers given by variable name: an error in the merged document points at the layer item that wrote the value,
+    not at an index into a document nobody wrote; values the fleet document holds keep its path."""
+    base = doc()
+    base["policy_groups"][0]["thp"] = "sometimes"
+    layers = {"policy_groups__50_host": [{"name": "latency", "members": {"systemd_units": ["no such"]}}],
+              "policy_groups__20_db": [{"name": "latency", "oom_score_adj": -5000},
+                                       {"name": "postgres", "swap": {"tiers": ["nvme"]}}]}
+    with pytest.raises(RenderError) as caught:
+        render(base, None, layers=layers, host="db1")
+    paths = sorted(e.split(": ")[0] for e in caught.value.errors)
+    assert paths == ["policy_groups[0] (batch).thp", "policy_groups__20_db[0] (latency).oom_score_adj",
+                     "policy_groups__20_db[1] (postgres).swap.tiers[0]",
+                     "policy_groups__50_host[0] (latency).members.systemd_units[0]"], caught.value.errors
+
+
+def test_layer_warnings_name_the_variable() -> None:
+    out = render(doc(), None, layers={"policy_groups__20_db": [{"name": "backgruond", "state": "absent"}]})
+    assert any(w.startswith("policy_groups__20_db[0]: 'backgruond' (state: absent)") for w in out["warnings"])
+
+
+def test_select_keeps_the_named_groups_and_their_ancestors_and_removes_the_others() -> None:
+    out = render(doc(), None, select={"policy_groups_select__web": ["latency"], "policy_groups_select__jobs": ["batch"]})
+    assert {path: g["state"] for path, g in out["groups"].items()} == {
+        "background": "present", "background/batch": "present", "latency": "present"}
+    out = render(doc(), None, select={"policy_groups_select__jobs": ["batch"]})
+    assert {path: g["state"] for path, g in out["groups"].items()} == {
+        "background": "present", "background/batch": "present", "latency": "absent"}
+    assert [g["name"] for g in out["persist"]["policy_groups"]] == ["background", "batch"]
+    # no select variable: every group stays; a select variable that is empty (or null) selects nothing
+    for select in (None, {}):
+        out = render(doc(), None, select=select)
+        assert {g["state"] for g in out["groups"].values()} == {"present"}, select
+    for select in ({"policy_groups_select__web": None}, {"policy_groups_select__web": []}):
+        out = render(doc(), None, select=select)
+        assert {g["state"] for g in out["groups"].values()} == {"absent"}, select
+
+
+def test_select_errors_name_the_variable_and_the_group_meant() -> None:
+    layers = {"policy_groups__20_db": [{"name": "background", "state": "absent"}]}
+    select = {"policy_groups_select__web": ["latncy", 3], "policy_groups_select__x": "batch",
+              "policy_groups_select__y": ["background"]}
+    with pytest.raises(RenderError) as caught:
+        render(doc(), None, layers=layers, select=select)
+    assert caught.value.errors[:4] == [
+        "policy_groups_select__web[0]: 'latncy' is no group of the fleet document; did you mean 'latency'?",
+        "policy_groups_select__web[1]: must be a group name, got int",
+        "policy_groups_select__x: must be a list of group names, got str",
+        "policy_groups_select__y[0]: 'background' is selected but policy_groups__20_db[0] sets it state: absent",
+    ]
+
+
+def test_select_as_a_list_of_lists_is_labelled_by_position() -> None:
+    with pytest.raises(RenderError) as caught:
+        render(doc(), None, select=[["latency"], ["bacground"]])
+    assert caught.value.errors == ["select[1][0]: 'bacground' is no group of the fleet document; did you mean "
+                                   "'background'?"]
+    with pytest.raises(RenderError, match="select: must be a mapping of variable names to lists or a list, got int"):
+        render(doc(), None, select=3)
