@@ -4,7 +4,10 @@
 
 Compares a rendered policy (``policygroups.core.render``) with the host's ``policy_groups_info``: every present
 group exists, its effective values (``policy.effective``) are the rendered ones, its cgroups are bound, and the
-tier definitions match. Returns human-readable problems; an empty list is healthy. Pure: no I/O.
+tier definitions match. On the systemd backend a group is what its units' drop-ins say: a group without units of
+its own has none (its values reach the host through its children's), and a value no drop-in sets reads back as
+``inherit`` where the render says ``default``. Returns human-readable problems; an empty list is healthy. Pure:
+no I/O.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def health_findings(rendered: Mapping[str, Any], info: Mapping[str, Any] | None)
         if want_tiers != have_tiers:
             problems.append(f"swap tiers are {have_tiers}, expected {want_tiers}")
     groups = info.get("groups") or {}
+    systemd = info.get("backend") == "systemd"
     for path, want in (rendered.get("groups") or {}).items():
         if want.get("state", "present") != "present":
             if path in groups:
@@ -42,10 +46,13 @@ def health_findings(rendered: Mapping[str, Any], info: Mapping[str, Any] | None)
             continue
         have = groups.get(path)
         if have is None:
-            problems.append(f"{path}: group missing")
+            if not (systemd and not (want.get("members") or {}).get("systemd_units")):
+                problems.append(f"{path}: group missing")
             continue
         for key, value in (have.get("effective") or {}).items():
             expected = (want.get("effective") or {}).get(key)
+            if systemd and value == "inherit":
+                value = "default"  # the drop-ins set nothing for it: what the render calls default
             if expected is not None and not _same(key, str(expected), str(value)):
                 problems.append(f"{path}: effective {key} is {value}, expected {expected}")
         bound = set((have.get("members") or {}).get("cgroups") or [])

@@ -68,3 +68,42 @@ def test_unavailable_host() -> None:
 
 def test_registered() -> None:
     assert FilterModule().filters()["health_findings"] is health_findings
+
+
+def test_systemd_backend_reads_back_what_its_dropins_express() -> None:
+    """On the systemd backend a group is what its members' drop-ins say: a value no drop-in sets reads back as
+    ``inherit`` where the render says ``default``, and a group without units of its own has no drop-in at all. The
+    rollout's health check after a converged batch must find nothing (found by the team fleet on the stock kernel:
+    "web: effective thp is inherit, expected default")."""
+    from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import policies_from
+    from ansible_collections.policygroups.core.plugins.module_utils._mainline_map import properties_of
+
+    doc = {"policy_swap_tiers": DOC["policy_swap_tiers"], "policy_groups": [
+        {"name": "web", "thp": "never", "oom_score_adj": -500, "swap": {"tiers": ["fast"]},
+         "members": {"systemd_units": ["nginx.service"]}},
+        {"name": "background", "ksm": True, "oom_score_adj": 500},
+        {"name": "nightly", "parent": "background", "oom_score_adj": 800,
+         "members": {"systemd_units": ["backup.service"]}},
+    ]}
+    facts = {"backend": "systemd", "available": True, "features": ["ksm", "oom_score_adj", "systemd_units"],
+             "tiers_supported": False, "swap_tiers": [], "swap_devices": [], "numa_nodes": [0], "groups": {},
+             "unsupported": {"thp": "no MemoryTHP=", "zswap_writeback": "no memory.zswap.writeback",
+                             "swap_tiers.tiers": "no tier selection", "members.cgroups": "no", "members.pids": "no"}}
+    rendered = render(doc, facts, on_unsupported="drop")
+    groups = {}
+    for path, group in rendered["groups"].items():
+        if not group["members"]["systemd_units"]:
+            continue  # no unit, no drop-in
+        props: dict[str, str] = {}
+        for key, value in group["effective"].items():
+            if value not in ("default", "inherit"):
+                props.update(properties_of(key, value) or {})
+        groups[path] = {"effective": policies_from(props), "members": {"cgroups": [], "pids": [],
+                                                                       "systemd_units": group["members"]["systemd_units"]}}
+    info = {"available": True, "backend": "systemd", "swap_tiers": [], "groups": groups}
+    assert health_findings(rendered, info) == []
+    # what it still finds there: a group's unit whose drop-in is gone, a value that differs
+    del info["groups"]["background/nightly"]
+    info["groups"]["web"]["effective"]["oom_score_adj"] = "0"
+    assert health_findings(rendered, info) == ["web: effective oom_score_adj is 0, expected -500",
+                                               "background/nightly: group missing"]
