@@ -9,15 +9,13 @@ so a hand-written file with a similar name is never touched.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Mapping
 
 from ._errors import BackendError
-from ._io import HostIO, makedirs_nofollow, open_nofollow
+from ._io import HostIO, open_nofollow, replace_nofollow
 from ._mainline_map import section_of
 
 UNIT_DIR = "/etc/systemd/system"
@@ -108,40 +106,12 @@ class DropinStore:
         return found
 
     def write(self, dropin: Dropin) -> None:
-        """Write the whole file or nothing: a temporary file in the same directory, fsync, rename, fsync of the
-        directory. Every directory is reached without following a link (``_io.parent_fd``)."""
-        directory, name = os.path.split(dropin.host_path)
+        """Write the whole file or nothing (``_io.replace_nofollow``: temporary file, fsync, rename, fsync of the
+        directory), every directory reached without following a link and a link in the drop-in's place refused."""
         try:
-            makedirs_nofollow(self.io.root, directory)
-            dfd = open_nofollow(self.io.root, directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                self._replace(dfd, name, dropin.content.encode("utf-8"))
-            finally:
-                os.close(dfd)
+            replace_nofollow(self.io.root, dropin.host_path, dropin.content.encode("utf-8"))
         except OSError as exc:
             raise BackendError(f"cannot write {dropin.host_path}: {exc.strerror or exc}", exc.errno) from exc
-
-    @staticmethod
-    def _replace(dfd: int, name: str, data: bytes) -> None:
-        tmp = f".policygroups-{os.getpid()}-{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-                os.fchmod(fd, 0o644)
-                if os.geteuid() == 0:
-                    os.fchown(fd, 0, 0)
-            finally:
-                os.close(fd)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
-        os.fsync(dfd)
 
     def remove(self, unit: str, group: str) -> None:
         """Remove our drop-in (and fsync its directory), and the unit's ``.d`` directory when nothing else is

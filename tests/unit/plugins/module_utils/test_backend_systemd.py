@@ -466,3 +466,18 @@ def test_store_never_writes_through_a_linked_unit_directory(tmp_path: Path) -> N
     with pytest.raises(BackendError, match="cannot write /etc/systemd/system/x.service.d/50-policygroups-g.conf"):
         store.write(Dropin("x.service", "g", "# policygroups.core group=g\n[Service]\nOOMScoreAdjust=1\n"))
     assert list(outside.iterdir()) == []
+
+
+def test_store_refuses_a_link_in_the_dropins_place(tmp_path: Path) -> None:
+    """A symbolic link where our drop-in goes is neither followed nor silently replaced: the write fails naming
+    the file, and the link and its target stay as they were."""
+    target = tmp_path / "elsewhere.conf"
+    target.write_text("keep\n")
+    unit_dir = tmp_path / "etc/systemd/system/x.service.d"
+    unit_dir.mkdir(parents=True)
+    (unit_dir / "50-policygroups-g.conf").symlink_to(target)
+    store = DropinStore(HostIO(str(tmp_path)))
+    with pytest.raises(BackendError, match="cannot write /etc/systemd/system/x.service.d/50-policygroups-g.conf"):
+        store.write(Dropin("x.service", "g", "# policygroups.core group=g\n[Service]\nOOMScoreAdjust=1\n"))
+    assert (unit_dir / "50-policygroups-g.conf").is_symlink() and target.read_text() == "keep\n"
+    assert sorted(p.name for p in unit_dir.iterdir()) == ["50-policygroups-g.conf"]
