@@ -32,6 +32,9 @@ test-policyfs: setup  ## Molecule scenario on the reference kernel: converge, dr
 test-fleet: setup  ## the fleet layer in guests: rollout batches, drift reports, reboot restore (checks the demo)
 	scripts/test-fleet.sh
 
+test-team: setup  ## a team's fleet (examples/team: web, database, timer jobs, zram + file) validated, rendered, rolled out, verified and audited in guests on both kernels
+	scripts/test-team.sh
+
 test-assess: setup  ## assess.yml on a stock-kernel guest; its starter fleet document applied to a fresh guest reproduces the settings
 	scripts/test-assess.sh
 
@@ -43,4 +46,4 @@ demo: setup  ## roll the example fleet out into VMs, tamper, show the drift repo
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test-assess test demo bench
+.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test-assess test-team test demo bench

@@ -19,33 +19,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "${repo}"
 work=.cache/test-assess
 guest=""
-t_all=${SECONDS}
-timings=()
+TEST_NAME=test-assess
+TEST_WORK=${work}
+# shellcheck source=scripts/lib/steps.sh
+source scripts/lib/steps.sh
 rm -rf "${work}"
 mkdir -p "${work}"
 
-say() { printf 'test-assess: %s\n' "$*"; }
-fail() { say "FAIL: $*"; exit 1; }
-
-report() {
-    local rc=$?
-    [[ -z "${guest}" ]] || vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    printf '\n=== test-assess: step times\n'
-    printf '  %s\n' "${timings[@]}"
-    printf '  %-44s %5d s\n' total "$((SECONDS - t_all))"
-    if [[ ${rc} -eq 0 ]]; then say "passed"; else say "FAILED (exit ${rc}); logs in ${work}/"; fi
-}
-trap report EXIT
-trap 'exit 130' INT TERM
-
-step() {  # step NAME COMMAND...: run one step, print and record its time
-    local name=$1 t0=${SECONDS} rc=0
-    shift
-    printf '\n=== test-assess: %s (%s)\n' "${name}" "$(date -u +%H:%M:%S)"
-    "$@" || rc=$?
-    timings+=("$(printf '%-44s %5d s  %s' "${name}" "$((SECONDS - t0))" "$([[ ${rc} -eq 0 ]] && echo ok || echo FAILED)")")
-    return "${rc}"
-}
+cleanup() { [[ -z "${guest}" ]] || vm/down.sh "${guest}" >/dev/null 2>&1 || true; }
+steps_begin
 
 in_guest() { vm/ssh.sh "${guest}" "$@"; }
 
@@ -60,18 +42,6 @@ INI
 }
 
 down() { vm/down.sh "${guest}" >/dev/null 2>&1 || true; guest=""; }
-
-playbook() {  # playbook LOG INVENTORY ARGS...
-    local log=$1 inv=$2 rc=0
-    shift 2
-    ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections" ANSIBLE_HOST_KEY_CHECKING=false \
-        ANSIBLE_PYTHON_INTERPRETER=auto_silent ANSIBLE_TIMEOUT=30 ANSIBLE_PIPELINING=true ANSIBLE_NOCOLOR=1 \
-        ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=no \
--o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR" \
-        timeout 1800 .venv/bin/ansible-playbook -i "${inv}" "$@" >"${log}" 2>&1 || rc=$?
-    grep -E '^(fatal|failed):|PLAY RECAP' -A1 "${log}" | sed 's/^/    /' || true
-    [[ ${rc} -eq 0 ]] || { tail -n 40 "${log}"; fail "ansible-playbook exited ${rc} (log: ${log})"; }
-}
 
 # units WITH_SETTINGS(yes|no): the demo units, with or without their memory settings.
 units() {
@@ -102,7 +72,7 @@ SH
 }
 
 assess() {  # assess NAME: assess.yml against the current guest into ${work}/NAME
-    playbook "${work}/${1}.log" "${work}/${guest}.ini" playbooks/assess.yml -e "policy_groups_assess_dir=${repo}/${work}/${1}"
+    playbook "${work}/${1}.log" -i "${work}/${guest}.ini" playbooks/assess.yml -e "policy_groups_assess_dir=${repo}/${work}/${1}"
     for f in "${guest}.json" "${guest}.md" "${guest}.fleet.yml" summary.json summary.md; do
         [[ -s "${work}/${1}/${f}" ]] || fail "assess.yml wrote no ${f}"
     done
@@ -153,7 +123,7 @@ apply_starter() {
     - role: policygroups.core.policy_groups
 YAML
     # Nothing is restarted: the check compares what systemd has loaded, not what running processes have.
-    playbook "${work}/apply.log" "${work}/${guest}.ini" "${work}/apply.yml" -e "@${work}/starter.yml"
+    playbook "${work}/apply.log" -i "${work}/${guest}.ini" "${work}/apply.yml" -e "@${work}/starter.yml"
 }
 
 check_reproduced() {
