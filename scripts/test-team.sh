@@ -48,12 +48,13 @@ cleanup() {
 steps_begin
 
 prepare() {
-    scripts/setup-venv.sh >/dev/null
+    scripts/setup-venv.sh >/dev/null || fail "scripts/setup-venv.sh failed"
     if [[ " ${kernels[*]} " == *" reference "* && -z "${POLICY_KERNEL_DIR:-}" ]]; then
-        kernel/build.sh | tee "${TEST_WORK}/kernel.log" | tail -n 3
+        kernel/build.sh >"${TEST_WORK}/kernel.log" 2>&1 || { tail -n 30 "${TEST_WORK}/kernel.log"; fail "kernel/build.sh failed"; }
         POLICY_KERNEL_DIR=$(tail -n1 "${TEST_WORK}/kernel.log")
+        [[ -f "${POLICY_KERNEL_DIR}/bzImage" ]] || fail "kernel/build.sh gave no bzImage (${POLICY_KERNEL_DIR})"
     fi
-    vm/image.sh
+    vm/image.sh || fail "vm/image.sh failed"
 }
 
 plans() {
@@ -90,7 +91,7 @@ boot() {  # boot KERNEL: both hosts' guests, and an inventory with their connect
             g="tm-${kernel:0:3}-${h}"
             guests+=("${g}")
             vm/down.sh "${g}" >/dev/null 2>&1 || true
-            vm/up.sh "${g}" "${arg}" --hostname "${h}" --mem 768 >&2
+            vm/up.sh "${g}" "${arg}" --hostname "${h}" --mem 768 >&2 || fail "vm/up.sh ${g} failed"
             printf '    %s:\n      ansible_host: 127.0.0.1\n      ansible_port: %s\n' "${h}" "$(<".cache/vm/guests/${g}/port")"
             printf '      ansible_ssh_private_key_file: %s/.cache/vm/id_ed25519\n' "${repo}"
         done
@@ -104,9 +105,11 @@ stand_ins() {  # stand_ins KERNEL
     wait $! || fail "stand-ins on web1: $(cat "${TEST_WORK}/$1/stand-ins-web1.log")"
 }
 
-snapshot() {  # snapshot GUEST: what a change by the role would touch
+snapshot() {  # snapshot GUEST: what a change by the role would touch (swap devices without their usage, which moves)
+    # shellcheck disable=SC2016  # expanded in the guest
     vm/ssh.sh "$1" 'ls -R /etc/systemd/system /etc/policygroups /sys/fs/cgroup/policy 2>&1 | grep -v "^$";
-        cat /proc/swaps; cat /sys/kernel/mm/swap/tiers 2>&1; true'
+        awk "{ print \$1, \$2, \$NF }" /proc/swaps; cat /sys/kernel/mm/swap/tiers 2>&1; true' \
+        || { say "FAIL: cannot read $1 over SSH" >&2; exit 1; }
 }
 
 refused() {  # refused KERNEL
@@ -114,6 +117,7 @@ refused() {  # refused KERNEL
     log="${TEST_WORK}/${kernel}/refused.log"
     printf 'all:\n  hosts:\n    db1:\n      policy_groups_select__db: [databse]\n' >"${TEST_WORK}/${kernel}/typo.yml"
     snapshot "tm-${kernel:0:3}-web1" >"${TEST_WORK}/${kernel}/web1.before"
+    [[ -s "${TEST_WORK}/${kernel}/web1.before" ]] || fail "empty snapshot of web1"
     run_playbook "${log}" playbooks/rollout.yml "${inventory[@]}" -i "${TEST_WORK}/${kernel}/typo.yml" \
         "${kernel_args[@]}" || rc=$?
     [[ ${rc} -ne 0 ]] || fail "the rollout with a misspelt selection on db1 passed"

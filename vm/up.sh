@@ -370,14 +370,20 @@ ensure_swap() {
 }
 
 # install_zipcache: the guest's Python keeps the compiled code of Ansible's module payloads (vm/zipcache.py: under
-# emulation, compiling them again costs more than a second of every task). Installed unless VM_PYCACHE=off, or
-# replaced when it differs from this checkout's; a saved state carries it.
+# emulation, compiling them again costs more than a second of every task). Installed, or replaced when it differs
+# from this checkout's, and its .pth written every time; with VM_PYCACHE=off its .pth is removed, also from a guest
+# restored from a state saved with it. A saved state carries it.
 install_zipcache() {
-    [[ "${VM_PYCACHE:-on}" == off ]] && return 0
+    local pth='/usr/lib/python3/dist-packages/policygroups-test-zipcache.pth'
+    if [[ "${VM_PYCACHE:-on}" == off ]]; then
+        ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 "rm -f ${pth}" \
+            || log "${NAME}: could not remove the module bytecode cache"
+        return 0
+    fi
     # shellcheck disable=SC2016  # expanded in the guest
     ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 'd=/usr/lib/python3/dist-packages
         f=$d/policygroups_test_zipcache.py t=$(mktemp) && cat >"$t" && if cmp -s "$t" "$f"; then rm -f "$t"
-        else chmod 644 "$t" && mv "$t" "$f" && echo "import policygroups_test_zipcache" >"$d/policygroups-test-zipcache.pth"; fi' \
+        else chmod 644 "$t" && mv "$t" "$f"; fi && echo "import policygroups_test_zipcache" >"$d/policygroups-test-zipcache.pth"' \
         <"${VM_DIR}/zipcache.py" || log "${NAME}: could not install the module bytecode cache (tasks run slower)"
 }
 

@@ -3,8 +3,8 @@
 Ansible runs every module from a zip archive (AnsiballZ), and Python's zipimport compiles each
 module it imports from that archive from source, every time: under software emulation that is
 more than a second of every task. This keeps the compiled code of payload modules, keyed by the
-interpreter's bytecode magic number, the module's path inside the archive and the SHA-256 of its
-source, so an entry is used only for exactly the source it was compiled from. Only archives
+interpreter's bytecode magic number and optimisation level, the module's path inside the archive
+and the SHA-256 of its source, so an entry is used only for exactly the source it was compiled from. Only archives
 named *_payload.zip (Ansible's) are affected; everything else imports as before.
 
 vm/up.sh installs this file (as policygroups_test_zipcache.py) and a .pth line that imports it at interpreter start-up (unless
@@ -31,8 +31,10 @@ def _compile_source(pathname, source):
     import hashlib
     import importlib.util
     import marshal
+    import sys
 
-    key = hashlib.sha256(importlib.util.MAGIC_NUMBER + inner.encode() + b"\0" + source).hexdigest()
+    salt = importlib.util.MAGIC_NUMBER + b"%d\0" % sys.flags.optimize + inner.encode() + b"\0"
+    key = hashlib.sha256(salt + source).hexdigest()
     path = os.path.join(_DIR, key)
     try:
         with open(path, "rb") as f:

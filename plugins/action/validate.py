@@ -69,7 +69,8 @@ class ActionModule(ActionBase):
         result["changed"] = False
         result["errors"] = [error.to_dict() for error in errors]
         lines = [str(error) for error in errors]
-        host_errors, documents = self._hosts(args["hosts"], task_vars or {}) if not errors else ([], 0)
+        host_errors, documents = self._hosts(args["hosts"], task_vars or {}, args["nr_swap_tiers"]) \
+            if not errors else ([], 0)
         result["host_errors"] = host_errors
         result["documents"] = documents
         for item in host_errors:
@@ -79,8 +80,8 @@ class ActionModule(ActionBase):
             lines.extend(f"{shown}: {error}" for error in item["errors"])
         if lines:
             result["failed"] = True
-            result["msg"] = "the fleet document has %d error%s:\n%s" % (
-                len(lines), "" if len(lines) == 1 else "s", "\n".join(lines))
+            what = "the fleet document has" if errors else "the documents of the hosts have"
+            result["msg"] = "%s %d error%s:\n%s" % (what, len(lines), "" if len(lines) == 1 else "s", "\n".join(lines))
         else:
             result["msg"] = "the fleet document is valid: %s" % summary(doc)
             if args["hosts"]:
@@ -90,27 +91,36 @@ class ActionModule(ActionBase):
         return result
 
     @staticmethod
-    def _hosts(hosts: list[str], task_vars: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    def _hosts(hosts: list[str], task_vars: Mapping[str, Any], nr_swap_tiers: int
+               ) -> tuple[list[dict[str, Any]], int]:
         """Each distinct document ``hosts`` get (layers merged, selection made), validated once: the errors of
-        each, with the hosts that get it, and the number of distinct documents."""
+        each, with the hosts that get it, and the number of distinct documents read. A host that is not in the
+        inventory, or whose variables cannot be read, is an error of its own."""
         if not hosts:
             return [], 0
         all_vars: Any = task_vars["hostvars"]
+        inventory = set((task_vars.get("groups") or {}).get("all") or ())
         by_document: dict[str, tuple[list[str], list[str]]] = {}
-        for host in hosts:
+        unread: list[dict[str, Any]] = []
+        for host in dict.fromkeys(hosts):  # each host once, in the order given
+            if inventory and host not in inventory:
+                unread.append({"hosts": [host], "errors": ["is not a host of the inventory"]})
+                continue
             try:
                 variables = HostVariables(all_vars.raw_get(host), functools.partial(all_vars.__getitem__, host))
                 document, _facts, layers, select = host_inputs(variables)
                 key = repr(plain([document, layers, select]))
             except Exception as exc:  # e.g. a template in its variables that fails: that host's error, not a crash
-                by_document[f"host {host}"] = ([host], [f"cannot read its variables: {exc}"])
+                unread.append({"hosts": [host], "errors": [f"cannot read its variables: {exc}"]})
                 continue
             if key not in by_document:
                 try:
-                    errors = merged_document(document, layers, select)[1]
+                    errors = merged_document(document, layers, select, nr_swap_tiers)[1]
                 except RenderError as exc:
                     errors = list(exc.errors)
+                except Exception as exc:  # a value of a type no rule expected: that document's error, not a crash
+                    errors = [f"cannot merge its layers and selection: {exc}"]
                 by_document[key] = ([], errors)
             by_document[key][0].append(host)
         failed = [{"hosts": names, "errors": errors} for names, errors in by_document.values() if errors]
-        return failed, len(by_document)
+        return unread + failed, len(by_document)

@@ -29,6 +29,24 @@ def _like(name: str, candidates: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
+def _found(name: str, like: str) -> dict[str, str]:
+    return {"name": name, "like": like, "message": f"{name}: did you mean {like}?"}
+
+
+def _selection_like(name: str) -> str | None:
+    """The selection variable a name without the double underscore means (``policy_groups_select_web``,
+    ``policy_group_select_web``, a bare ``policy_groups_select``), or None."""
+    if "__" in name:
+        return None
+    head, sep, tail = name.rpartition("_sel")
+    if not sep or not _like(head, ["policy_groups"]):
+        return None
+    word, _sep, rest = f"sel{tail}".partition("_")
+    if not _like(word, ["select"]):
+        return None
+    return SELECT_PREFIX + (rest or "<name>")
+
+
 def lookalike_vars(
     varnames: Iterable[Any], settings: Iterable[Any] = (), ignore: Iterable[Any] = ()
 ) -> list[dict[str, str]]:
@@ -41,11 +59,19 @@ def lookalike_vars(
     for name in sorted({str(v) for v in varnames}):
         if name in skip or name in DOCUMENT_VARS or name in known_settings:
             continue
-        if any(name.startswith(p) and len(name) > len(p) for p in (LAYER_PREFIX, SELECT_PREFIX)):
+        if name.startswith(SELECT_PREFIX) and len(name) > len(SELECT_PREFIX):
             continue
-        like: str | None
+        if name.startswith(LAYER_PREFIX) and len(name) > len(LAYER_PREFIX):
+            rest = name[len(LAYER_PREFIX):]
+            if _like(rest.partition("__")[0], ["select"]) and "__" in rest:
+                # policy_groups__select__web: a layer by its name, a selection by intent
+                found.append(_found(name, SELECT_PREFIX + rest.partition("__")[2]))
+            continue
+        like: str | None = _selection_like(name)
         head, sep, tail = name.partition("__")
-        if sep and tail:
+        if like is not None:
+            pass
+        elif sep and tail:
             # a layer's or a selection's name with its prefix misspelt: policy_group__web, policy_grups__db,
             # policy_group_select__web, policy_groups_selct__db
             near = _like(head, ["policy_groups", SELECT_PREFIX[:-2]])
@@ -59,7 +85,7 @@ def lookalike_vars(
         else:
             like = _like(name, DOCUMENT_VARS)
         if like is not None:
-            found.append({"name": name, "like": like, "message": f"{name}: did you mean {like}?"})
+            found.append(_found(name, like))
     return found
 
 

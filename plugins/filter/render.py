@@ -40,8 +40,10 @@ def _deprecated(msg: str) -> None:
 
 
 # Optional: the collection's full validator (JSON Schema + semantic rules). When it is importable, every
-# merged host document goes through it; the structural checks below run in any case, because rendering
-# itself depends on them (unique names, known parents, no cycles).
+# merged host document goes through it; the structural checks below count when it is not (or finds nothing),
+# because rendering itself depends on them (unique names, known parents, no cycles).
+from ansible_collections.policygroups.core.plugins.module_utils._fleet_rules import DEFAULT_NR_SWAP_TIERS
+
 try:
     from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
 except ImportError:  # pragma: no cover - exercised when the validator or jsonschema is missing
@@ -211,7 +213,7 @@ def select_groups(groups: list[dict[str, Any]], select: LayerInput, origins: Ori
     by_name = {g.get("name"): g for g in groups if isinstance(g, Mapping)}
     known = sorted(str(n) for n in by_name if isinstance(n, str))
     errors: list[str] = []
-    wanted: set[str] = set()
+    wanted: dict[str, str] = {}  # selected group -> where it was selected first
     for label, names in chosen:
         if names is None:
             continue
@@ -229,14 +231,20 @@ def select_groups(groups: list[dict[str, Any]], select: LayerInput, origins: Ori
                 removed = (origins.of(name, ["state"]) if origins else None) or "the fleet document"
                 errors.append(f"{label}[{i}]: {name!r} is selected but {removed} sets it state: absent")
             else:
-                wanted.add(name)
+                wanted.setdefault(name, f"{label}[{i}]")
     keep: set[str] = set()
-    for name in wanted:
+    for selected, where in wanted.items():
         seen: set[str] = set()
-        while isinstance(name, str) and name in by_name and name not in seen:
-            seen.add(name)
-            keep.add(name)
-            name = by_name[name].get("parent")
+        current: Any = selected
+        while isinstance(current, str) and current in by_name and current not in seen:
+            seen.add(current)
+            keep.add(current)
+            if current != selected and by_name[current].get("state", "present") == "absent":
+                removed = (origins.of(current, ["state"]) if origins else None) or "the fleet document"
+                errors.append(f"{where}: {selected!r} is selected but its ancestor {current!r} is absent "
+                              f"({removed} sets it state: absent)")
+                break
+            current = by_name[current].get("parent")
     for group in groups:
         if isinstance(group, Mapping) and group.get("name") not in keep:
             group["state"] = "absent"
@@ -285,8 +293,8 @@ def _structure(groups: Sequence[Mapping[str, Any]]) -> tuple[dict[str, str], lis
         by_name[name] = g
     for i, g in enumerate(groups):
         parent = g.get("parent")
-        if parent is not None and parent not in by_name:
-            errors.append(f"policy_groups[{i}].parent: unknown group '{parent}'")
+        if parent is not None and (not isinstance(parent, str) or parent not in by_name):
+            errors.append(f"policy_groups[{i}].parent: unknown group {parent!r}")
         elif parent is not None and parent == g.get("name"):
             errors.append(f"policy_groups[{i}].parent: a group cannot be its own parent")
     paths: dict[str, str] = {}
@@ -294,26 +302,23 @@ def _structure(groups: Sequence[Mapping[str, Any]]) -> tuple[dict[str, str], lis
     if errors:
         return paths, order, errors
 
-    def resolve(name: str, trail: tuple[str, ...]) -> str | None:
-        if name in paths:
-            return paths[name]
-        if name in trail:
-            errors.append(f"policy_groups[{_index(groups, name)}].parent: cycle {' -> '.join(trail + (name,))}")
-            return None
-        parent = by_name[name].get("parent")
-        if parent is None:
-            path = name
-        else:
-            parent_path = resolve(parent, trail + (name,))
-            if parent_path is None:
-                return None
-            path = f"{parent_path}/{name}"
-        paths[name] = path
-        order.append(name)
-        return path
-
+    # Iterative: each group's chain of parents is walked up to the first resolved group (a chain of any depth in any
+    # order, no recursion); a chain that comes back to its own start is a cycle, reported at each of its groups.
     for name in by_name:
-        resolve(name, ())
+        chain: list[str] = []
+        cur: str | None = name
+        while cur is not None and cur not in paths and cur not in chain:
+            chain.append(cur)
+            cur = by_name[cur].get("parent")
+        if cur is not None and cur not in paths:
+            if cur == name:
+                errors.append(f"policy_groups[{_index(groups, name)}].parent: cycle {' -> '.join(chain + [cur])}")
+            continue
+        base = paths[cur] if cur is not None else ""
+        for member in reversed(chain):
+            base = f"{base}/{member}" if base else member
+            paths[member] = base
+            order.append(member)
     # Present groups need present ancestors; an absent group takes its subtree with it.
     for name, g in by_name.items():
         parent = g.get("parent")
@@ -611,20 +616,21 @@ _VALIDATED: dict[str, list[tuple[str, str]]] = {}
 _VALIDATED_MAX = 256
 
 
-def _schema_errors(merged_doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _schema_errors(merged_doc: Mapping[str, Any], nr_swap_tiers: int = DEFAULT_NR_SWAP_TIERS
+                   ) -> list[tuple[str, str]]:
     """``validate_fleet``'s errors as ``(path, message)``, computed once per distinct document."""
     if validate_fleet is None:  # the caller checks; kept for the type checker
         raise RuntimeError("the fleet validator could not be imported")
-    key = repr(merged_doc)  # plain data (render made it so): equal text, equal document, types included
+    key = f"{nr_swap_tiers}:{merged_doc!r}"  # plain data (render made it so): equal text, equal document
     if key not in _VALIDATED:
         if len(_VALIDATED) >= _VALIDATED_MAX:
             _VALIDATED.clear()
-        _VALIDATED[key] = [(e.path, e.message) for e in validate_fleet(merged_doc)]
+        _VALIDATED[key] = [(e.path, e.message) for e in validate_fleet(merged_doc, nr_swap_tiers=nr_swap_tiers)]
     return list(_VALIDATED[key])
 
 
-def merged_document(document: Mapping[str, Any] | None, layers: LayerInput = None, select: LayerInput = None
-                    ) -> tuple[dict[str, Any], list[str], list[str]]:
+def merged_document(document: Mapping[str, Any] | None, layers: LayerInput = None, select: LayerInput = None,
+                    nr_swap_tiers: int = DEFAULT_NR_SWAP_TIERS) -> tuple[dict[str, Any], list[str], list[str]]:
     """One host's fleet document as the role applies it: ``policy_groups`` with the layers merged over it and the
     selection made, and ``policy_swap_tiers``. Returns (document, errors, notes); each error's path names the
     layer item or select variable it came from."""
@@ -635,14 +641,20 @@ def merged_document(document: Mapping[str, Any] | None, layers: LayerInput = Non
     errors = select_groups(groups_in, select, origins)
     merged_doc = fleet_document({"policy_groups": groups_in, "policy_swap_tiers": document.get("policy_swap_tiers")})
     notes: list[str] = []
+    schema_errors: list[str] = []
     if validate_fleet is not None:
         try:
-            errors.extend(f"{name_origin(path, groups_in, origins)}: {message}"
-                          for path, message in _schema_errors(merged_doc))
+            schema_errors = [f"{name_origin(path, groups_in, origins)}: {message}"
+                             for path, message in _schema_errors(merged_doc, nr_swap_tiers)]
         except Exception as exc:  # SchemaUnavailable: jsonschema or the schema file missing on this controller
             notes.append(f"schema validation skipped ({exc}); structural checks only")
-    structural = _structure(groups_in)[2]
-    errors.extend(e for e in structural if e not in errors)
+    errors.extend(schema_errors)
+    if not schema_errors:  # the schema's rules include these; alone (no jsonschema, or to be safe) they still count
+        for error in _structure(groups_in)[2]:
+            path, _sep, message = error.partition(": ")
+            named = f"{name_origin(path, groups_in, origins)}: {message}"
+            if named not in errors:
+                errors.append(named)
     return merged_doc, errors, notes
 
 

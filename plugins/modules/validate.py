@@ -51,6 +51,10 @@ options:
         that get it. These documents are checked only when the fleet document itself is valid.
       - Give every host a play or a rollout will change (the role gives the play's hosts), so that a layer's
         mistake stops the run before any host changes, not when its host's batch comes.
+      - Each host's variables are read from the inventory (and extra vars) through C(hostvars); variables a play
+        sets itself (C(vars), C(vars_files), C(set_fact)) are not seen here. The role's render step, which sees them,
+        checks the host's own document again before that host changes.
+      - A host the inventory does not have, or whose variables cannot be templated, is reported as its own error.
     type: list
     elements: str
     default: []

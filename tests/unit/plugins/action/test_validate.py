@@ -224,7 +224,7 @@ def test_playbook_validates_every_hosts_own_document_naming_layers_and_hosts(tmp
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out
     assert "UNREACHABLE" not in out and "changing " not in out, out
-    assert "the fleet document has 3 errors:" in out, out
+    assert "the documents of the hosts have 3 errors:" in out, out
     for line in ("db1, db2: policy_groups__20_db[0] (latency).oom_score_adj: must be at least -1000; got -5000",
                  "db1, db2: policy_groups__20_db[1] (postgres).swap.tiers[0]: tier 'nvme' is not defined in "
                  "policy_swap_tiers (defined: fast, slow)",
@@ -268,5 +268,40 @@ def test_a_host_whose_variables_cannot_be_read_is_an_error_of_that_host(tmp_path
                           capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out
-    assert "the fleet document has 1 error:" in out and "broken: cannot read its variables:" in out, out
+    assert "the documents of the hosts have 1 error:" in out and "broken: cannot read its variables:" in out, out
     assert "Traceback" not in out, out
+
+
+def test_hosts_edge_cases_are_errors_not_crashes(tmp_path: Path) -> None:
+    """A host the inventory does not have, a host given twice, a layer of a type no rule expects (a parent that is
+    a list): each is reported, nothing ends in a traceback, and a host given twice counts once."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(textwrap.dedent("""\
+        all:
+          vars:
+            policy_groups: [{name: a}, {name: b}]
+          hosts:
+            good: {}
+            odd: {policy_groups__10: [{name: a, parent: [b]}]}
+        """))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Validate
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Validate every host's document
+              policygroups.core.validate:
+                policy_groups: "{{ policy_groups }}"
+                hosts: [good, good, odd, ghost]
+              run_once: true
+        """))
+    bindir = Path(sys.executable).parent
+    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "-c", "local"],
+                          capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out, out
+    assert "ghost: is not a host of the inventory" in out, out
+    assert "odd: policy_groups__10[0] (a).parent:" in out, out
+    assert "good:" not in out.split("errors:")[-1], out

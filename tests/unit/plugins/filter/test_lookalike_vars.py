@@ -49,8 +49,12 @@ def test_message_names_both() -> None:
 
 def test_selections_and_their_misspellings() -> None:
     names = ["policy_groups_select__web", "policy_group_select__db", "policy_groups_selct__batch",
-             "policy_groups_select_web"]
+             "policy_groups_select_web", "policy_group_select_db", "policy_groups_select", "policy_groups__select__x"]
     assert [{k: v for k, v in f.items() if k != "message"} for f in lookalike_vars(names, SETTINGS)] == [
         {"name": "policy_group_select__db", "like": "policy_groups_select__db"},
+        {"name": "policy_group_select_db", "like": "policy_groups_select__db"},
+        {"name": "policy_groups__select__x", "like": "policy_groups_select__x"},
         {"name": "policy_groups_selct__batch", "like": "policy_groups_select__batch"},
+        {"name": "policy_groups_select", "like": "policy_groups_select__<name>"},
+        {"name": "policy_groups_select_web", "like": "policy_groups_select__web"},
     ]

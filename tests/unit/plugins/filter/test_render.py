@@ -173,23 +173,47 @@ def test_layers_override_add_and_merge_members() -> None:
     assert out["groups"]["background/batch"]["state"] == "absent"
 
 
-@pytest.mark.parametrize(("groups", "message"), [
-    ([{"name": "a"}, {"name": "a"}], "duplicate group name 'a'"),
-    ([{"name": "a", "parent": "nope"}], "unknown group 'nope'"),
-    ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "cycle"),
-    ([{"name": "a", "parent": "b"}, {"name": "b", "state": "absent"}], "its parent 'b' is absent"),
-])
-def test_structural_errors(groups: list[dict[str, Any]], message: str) -> None:
+STRUCTURAL = [
+    ([{"name": "a"}, {"name": "a"}], "duplicate group name 'a'", "policy_groups[1]"),
+    ([{"name": "a", "parent": "nope"}], "unknown group 'nope'", "policy_groups[0]"),
+    ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "cycle", "policy_groups[0]"),
+    ([{"name": "a", "parent": "b"}, {"name": "b", "state": "absent"}], "its parent 'b' is absent", "policy_groups[0]"),
+    ([{"name": "a", "parent": ["b"]}], "unknown group ['b']", "policy_groups[0]"),
+]
+
+
+@pytest.mark.parametrize(("groups", "message", "where"), STRUCTURAL)
+def test_structural_errors_once_each_at_their_group(groups: list[dict[str, Any]], message: str, where: str) -> None:
+    """With the full validator the schema's rules report these (once: the render's own structural checks, which
+    say the same, are not added on top); the path points at the group."""
     with pytest.raises(RenderError) as exc:
         render({"policy_groups": groups}, None)
-    assert any(message in e for e in exc.value.errors), exc.value.errors
+    assert exc.value.errors[0].startswith(where), exc.value.errors
+    assert not any("unknown group" in e or ": cycle " in e for e in exc.value.errors), exc.value.errors
+
+
+@pytest.mark.parametrize(("groups", "message", "where"), STRUCTURAL)
+def test_structural_errors_without_the_full_validator(monkeypatch: pytest.MonkeyPatch, groups: list[dict[str, Any]],
+                                                      message: str, where: str) -> None:
+    monkeypatch.setattr(mod, "validate_fleet", None)
+    with pytest.raises(RenderError) as exc:
+        render({"policy_groups": groups}, None)
+    assert any(e.startswith(where) and message in e for e in exc.value.errors), exc.value.errors
+
+
+def test_a_parent_chain_of_any_depth_in_any_order_renders() -> None:
+    """Child first, 3,000 deep: no recursion limit on the way (the path-length limit is the schema's business)."""
+    groups = [{"name": f"g{i}", "parent": f"g{i + 1}"} for i in range(3000)] + [{"name": "g3000"}]
+    paths, order, errors = mod._structure(groups)
+    assert errors == [] and order[0] == "g3000" and paths["g0"].count("/") == 3000
 
 
 def test_all_errors_listed_with_paths() -> None:
     with pytest.raises(RenderError) as exc:
         render({"policy_groups": [{"name": "a", "parent": "x"}, {"name": "a"}]}, None)
     text = str(exc.value)
-    assert "policy_groups[1].name" in text and "policy_groups[0].parent" in text
+    assert "policy_groups[1].name: duplicate group name 'a'" in text and "policy_groups[0] (a).parent: names 'x'" in text
+    assert len(exc.value.errors) == 2, exc.value.errors  # each once, not again by the render's own checks
 
 
 def test_bad_layer_shape() -> None:
@@ -444,3 +468,18 @@ def test_select_as_a_list_of_lists_is_labelled_by_position() -> None:
                                    "'background'?"]
     with pytest.raises(RenderError, match="select: must be a mapping of variable names to lists or a list, got int"):
         render(doc(), None, select=3)
+
+
+def test_select_with_an_absent_ancestor_names_the_selection() -> None:
+    layers = {"policy_groups__20_db": [{"name": "background", "state": "absent"}]}
+    with pytest.raises(RenderError) as caught:
+        render(doc(), None, layers=layers, select={"policy_groups_select__jobs": ["batch"]})
+    assert caught.value.errors[0] == ("policy_groups_select__jobs[0]: 'batch' is selected but its ancestor "
+                                      "'background' is absent (policy_groups__20_db[0] sets it state: absent)")
+
+
+def test_merged_documents_are_validated_with_the_kernels_number_of_tiers() -> None:
+    six = {"policy_swap_tiers": [{"name": f"t{i}", "start_priority": i * 10 - 1 if i else -1} for i in range(6)],
+           "policy_groups": [{"name": "a"}]}
+    assert mod.merged_document(six, nr_swap_tiers=8)[1] == []
+    assert [e.split(":")[0] for e in mod.merged_document(six)[1]] == ["policy_swap_tiers"]
