@@ -13,9 +13,10 @@ version_added: 0.1.0
 description:
   - For each host of O(hosts), renders its concrete policy with P(policygroups.core.render#filter) from its
     inventory variables (C(policy_groups), C(policy_swap_tiers), the layers C(policy_groups__*) in name order, the
-    groups it runs as C(policy_groups_select__*) names them) and its cached facts (C(policy_groups_facts) from inventory, else from Ansible's fact cache), compares it with the
-    host's previous plan in O(dest) (P(policygroups.core.plan#filter)) and writes C(<dest>/<host>.yml); then
-    writes the fleet summary C(<dest>/fleet-plan.md) (P(policygroups.core.fleet_plan#filter)).
+    groups it runs as C(policy_groups_select__*) names them) and its cached facts (C(policy_groups_facts) from
+    inventory, else from Ansible's fact cache), compares it with the host's previous plan in O(dest)
+    (P(policygroups.core.plan#filter)) and writes C(<dest>/<host>.yml); then writes the fleet summary
+    C(<dest>/fleet-plan.md) (P(policygroups.core.fleet_plan#filter)).
   - "Runs on the controller only, in one task for the whole play: use it with C(run_once: true). It never
     connects to a host and runs no module; a file whose content is unchanged is not rewritten."
   - A host whose document cannot be rendered is listed in RV(errors) and fails the task; the other hosts' plans and
