@@ -241,6 +241,26 @@ def test_playbook_validates_every_hosts_own_document_naming_layers_and_hosts(tmp
     assert "3 policy groups and 2 swap tiers; 3 hosts get 2 distinct documents, all valid" in out, out
 
 
+def _validate_hosts_play(tmp_path: Path, inventory: Path, hosts: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run a play whose one task validates the document of ``hosts`` (YAML), connection local; (process, output)."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Validate
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Validate every host's document
+              policygroups.core.validate:
+                policy_groups: "{{ policy_groups }}"
+                hosts: HOSTS
+              run_once: true
+        """).replace("HOSTS", hosts))
+    bindir = Path(sys.executable).parent
+    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "-c", "local"],
+                          capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
+    return proc, proc.stdout + proc.stderr
+
+
 def test_a_host_whose_variables_cannot_be_read_is_an_error_of_that_host(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(textwrap.dedent("""\
@@ -251,22 +271,7 @@ def test_a_host_whose_variables_cannot_be_read_is_an_error_of_that_host(tmp_path
             good: {}
             broken: {policy_groups__10: "{{ undefined_variable.field }}"}
         """))
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - name: Validate
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: Validate every host's document
-              policygroups.core.validate:
-                policy_groups: "{{ policy_groups }}"
-                hosts: "{{ ansible_play_hosts_all }}"
-              run_once: true
-        """))
-    bindir = Path(sys.executable).parent
-    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "-c", "local"],
-                          capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
-    out = proc.stdout + proc.stderr
+    proc, out = _validate_hosts_play(tmp_path, inventory, '"{{ ansible_play_hosts_all }}"')
     assert proc.returncode == 2, out
     assert "the documents of the hosts have 1 error:" in out and "broken: cannot read its variables:" in out, out
     assert "Traceback" not in out, out
@@ -284,22 +289,7 @@ def test_hosts_edge_cases_are_errors_not_crashes(tmp_path: Path) -> None:
             good: {}
             odd: {policy_groups__10: [{name: a, parent: [b]}]}
         """))
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - name: Validate
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: Validate every host's document
-              policygroups.core.validate:
-                policy_groups: "{{ policy_groups }}"
-                hosts: [good, good, odd, ghost]
-              run_once: true
-        """))
-    bindir = Path(sys.executable).parent
-    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook), "-c", "local"],
-                          capture_output=True, text=True, env=_playbook_env(tmp_path), timeout=120, check=False)
-    out = proc.stdout + proc.stderr
+    proc, out = _validate_hosts_play(tmp_path, inventory, "[good, good, odd, ghost]")
     assert proc.returncode == 2, out
     assert "Traceback" not in out, out
     assert "ghost: is not a host of the inventory" in out, out
