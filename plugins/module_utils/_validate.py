@@ -22,7 +22,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._validation_erro
 
 __all__ = ["DEFAULT_NR_SWAP_TIERS", "SchemaUnavailable", "ValidationError", "validate_fleet"]
 
-MAX_NR_SWAP_TIERS = 31  # the kernel's CONFIG_NR_SWAP_TIERS range is 1..31
+MAX_NR_SWAP_TIERS = 30  # the kernel's CONFIG_NR_SWAP_TIERS range is 1..30
 _GROUP_PATH = re.compile(r"^policy_groups\[(\d+)\]")
 _PATH_TOKEN = re.compile(r"\[(\d+)\]|\[('(?:[^'\\]|\\.)*')\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -38,7 +38,7 @@ options:
     type: raw
   nr_swap_tiers:
     description:
-      - The most swap tiers a host's kernel supports (the kernel's C(CONFIG_NR_SWAP_TIERS), 1 to 31).
+      - The most swap tiers a host's kernel supports (the kernel's C(CONFIG_NR_SWAP_TIERS), 1 to 30).
     type: int
     default: 4
   hosts:

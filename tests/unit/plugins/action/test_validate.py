@@ -77,7 +77,7 @@ def test_nr_swap_tiers_option() -> None:
     assert run_action(dict(args, nr_swap_tiers=8))["errors"] == []
     assert [e["path"] for e in run_action(args)["errors"]] == ["policy_swap_tiers"]
     result = run_action(dict(args, nr_swap_tiers=99))
-    assert result["failed"] is True and "nr_swap_tiers must be an integer 1..31" in result["msg"]
+    assert result["failed"] is True and "nr_swap_tiers must be an integer 1..30" in result["msg"]
 
 
 def test_wrong_top_level_types_are_reported_by_the_schema() -> None:

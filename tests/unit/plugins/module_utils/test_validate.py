@@ -365,10 +365,15 @@ def test_nr_swap_tiers_parameter() -> None:
     assert [e.path for e in validate_fleet(d, nr_swap_tiers=5)] == ["policy_swap_tiers"]
 
 
-@pytest.mark.parametrize("bad", [0, 32, -1, True, "4"])
+@pytest.mark.parametrize("bad", [0, 31, 32, -1, True, "4"])
 def test_nr_swap_tiers_out_of_range(bad: Any) -> None:
-    with pytest.raises(ValueError, match="nr_swap_tiers must be an integer 1..31"):
+    # 1..30: the kernel's CONFIG_NR_SWAP_TIERS range (bit 30 of its tier word carries zswap writeback)
+    with pytest.raises(ValueError, match="nr_swap_tiers must be an integer 1..30"):
         validate_fleet({}, nr_swap_tiers=bad)
+
+
+def test_nr_swap_tiers_upper_bound_is_accepted() -> None:
+    assert validate_fleet({}, nr_swap_tiers=30) == []
 
 
 def test_absent_group_may_keep_absent_children_and_members() -> None:
