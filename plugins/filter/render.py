@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 # plain: re-exported for the drift_report and health_findings filters, which take Ansible's values the same way.
+from ansible_collections.policygroups.core.plugins.module_utils import _hierarchy
 from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document, plain as plain
 
 try:
@@ -279,58 +280,13 @@ def name_origin(path: str, groups: Sequence[Mapping[str, Any]], origins: Origins
 
 
 def _structure(groups: Sequence[Mapping[str, Any]]) -> tuple[dict[str, str], list[str], list[str]]:
-    """Return (name -> path, names parents-first, errors)."""
-    errors: list[str] = []
-    by_name: dict[str, Mapping[str, Any]] = {}
-    for i, g in enumerate(groups):
-        name = g.get("name")
-        if not isinstance(name, str) or not name:
-            errors.append(f"policy_groups[{i}].name: required string")
-            continue
-        if name in by_name:
-            errors.append(f"policy_groups[{i}].name: duplicate group name '{name}'")
-            continue
-        by_name[name] = g
-    for i, g in enumerate(groups):
-        parent = g.get("parent")
-        if parent is not None and (not isinstance(parent, str) or parent not in by_name):
-            errors.append(f"policy_groups[{i}].parent: unknown group {parent!r}")
-        elif parent is not None and parent == g.get("name"):
-            errors.append(f"policy_groups[{i}].parent: a group cannot be its own parent")
-    paths: dict[str, str] = {}
-    order: list[str] = []
+    """Return (name -> path, names parents-first, errors): the tree the fleet validator and the engine's model
+    resolve too (``_hierarchy``), its problems as ``policy_groups[i].field: message``."""
+    tree = _hierarchy.resolve(groups)
+    errors = [f"{problem.path}: {problem.message}" for problem in tree.problems]
     if errors:
-        return paths, order, errors
-
-    # Iterative: each group's chain of parents is walked up to the first resolved group (a chain of any depth in any
-    # order, no recursion); a chain that comes back to its own start is a cycle, reported at each of its groups.
-    for name in by_name:
-        chain: list[str] = []
-        cur: str | None = name
-        while cur is not None and cur not in paths and cur not in chain:
-            chain.append(cur)
-            cur = by_name[cur].get("parent")
-        if cur is not None and cur not in paths:
-            if cur == name:
-                errors.append(f"policy_groups[{_index(groups, name)}].parent: cycle {' -> '.join(chain + [cur])}")
-            continue
-        base = paths[cur] if cur is not None else ""
-        for member in reversed(chain):
-            base = f"{base}/{member}" if base else member
-            paths[member] = base
-            order.append(member)
-    # Present groups need present ancestors; an absent group takes its subtree with it.
-    for name, g in by_name.items():
-        parent = g.get("parent")
-        if g.get("state", "present") == "present" and parent is not None \
-                and by_name[parent].get("state", "present") == "absent":
-            errors.append(f"policy_groups[{_index(groups, name)}].parent: group '{name}' is present but its "
-                          f"parent '{parent}' is absent")
-    return paths, order, sorted(set(errors), key=errors.index)
-
-
-def _index(groups: Sequence[Mapping[str, Any]], name: str) -> int:
-    return next(i for i, g in enumerate(groups) if g.get("name") == name)
+        return {}, [], errors
+    return tree.paths, tree.order, errors
 
 
 # --------------------------------------------------------------------------------------------------------------

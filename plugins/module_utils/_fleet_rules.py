@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List
 
+from ansible_collections.policygroups.core.plugins.module_utils import _hierarchy
 from ansible_collections.policygroups.core.plugins.module_utils._names import node_list_problem
 from ansible_collections.policygroups.core.plugins.module_utils._validation_error import (
     ValidationError,
@@ -80,73 +81,13 @@ def tier_layout(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
                    "the lowest tier needs start_priority: -1 (the lowest now starts at %d)" % min(starts))
 
 
-def unique_group_names(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
-    """Group names are unique fleet-wide."""
-    seen: dict[str, int] = {}
-    for index, group in _items(doc, "policy_groups"):
-        name = _str(group.get("name"))
-        if name is None:
-            continue
-        if name in seen:
-            yield _err(["policy_groups", index, "name"], "duplicate group name %r (also policy_groups[%d]); group "
-                       "names are unique fleet-wide" % (name, seen[name]))
-        else:
-            seen[name] = index
-
-
-def _groups_by_name(doc: Doc) -> dict[str, tuple[int, Doc]]:
-    by_name: dict[str, tuple[int, Doc]] = {}
-    for index, group in _items(doc, "policy_groups"):
-        name = _str(group.get("name"))
-        if name is not None and name not in by_name:
-            by_name[name] = (index, group)
-    return by_name
-
-
-def parents(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
-    """A present group's parent exists, is not the group itself, and is not absent.
-
-    An absent group is removed by name wherever it is on a host, so its parent may be gone already.
-    """
-    by_name = _groups_by_name(doc)
-    for index, group in _items(doc, "policy_groups"):
-        parent = _str(group.get("parent"))
-        name = _str(group.get("name"))
-        if parent is None:
-            continue
-        path = ["policy_groups", index, "parent"]
-        if parent == name:
-            yield _err(path, "a group cannot be its own parent")
-        elif parent not in by_name and _present(group):
-            known = ", ".join(sorted(by_name)) or "none"
-            yield _err(path, "names %r, which is not a group in policy_groups (groups: %s)" % (parent, known))
-        elif _present(group) and not _present(by_name[parent][1]):
-            yield _err(path, "parent %r has state: absent (policy_groups[%d]) but this group is present; remove "
-                       "this group too, or keep its parent" % (parent, by_name[parent][0]))
-
-
-def parent_cycles(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
-    """The parent relation has no cycles; each cycle is reported once, at its first group in the document."""
-    by_name = _groups_by_name(doc)
-    reported: set[str] = set()
-    for index, group in _items(doc, "policy_groups"):
-        start = _str(group.get("name"))
-        if start is None or start in reported:
-            continue
-        chain = [start]
-        current = start
-        while True:
-            parent = _str(by_name[current][1].get("parent")) if current in by_name else None
-            if parent is None or parent not in by_name or parent == current:
-                break  # no parent, unknown parent or self-parent: the parents rule reports the last two
-            if parent in chain:
-                cycle = chain[chain.index(parent):] + [parent]
-                if start == parent:  # else start only leads into a cycle, reported at its own first group
-                    yield _err(["policy_groups", index, "parent"], "parent cycle: %s" % " -> ".join(cycle))
-                    reported.update(cycle)
-                break
-            chain.append(parent)
-            current = parent
+def group_tree(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
+    """Group names are unique fleet-wide; a parent is a group of the document, not the group itself, and not absent
+    while the group is present; parents form no cycle (each reported once, at its first group). The tree is the
+    one the render filter and the engine's model resolve (``_hierarchy``); type errors are the schema's."""
+    for problem in _hierarchy.resolve(doc.get("policy_groups")).problems:
+        if problem.kind not in _hierarchy.TYPE_KINDS:
+            yield _err(["policy_groups", problem.index, problem.field], problem.message)
 
 
 def swap_tier_references(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]:
@@ -202,9 +143,7 @@ def exclusive_members(doc: Doc, nr_swap_tiers: int) -> Iterator[ValidationError]
 RULES: tuple[Rule, ...] = (
     unique_tiers,
     tier_layout,
-    unique_group_names,
-    parents,
-    parent_cycles,
+    group_tree,
     swap_tier_references,
     numa_nodes,
     exclusive_members,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     from typing import TypeGuard
 
+from . import _hierarchy
 from ._errors import ModelError
 from ._names import cgroup_path_problem, group_name_problem, unit_name_problem
 
@@ -298,48 +299,20 @@ def _members(value: Any, where: str) -> Members:
 def _resolve_paths(items: list[Mapping[str, Any]], existing: Mapping[str, str]) -> dict[str, str]:
     """Group name -> path, following parents through the document, then through ``existing``.
 
-    Iterative and linear: each group's chain of parents is walked once, up to the first group whose path is
-    known, and every group on it is resolved on the way back (no recursion, so a chain of any depth in any
-    order works). A path longer than GROUP_PATH_MAX is refused here, before anything is written."""
-    by_name = {item["name"]: item for item in items}
-    index_of = {item["name"]: index for index, item in enumerate(items)}
-    paths: dict[str, str] = {}
-    for item in items:
-        chain: list[str] = []
-        on_chain: set[str] = set()
-        name = item["name"]
-        base = ""
-        while name not in paths:
-            chain.append(name)
-            on_chain.add(name)
-            parent = by_name[name].get("parent")
-            if parent is None:
-                break
-            if parent in on_chain:
-                cycle = " -> ".join((*chain[chain.index(parent):], parent))
-                raise _err(f"policy_groups[{index_of[parent]}].parent", f"parent cycle: {cycle}")
-            if parent in by_name:
-                name = parent
-                continue
-            if parent in existing:
-                base = existing[parent]
-            elif (by_name[name].get("state") or "present") == "absent":
-                pass  # removal goes by name wherever the group is; an unknown parent does not matter
-            else:
-                raise _err(f"policy_groups[{index_of[name]}].parent",
-                           f"group {parent!r} is neither defined nor present on the host")
-            break
-        else:
-            base = paths[name]
-        for member in reversed(chain):
-            path = f"{base}/{member}" if base else member
-            if len(path) > GROUP_PATH_MAX:
-                raise _err(f"policy_groups[{index_of[member]}]",
-                           f"the group's path {path[:40]}... is longer than {GROUP_PATH_MAX} characters "
-                           "(too deep a chain of parents for the kernel's path limit)")
-            paths[member] = path
-            base = path
-    return paths
+    The tree (duplicate names, parents, cycles, paths) is the one the fleet validator and the render filter see
+    (``_hierarchy``); its first problem in document order is refused here, and so is a path longer than
+    GROUP_PATH_MAX, before anything is written."""
+    tree = _hierarchy.resolve(items, existing)
+    if tree.problems:
+        problem = tree.problems[0]
+        raise _err(problem.path, problem.message)
+    for index, item in enumerate(items):
+        path = tree.paths[item["name"]]
+        if len(path) > GROUP_PATH_MAX:
+            raise _err(f"policy_groups[{index}]",
+                       f"the group's path {path[:40]}... is longer than {GROUP_PATH_MAX} characters "
+                       "(too deep a chain of parents for the kernel's path limit)")
+    return tree.paths
 
 
 def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None) -> HostPolicy:
@@ -356,7 +329,6 @@ def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None)
     if not isinstance(items_raw, (list, tuple)):
         raise ModelError("policy_groups: expected a list of groups")
     items: list[Mapping[str, Any]] = []
-    names: set[str] = set()
     for index, item in enumerate(items_raw):
         where = f"policy_groups[{index}]"
         if not isinstance(item, Mapping):
@@ -370,8 +342,6 @@ def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None)
         problem = group_name_problem(name)
         if problem:
             raise _err(f"{where}.name", problem)
-        if name in names:
-            raise _err(f"{where}.name", f"group {name!r} is defined twice")
         parent = item.get("parent")
         if parent is not None:
             problem = group_name_problem(parent) if isinstance(parent, str) else f"expected a group name, got {parent!r}"
@@ -383,7 +353,6 @@ def normalize(doc: Mapping[str, Any], existing: Mapping[str, str] | None = None)
         description = item.get("description")
         if description is not None and not isinstance(description, str):
             raise _err(f"{where}.description", "expected a string")
-        names.add(name)
         items.append(item)
     paths = _resolve_paths(items, existing or {})
     groups: list[GroupSpec] = []

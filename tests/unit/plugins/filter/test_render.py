@@ -175,10 +175,10 @@ def test_layers_override_add_and_merge_members() -> None:
 
 STRUCTURAL = [
     ([{"name": "a"}, {"name": "a"}], "duplicate group name 'a'", "policy_groups[1]"),
-    ([{"name": "a", "parent": "nope"}], "unknown group 'nope'", "policy_groups[0]"),
+    ([{"name": "a", "parent": "nope"}], "names 'nope', which is not a group", "policy_groups[0]"),
     ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "cycle", "policy_groups[0]"),
-    ([{"name": "a", "parent": "b"}, {"name": "b", "state": "absent"}], "its parent 'b' is absent", "policy_groups[0]"),
-    ([{"name": "a", "parent": ["b"]}], "unknown group ['b']", "policy_groups[0]"),
+    ([{"name": "a", "parent": "b"}, {"name": "b", "state": "absent"}], "parent 'b' has state: absent", "policy_groups[0]"),
+    ([{"name": "a", "parent": ["b"]}], "expected a group name, got ['b']", "policy_groups[0]"),
 ]
 
 

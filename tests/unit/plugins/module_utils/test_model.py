@@ -70,8 +70,8 @@ def test_longest_name_accepted() -> None:
     [
         ([{"name": "a", "parent": "nope"}], r"policy_groups\[0\]\.parent", "neither defined"),
         ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], r"policy_groups\[\d\]\.parent", "cycle"),
-        ([{"name": "a", "parent": "a"}], r"policy_groups\[0\]\.parent", "cycle"),
-        ([{"name": "a"}, {"name": "a"}], r"policy_groups\[1\]\.name", "twice"),
+        ([{"name": "a", "parent": "a"}], r"policy_groups\[0\]\.parent", "own parent"),
+        ([{"name": "a"}, {"name": "a"}], r"policy_groups\[1\]\.name", "duplicate group name 'a'"),
         ([{"name": "p", "state": "absent"}, {"name": "c", "parent": "p"}], r"policy_groups\[1\]\.parent", "absent"),
         ([{"name": "a", "thp": "sometimes"}], r"policy_groups\[0\]\.thp", "not one of"),
         ([{"name": "a", "ksm": "yes"}], r"policy_groups\[0\]\.ksm", "true or false"),
