@@ -6,8 +6,8 @@
 # a cgroup v2 path and a systemd service are bound (members follow, also after the service restarts, and the
 # service's THP and KSM values reach its own address space, never that of PID 1, which starts it with
 # posix_spawn straight into its cgroup), the group is removed again. Then the kernel's own selftest (test_policy, built by kernel/build.sh) runs in the
-# guest: every test on the guest's swap devices (zram0 fast, the virtual disk slow), then the tiers-file test with
-# swap off (it defines layouts that would move active devices).
+# guest, which has two NUMA nodes: every test on the guest's swap devices (zram0 fast, the virtual disk slow), then
+# the tiers-file test with swap off (it defines layouts that would move active devices).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,8 @@ echo "test-kernel: kernel built in $((SECONDS - t0)) s"
 
 vm/image.sh >/dev/null
 t1=${SECONDS}
-vm/up.sh "${guest}" "${kdir}/bzImage"
+# Two NUMA nodes, so that the selftest sees policy.numa place memory on a node and interleave it.
+vm/up.sh "${guest}" "${kdir}/bzImage" --numa 2
 echo "test-kernel: guest up in $((SECONDS - t1)) s"
 
 vm/ssh.sh "${guest}" bash -s <<'SMOKE'

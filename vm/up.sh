@@ -10,6 +10,7 @@
 # the partitioned disk vm/bootdisk.sh builds, through its GRUB (BIOS), whose configuration on
 # that disk sets the kernel and its command line (so --append is refused there; --hostname and
 # the machine id then come from the disk, not from the command line).
+# --numa N gives the guest N NUMA nodes (memory and CPUs split evenly; the tests of policy.numa).
 # --drive attaches FILE as one more virtio disk (vdc, vdd, ... in order; qcow2 if the name ends
 # in .qcow2, else raw; ":ro" read-only).
 # The guest boots from a qcow2 overlay of the cached image (the image itself is never written),
@@ -37,20 +38,21 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 usage() {
-    echo "usage: $0 NAME KERNEL|stock|bootdisk [--mem MB] [--smp N] [--hostname H] [--append ARGS] [--timeout S]" \
-        "[--drive FILE[:ro]]..." >&2
+    echo "usage: $0 NAME KERNEL|stock|bootdisk [--mem MB] [--smp N] [--numa NODES] [--hostname H] [--append ARGS]" \
+        "[--timeout S] [--drive FILE[:ro]]..." >&2
     exit 2
 }
 
 [[ $# -ge 2 ]] || usage
 NAME=$1 KERNEL=$2
 shift 2
-MEM=1024 SMP=2 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-300} SLOW_SWAP_SIZE=1G
+MEM=1024 SMP=2 NUMA=1 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-300} SLOW_SWAP_SIZE=1G
 EXTRA_DRIVES=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --mem) MEM=$2; shift 2 ;;
         --smp) SMP=$2; shift 2 ;;
+        --numa) NUMA=$2; shift 2 ;;
         --hostname) HOSTNAME_=$2; shift 2 ;;
         --append) EXTRA_APPEND=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
@@ -68,6 +70,17 @@ if [[ "${KERNEL}" == bootdisk ]]; then
     # Resolved before the boot lock is taken: building the disk boots a guest of its own.
     BOOTDISK_DIR=$("${VM_DIR}/bootdisk.sh" | tail -n1)
     [[ -f "${BOOTDISK_DIR}/disk.qcow2" ]] || die "vm/bootdisk.sh printed no disk directory"
+fi
+# --numa N: N NUMA nodes, the memory and the CPUs split evenly between them (node i: CPUs i*SMP/N and on).
+NUMA_ARGS=()
+if [[ "${NUMA}" != 1 ]]; then
+    [[ "${NUMA}" =~ ^[2-8]$ ]] && (( SMP % NUMA == 0 && MEM % NUMA == 0 )) \
+        || die "--numa ${NUMA}: 2 to 8 nodes that divide --smp ${SMP} and --mem ${MEM}"
+    for ((node = 0; node < NUMA; node++)); do
+        per=$((SMP / NUMA))
+        NUMA_ARGS+=(-object "memory-backend-ram,id=mem${node},size=$((MEM / NUMA))M"
+                    -numa "node,nodeid=${node},cpus=$((node * per))-$((node * per + per - 1)),memdev=mem${node}")
+    done
 fi
 DRIVE_ARGS=()
 for spec in "${EXTRA_DRIVES[@]}"; do
@@ -181,7 +194,8 @@ BOOT_ARGS=("${KERNEL_ARGS[@]}")
 qemu_args() {
     local append=()
     [[ ${#KERNEL_ARGS[@]} -gt 0 ]] && append=(-append "${4} ${APPEND_REST}")
-    printf '%s\0' "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" -display none -nodefaults -no-user-config \
+    printf '%s\0' "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" "${NUMA_ARGS[@]}" -display none -nodefaults \
+        -no-user-config \
         "${BOOT_ARGS[@]}" "${append[@]}" \
         -drive "file=${1},if=virtio,id=root,format=qcow2,cache=unsafe,discard=unmap" \
         -drive "file=${2},if=virtio,id=slowswap,format=raw,cache=unsafe" "${DRIVE_ARGS[@]}" \
