@@ -74,8 +74,9 @@ fi
 # --numa N: N NUMA nodes, the memory and the CPUs split evenly between them (node i: CPUs i*SMP/N and on).
 NUMA_ARGS=()
 if [[ "${NUMA}" != 1 ]]; then
-    [[ "${NUMA}" =~ ^[2-8]$ ]] && (( SMP % NUMA == 0 && MEM % NUMA == 0 )) \
-        || die "--numa ${NUMA}: 2 to 8 nodes that divide --smp ${SMP} and --mem ${MEM}"
+    if ! [[ "${NUMA}" =~ ^[2-8]$ ]] || (( SMP % NUMA != 0 || MEM % NUMA != 0 )); then
+        die "--numa ${NUMA}: 2 to 8 nodes that divide --smp ${SMP} and --mem ${MEM}"
+    fi
     for ((node = 0; node < NUMA; node++)); do
         per=$((SMP / NUMA))
         NUMA_ARGS+=(-object "memory-backend-ram,id=mem${node},size=$((MEM / NUMA))M"
