@@ -69,7 +69,7 @@ def test_failure_reports_applied_and_failed(kernel: FakeKernel, run_module: Call
 
 def test_errors_before_writing(kernel: FakeKernel, run_module: Callable[..., dict[str, Any]]) -> None:
     bad = run_module(policy_groups, {"groups": [{"name": "x", "parent": "nope"}]})
-    assert bad["failed"] and "policy_groups[0].parent: group 'nope'" in bad["msg"]
+    assert bad["failed"] and "policy_groups[0].parent: names 'nope', which is neither defined" in bad["msg"]
     gone = run_module(policy_groups, {"groups": [{"name": "x", "members": {"pids": [999]}}]})
     assert gone["failed"] and "process 999 does not exist" in gone["msg"]
     assert kernel.writes == []
