@@ -73,9 +73,9 @@ options:
   on_unsupported:
     description:
       - What to do with settings this host cannot express, with either backend (C(policyfs) - a policy or
-        membership the kernel's C(policy.features) lacks; C(systemd) - swap tier choice, members by PID or cgroup
-        path, a child looser than its parent for a hierarchical kernel setting, a policy whose unit property
-        this systemd or whose file this kernel lacks). The same words as the role's
+        membership the kernel's C(policy.features) lacks; C(systemd) - swap tier choice, memory priority, members by
+        PID or cgroup path, a child looser than its parent for a hierarchical kernel setting, a policy whose unit
+        property this systemd or whose file this kernel lacks). The same words as the role's
         C(policy_groups_on_unsupported) and the render filter's C(on_unsupported).
       - V(fail) fails before any write and lists every finding in RV(ignore:unsupported).
       - V(drop) leaves those settings out (with groups inheriting them), applies the rest, and reports

@@ -104,6 +104,17 @@ options:
         description:
           - Node list such as V(0-1) or V(0,2); required except for V(default) and V(local).
         type: str
+  mem_priority:
+    description:
+      - Reclaim class of the memory charged to the cgroups bound to the group (C(members.cgroups), and the cgroups
+        of C(members.systemd_units)) and to the groups below it that inherit it. Under memory pressure the kernel
+        reclaims V(low) first, then V(normal), V(high) last. Omitted means V(inherit) (no group setting it means
+        V(normal)).
+      - Needs the C(mem_priority) kernel feature. Processes joined by PID (C(members.pids)) are not covered unless
+        their cgroup is bound. The C(systemd) backend always reports it unsupported - mainline kernels cannot order
+        reclaim across cgroups (C(MemoryLow=) protects an amount of memory, which is not the same).
+    type: str
+    choices: [low, normal, high]
   members:
     description:
       - Members of the group.
@@ -166,6 +177,7 @@ changes:
   sample:
     - {op: create_group, group: latency, key: null, before: null, after: null}
     - {op: set_policy, group: latency, key: thp, before: inherit, after: never}
+    - {op: set_policy, group: latency, key: mem_priority, before: inherit, after: high}
     - {op: bind, group: latency, key: bind, before: null, after: /system.slice/api.service}
 diff:
   description:
@@ -178,7 +190,8 @@ diff:
     before: {}
     after:
       latency:
-        policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
+        policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit,
+                   mem_priority: high}
         members: {cgroups: [/system.slice/api.service], systemd_units: [], pids: [1234]}
 groups:
   description:
@@ -191,7 +204,8 @@ groups:
     latency:
       name: latency
       parent: null
-      policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit}
+      policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit,
+                   mem_priority: high}
       members: {cgroups: [/system.slice/api.service], systemd_units: [], pids: [1234]}
 applied:
   description:

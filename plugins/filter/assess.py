@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import plain
+from ansible_collections.policygroups.core.plugins.module_utils._model import MEM_PRIORITIES
 from ansible_collections.policygroups.core.plugins.module_utils._validate import SchemaUnavailable, validate_fleet
 
 REPORT_FORMAT = 1
@@ -299,6 +300,8 @@ def _document_policies(policies: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "numa" and value != "default":
             mode, _sep, nodes = value.partition(":")
             doc["numa"] = {"mode": mode, "nodes": nodes} if nodes else {"mode": mode}
+        elif key == "mem_priority" and value in MEM_PRIORITIES:
+            doc[key] = value
     return doc
 
 

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - only without ansible-core (e.g. a bare
 
 # The systemd backend's own account of what a mainline host can express (the module's planner uses the same).
 from ansible_collections.policygroups.core.plugins.module_utils._mainline_map import (
+    ALWAYS_UNSUPPORTED as MAINLINE_NEVER,
     MAPPINGS as MAINLINE_MAPPINGS,
     findings as mainline_findings,
 )
@@ -60,11 +61,12 @@ POLICY_FEATURES: dict[str, str] = {
     "swap": "swap_tiers",
     "zswap_writeback": "zswap_writeback",
     "numa": "numa",
+    "mem_priority": "mem_priority",
 }
-POLICY_ORDER = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa")
+POLICY_ORDER = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority")
 GROUP_KEYS = (
     "name", "description", "parent", "state", "swap", "zswap_writeback", "thp", "ksm", "oom_score_adj",
-    "numa", "members",
+    "numa", "mem_priority", "members",
 )
 MEMBER_KINDS = ("cgroups", "systemd_units", "pids")
 BOUND_MEMBER_KINDS = ("cgroups", "systemd_units")
@@ -332,6 +334,8 @@ def kernel_policies(group: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]
             except ValueError:
                 pass  # reported by validation; shown as written
             out["numa"] = f"{numa['mode']}:{nodes}"
+    if group.get("mem_priority") is not None:
+        out["mem_priority"] = str(group["mem_priority"])
     return out
 
 
@@ -404,13 +408,15 @@ _MAINLINE_KEYS = {"swap_tiers": "swap", "members.pids": "members", "members.cgro
 
 def _mainline_support(facts: Mapping[str, Any]) -> dict[str, str | None]:
     """Policy key -> None (this host can) or the reason it cannot, from ``policy_groups_info`` of a systemd host:
-    its ``unsupported`` reasons when present, else its ``features`` (the policy keys the probe found)."""
+    its ``unsupported`` reasons when present, else its ``features`` (the policy keys the probe found). A policy no
+    mainline host can express (``mem_priority``) is unsupported whatever the facts say."""
     reasons = facts.get("unsupported")
     if isinstance(reasons, Mapping):
-        return {key: (str(reasons[key]) if reasons.get(key) else None) for key in POLICY_KEYS}
+        return {key: (str(reasons[key]) if reasons.get(key) else MAINLINE_NEVER.get(key)) for key in POLICY_KEYS}
     features = _features(facts)
-    return {key: None if key in features else f"this host's systemd or kernel lacks {key} (not in its features)"
-            for key in POLICY_KEYS}
+    return {key: MAINLINE_NEVER.get(key) or (
+        None if key in features else f"this host's systemd or kernel lacks {key} (not in its features)")
+        for key in POLICY_KEYS}
 
 
 def _check_host_systemd(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_tiers: bool,
@@ -526,6 +532,36 @@ def _check_host(facts: Mapping[str, Any], tiers: list[dict[str, Any]], managed_t
             if drop:
                 for k in bound:
                     g["members"][k] = []
+
+
+def mem_priority_warnings(groups: Sequence[Mapping[str, Any]], paths: Mapping[str, str], order: Sequence[str],
+                          skip: frozenset[str] = frozenset()) -> list[str]:
+    """A present group that sets ``mem_priority`` orders the reclaim of the memory charged to the cgroups bound to it
+    and to the groups below it that inherit its value; a warning for each group where no such cgroup is listed
+    (``members.cgroups``, or ``members.systemd_units``, bound through their cgroups): its value covers no memory.
+    Processes joined by PID never count. Groups named in ``skip`` (already reported unsupported) are left out."""
+    by_name = {g["name"]: g for g in groups}
+    children: dict[str, list[str]] = {}
+    for name in order:
+        parent = by_name[name].get("parent")
+        if parent is not None and by_name[name].get("state", "present") == "present":
+            children.setdefault(parent, []).append(name)
+    out: list[str] = []
+    for name in order:
+        g = by_name[name]
+        if g.get("state", "present") != "present" or g.get("mem_priority") is None or name in skip:
+            continue
+        covered, pending = False, [name]
+        while pending and not covered:
+            node = by_name[pending.pop()]
+            members = node.get("members") or {}
+            covered = any(members.get(kind) for kind in BOUND_MEMBER_KINDS)
+            pending.extend(c for c in children.get(node["name"], []) if by_name[c].get("mem_priority") is None)
+        if not covered:
+            out.append(f"{paths[name]}: mem_priority {g['mem_priority']} covers no memory: no cgroup is bound to the "
+                       f"group or to a group below it that inherits the value (members.cgroups, members.systemd_units), "
+                       f"and processes joined by PID are not covered")
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -652,6 +688,8 @@ def render(document: Mapping[str, Any] | None, facts: Mapping[str, Any] | None =
         if pids and g["state"] == "present":
             report.warnings.append(f"{paths[g['name']]}: pids {', '.join(map(str, pids))} are joined now but not "
                                    f"restored at boot (processes do not survive a reboot)")
+    unsupported_priority = frozenset(u["group"] for u in report.unsupported if u["key"] == "mem_priority")
+    report.warnings.extend(mem_priority_warnings(groups, paths, order, unsupported_priority))
 
     ranking_tiers = tiers if tiers is not None else _tiers((facts or {}).get("swap_tiers") or [])
     views = {name: kernel_policies(by_name[name], ranking_tiers) for name in order}

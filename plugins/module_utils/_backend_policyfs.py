@@ -33,6 +33,7 @@ POLICY_FILES = {
     "swap_tiers": "policy.swap.tiers",
     "zswap_writeback": "policy.zswap.writeback",
     "numa": "policy.numa",
+    "mem_priority": "policy.mem_priority",
 }
 MOVE_ROUNDS = 20
 

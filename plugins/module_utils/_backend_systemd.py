@@ -16,7 +16,7 @@ from ._backend import OperationDispatch
 from ._dropins import Dropin, DropinStore, parse_properties
 from ._errors import BackendError, NotAvailableError
 from ._io import HostIO
-from ._mainline_map import ALL_PROPERTIES, CGROUP_PROPERTIES, MAPPINGS
+from ._mainline_map import ALL_PROPERTIES, ALWAYS_UNSUPPORTED, CGROUP_PROPERTIES, MAPPINGS
 from ._mainline_plan import UnitRuntime
 from ._model import INHERIT, POLICY_KEYS
 from ._plan import Operation
@@ -123,6 +123,8 @@ class SystemdBackend(OperationDispatch):
         return None
 
     def _support(self, key: str, known: frozenset[str], release: str | None) -> str | None:
+        if key in ALWAYS_UNSUPPORTED:
+            return ALWAYS_UNSUPPORTED[key]
         mapping = MAPPINGS[key]
         missing = [p for p in mapping.properties if p not in known]
         if missing:

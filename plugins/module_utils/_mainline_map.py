@@ -22,7 +22,8 @@ from ._model import INHERIT, POLICY_KEYS, GroupSpec, HostPolicy
 class PolicyMapping:
     """How one policy maps: the unit properties it sets, whether they act on the cgroup (live, via
     ``set-property --runtime``) or on processes systemd starts (``exec``: from the next start), and the cgroup
-    file the kernel must offer for it (None for exec-level properties)."""
+    file the kernel must offer for it (None for exec-level properties). A policy with no mainline equivalent has
+    no properties and the level ``none``: every host reports it unsupported (ALWAYS_UNSUPPORTED)."""
 
     key: str
     properties: tuple[str, ...]
@@ -37,6 +38,7 @@ MAPPINGS: dict[str, PolicyMapping] = {
     "numa": PolicyMapping("numa", ("NUMAPolicy", "NUMAMask"), "exec"),
     "zswap_writeback": PolicyMapping("zswap_writeback", ("MemoryZSwapWriteback",), "cgroup", "memory.zswap.writeback"),
     "swap_tiers": PolicyMapping("swap_tiers", ("MemorySwapMax",), "cgroup", "memory.swap.max"),
+    "mem_priority": PolicyMapping("mem_priority", (), "none"),
 }
 ALL_PROPERTIES: tuple[str, ...] = tuple(p for m in MAPPINGS.values() for p in m.properties)
 CGROUP_PROPERTIES: frozenset[str] = frozenset(p for m in MAPPINGS.values() if m.level == "cgroup" for p in m.properties)
@@ -53,6 +55,10 @@ ALWAYS_UNSUPPORTED = {
     "swap_tiers.tiers": "swap tier selection does not exist in mainline kernels; only swap: {enabled: false} maps (MemorySwapMax=0)",
     "members.pids": "processes by PID cannot be members: unit properties apply to what systemd starts",
     "members.cgroups": "cgroup paths cannot be members: nothing binds a cgroup to a policy on a mainline kernel",
+    "mem_priority": (
+        "no mainline equivalent: a mainline kernel cannot order reclaim across cgroups by class; MemoryLow= "
+        "(memory.low) protects an amount of memory inside one subtree of the cgroup hierarchy, which is not the "
+        "same, so nothing is set"),
 }
 BOOL_VALUES = {"1": "yes", "0": "no"}
 
@@ -94,6 +100,8 @@ def properties_of(key: str, value: str) -> dict[str, str] | None:
     if key == "numa":
         mode, _sep, nodes = value.partition(":")
         return {"NUMAPolicy": mode, "NUMAMask": nodes} if nodes else {"NUMAPolicy": mode}
+    if key in MAPPINGS and not MAPPINGS[key].properties:
+        return None
     raise PlanError(f"unknown policy {key!r}")
 
 
@@ -115,6 +123,8 @@ def rendered_values(desired: HostPolicy) -> dict[str, dict[str, str]]:
 
 
 def _value_reason(key: str, value: str) -> str | None:
+    if key in ALWAYS_UNSUPPORTED:
+        return ALWAYS_UNSUPPORTED[key]
     if key == "swap_tiers" and value != "none":
         return (
             f"swap tier selection ({value}) does not exist in mainline kernels: memory.swap.max "

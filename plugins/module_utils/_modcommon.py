@@ -12,7 +12,7 @@ from ._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backen
 from ._errors import PlanError, PolicyGroupsError
 from ._lock import DEFAULT_LOCK_PATH
 from ._members import MISSING_CHOICES
-from ._model import HostPolicy, THP_MODES, NUMA_MODES, normalize, normalize_tiers
+from ._model import HostPolicy, MEM_PRIORITIES, THP_MODES, NUMA_MODES, normalize, normalize_tiers
 from ._reconcile import Outcome, UnsupportedPolicyError, reconcile
 from ._state import HostState
 from ._systemctl import module_runner, parse_show
@@ -44,6 +44,7 @@ GROUP_ARGS: dict[str, dict[str, Any]] = {
         "type": "dict",
         "options": {"mode": {"type": "str", "required": True, "choices": list(NUMA_MODES)}, "nodes": {"type": "str"}},
     },
+    "mem_priority": {"type": "str", "choices": list(MEM_PRIORITIES)},
     "members": {
         "type": "dict",
         "options": {

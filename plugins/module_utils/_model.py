@@ -21,7 +21,7 @@ from ._errors import ModelError
 from ._names import cgroup_path_problem, group_name_problem, unit_name_problem
 
 # Policies in the order of the ABI's policy.features (bind is membership, not a policy).
-POLICY_KEYS: tuple[str, ...] = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa")
+POLICY_KEYS: tuple[str, ...] = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority")
 INHERIT = "inherit"
 
 TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -29,13 +29,16 @@ NODELIST_RE = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
 THP_MODES = ("inherit", "never", "madvise", "always")
 NUMA_MODES = ("default", "local", "preferred", "bind", "interleave")
 NUMA_MODES_WITHOUT_NODES = ("default", "local")
+# Reclaim classes of policy.mem_priority, the order in which reclaim takes memory ("inherit" is omitting it).
+MEM_PRIORITIES = ("low", "normal", "high")
 PRIO_MIN, PRIO_MAX = -1, 32767
 OOM_MIN, OOM_MAX = -1000, 1000
 # A group's path below the policy root, so that root, path and the longest policy file name fit PATH_MAX.
 GROUP_PATH_MAX = 3968
 
 _GROUP_FIELDS = frozenset(
-    ("name", "description", "parent", "state", "swap", "zswap_writeback", "thp", "ksm", "oom_score_adj", "numa", "members")
+    ("name", "description", "parent", "state", "swap", "zswap_writeback", "thp", "ksm", "oom_score_adj", "numa",
+     "mem_priority", "members")
 )
 
 
@@ -259,6 +262,11 @@ def _policies(item: Mapping[str, Any], where: str) -> dict[str, str]:
         policies["zswap_writeback"] = _bool_value(item["zswap_writeback"], f"{where}.zswap_writeback")
     if item.get("numa") is not None:
         policies["numa"] = _numa_value(item["numa"], f"{where}.numa")
+    priority = item.get("mem_priority")
+    if priority is not None:
+        if priority not in MEM_PRIORITIES:
+            raise _err(f"{where}.mem_priority", f"{priority!r} is not one of {', '.join(MEM_PRIORITIES)}")
+        policies["mem_priority"] = priority
     return policies
 
 

@@ -10,7 +10,8 @@ short_description: Manage one memory policy group on a host
 version_added: 0.1.0
 description:
   - Creates, changes or removes one memory policy group - its policies (swap tiers, zswap writeback, THP, KSM,
-    OOM score adjustment, NUMA) and its members (cgroup bindings, systemd units, PIDs) - under a host lock.
+    OOM score adjustment, NUMA, memory priority) and its members (cgroup bindings, systemd units, PIDs) - under a
+    host lock.
   - Other groups are left alone. To make the whole set of groups exact use M(policygroups.core.policy_groups)
     with O(policygroups.core.policy_groups#module:purge=true), which also reconciles hundreds of groups in one call.
   - A policy that is not given is set to C(inherit). Check mode reports the exact operations; a second run with

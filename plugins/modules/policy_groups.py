@@ -10,8 +10,8 @@ short_description: Make the memory policy groups of a host match a list, in one 
 version_added: 0.1.0
 description:
   - Reconciles every listed memory policy group on the host - the group itself, its policies (swap tiers,
-    zswap writeback, THP, KSM, OOM score adjustment, NUMA) and its members (cgroup bindings, systemd units,
-    PIDs) - in one call, under a host lock.
+    zswap writeback, THP, KSM, OOM score adjustment, NUMA, memory priority) and its members (cgroup bindings,
+    systemd units, PIDs) - in one call, under a host lock.
   - Reads the host, computes an ordered plan (parents before children, bindings removed before a cgroup is
     bound elsewhere, members moved out before a group is removed) and applies it, or in check mode only
     reports it. A second run with the same input changes nothing.

@@ -100,10 +100,11 @@ policy_groups_info:
         - V(systemd) - the policy keys (C(thp), C(ksm), C(oom_score_adj), C(swap_tiers), C(zswap_writeback),
           C(numa)) whose unit property this host's systemd has and whose kernel interface this kernel has, then
           C(systemd_units) (units are the only members there). C(swap_tiers) here means C(swap.enabled=false)
-          (C(MemorySwapMax=0)); tier selection is never supported (see RV(policy_groups_info.unsupported)).
+          (C(MemorySwapMax=0)); tier selection and C(mem_priority) are never supported (see
+          RV(policy_groups_info.unsupported)).
       type: list
       elements: str
-      sample: [thp, ksm, oom_score_adj, swap_tiers, zswap_writeback, numa, bind]
+      sample: [thp, ksm, oom_score_adj, swap_tiers, zswap_writeback, numa, mem_priority, bind]
     kernel_release:
       description: The running kernel's release.
       type: str
@@ -138,9 +139,11 @@ policy_groups_info:
         background/batch:
           name: batch
           parent: background
-          policies: {thp: inherit, ksm: inherit, oom_score_adj: "500", swap_tiers: slow, zswap_writeback: inherit, numa: inherit}
+          policies: {thp: inherit, ksm: inherit, oom_score_adj: "500", swap_tiers: slow, zswap_writeback: inherit, numa: inherit,
+                     mem_priority: inherit}
           members: {cgroups: [/system.slice/report.service], pids: []}
-          effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default}
+          effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default,
+                      mem_priority: low}
     systemd_version:
       description: C(systemd) backend - the first line of C(systemctl --version).
       type: str
@@ -149,7 +152,8 @@ policy_groups_info:
     unsupported:
       description:
         - C(systemd) backend - each policy (or C(swap_tiers.tiers), C(members.pids), C(members.cgroups)) this
-          host cannot express, with the reason; see docs/mainline.md.
+          host cannot express, with the reason; see docs/mainline.md. C(mem_priority) is always among them (no
+          mainline kernel orders reclaim across cgroups).
       type: dict
       returned: when the systemd backend is available
       sample: {thp: "systemd 257 (257.13-1~deb13u1) has no MemoryTHP= unit property (asked with systemctl show)"}

@@ -29,7 +29,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._swaptiers impor
 POLICY_ROOT = "/sys/fs/cgroup/policy"
 CGROUP2 = "/sys/fs/cgroup"
 TIERS = "/sys/kernel/mm/swap/tiers"
-ALL_FEATURES = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "bind")
+ALL_FEATURES = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority", "bind")
 FILES = {
     "thp": "policy.thp",
     "ksm": "policy.ksm",
@@ -37,6 +37,7 @@ FILES = {
     "swap_tiers": "policy.swap.tiers",
     "zswap_writeback": "policy.zswap.writeback",
     "numa": "policy.numa",
+    "mem_priority": "policy.mem_priority",
     "bind": "policy.bind",
 }
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
@@ -260,6 +261,9 @@ class FakeKernel(HostIO):
                 raise _oserror(E.EINVAL, path)
         elif name in ("policy.ksm", "policy.zswap.writeback"):
             if value not in ("inherit", "0", "1"):
+                raise _oserror(E.EINVAL, path)
+        elif name == "policy.mem_priority":
+            if value not in ("inherit", "low", "normal", "high"):
                 raise _oserror(E.EINVAL, path)
         elif name == "policy.oom_score_adj":
             if value != "inherit":

@@ -194,12 +194,13 @@ def test_existing_policy_groups_and_tiers_are_kept_on_the_reference_kernel() -> 
         "groups": {
             "background": {"name": "background", "parent": None, "members": {"cgroups": [], "pids": []},
                            "policies": {"thp": "never", "ksm": "1", "oom_score_adj": "inherit",
-                                        "swap_tiers": "slow", "zswap_writeback": "inherit", "numa": "inherit"}},
+                                        "swap_tiers": "slow", "zswap_writeback": "inherit", "numa": "inherit",
+                                        "mem_priority": "inherit"}},
             "background/batch": {"name": "batch", "parent": "background",
                                  "members": {"cgroups": ["/system.slice/api.service"], "pids": [4242]},
                                  "policies": {"thp": "inherit", "ksm": "inherit", "oom_score_adj": "500",
                                               "swap_tiers": "none", "zswap_writeback": "0",
-                                              "numa": "bind:0"}}}}
+                                              "numa": "bind:0", "mem_priority": "low"}}}}
     report = assess_report(host)
     starter = report["starter"]
     assert report["starter_errors"] == []
@@ -207,7 +208,7 @@ def test_existing_policy_groups_and_tiers_are_kept_on_the_reference_kernel() -> 
     assert starter["policy_groups"][:2] == [
         {"name": "background", "thp": "never", "ksm": True, "swap": {"tiers": ["slow"]}},
         {"name": "batch", "parent": "background", "oom_score_adj": 500, "swap": {"enabled": False},
-         "zswap_writeback": False, "numa": {"mode": "bind", "nodes": "0"},
+         "zswap_writeback": False, "numa": {"mode": "bind", "nodes": "0"}, "mem_priority": "low",
          "members": {"cgroups": ["/system.slice/api.service"]}}]
     # api.service is in a group through its cgroup already: not listed a second time.
     assert "api.service" not in str(starter["policy_groups"][2:])

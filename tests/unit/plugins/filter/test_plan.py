@@ -10,7 +10,7 @@ from ansible_collections.policygroups.core.plugins.filter.render import render
 
 FACTS: dict[str, Any] = {
     "backend": "policyfs", "available": True, "abi_version": 1, "kernel_release": "6.12.0-policy",
-    "features": ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "bind"],
+    "features": ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority", "bind"],
     "swap_devices": [{"path": "/dev/zram0", "priority": 150}], "numa_nodes": [0],
 }
 

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.policygroups.core.plugins.filter import render as mod
 from ansible_collections.policygroups.core.plugins.filter.render import RenderError, render
 
-ALL_FEATURES = ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "bind"]
+ALL_FEATURES = ["thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority", "bind"]
 
 
 def doc() -> dict[str, Any]:
@@ -53,9 +53,9 @@ def test_kernel_values_defaults_and_effective_inheritance() -> None:
     out = render(doc(), facts())
     batch = out["groups"]["background/batch"]
     assert batch["policies"] == {"thp": "inherit", "ksm": "1", "oom_score_adj": "inherit", "swap_tiers": "slow",
-                                 "zswap_writeback": "inherit", "numa": "inherit"}
+                                 "zswap_writeback": "inherit", "numa": "inherit", "mem_priority": "inherit"}
     assert batch["effective"] == {"thp": "madvise", "ksm": "1", "oom_score_adj": "default", "swap_tiers": "slow",
-                                  "zswap_writeback": "0", "numa": "default"}
+                                  "zswap_writeback": "0", "numa": "default", "mem_priority": "default"}
     latency = out["groups"]["latency"]["policies"]
     assert latency["swap_tiers"] == "fast slow"  # highest tier first, as the kernel prints it
     assert latency["oom_score_adj"] == "-500" and latency["numa"] == "bind:0"
@@ -483,3 +483,115 @@ def test_merged_documents_are_validated_with_the_kernels_number_of_tiers() -> No
            "policy_groups": [{"name": "a"}]}
     assert mod.merged_document(six, nr_swap_tiers=8)[1] == []
     assert [e.split(":")[0] for e in mod.merged_document(six)[1]] == ["policy_swap_tiers"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# mem_priority: the kernel value, the feature, what it covers, and mainline
+
+
+def priority_doc() -> dict[str, Any]:
+    """doc() with background reclaimed first (batch, below it, has a unit: bound through its cgroup) and latency
+    last (a bound cgroup)."""
+    d = doc()
+    d["policy_groups"][2]["mem_priority"] = "low"
+    d["policy_groups"][1]["mem_priority"] = "high"
+    return d
+
+
+def test_mem_priority_own_and_effective_values() -> None:
+    out = render(priority_doc(), facts())
+    assert out["unsupported"] == [] and out["warnings"] == []
+    assert out["groups"]["background"]["policies"]["mem_priority"] == "low"
+    assert out["groups"]["background/batch"]["policies"]["mem_priority"] == "inherit"
+    assert out["groups"]["background/batch"]["effective"]["mem_priority"] == "low"
+    assert out["groups"]["latency"]["effective"]["mem_priority"] == "high"
+    assert next(g for g in out["policy_groups"] if g["name"] == "latency")["mem_priority"] == "high"
+    assert out["persist"]["policy_groups"][0]["mem_priority"] == "low"
+    assert render(doc(), facts())["groups"]["latency"]["effective"]["mem_priority"] == "default"
+
+
+def test_mem_priority_on_a_kernel_without_the_feature() -> None:
+    feats = [f for f in ALL_FEATURES if f != "mem_priority"]
+    out = render(priority_doc(), facts(features=feats))
+    assert sorted((u["path"], u["key"], u["value"], u["action"]) for u in out["unsupported"]) == [
+        ("background", "mem_priority", "low", "kept"), ("latency", "mem_priority", "high", "kept")]
+    assert "background.mem_priority: the kernel does not enforce 'mem_priority' (missing from policy.features)" in [
+        u["message"] for u in out["unsupported"]]
+    dropped = render(priority_doc(), facts(features=feats), on_unsupported="drop")
+    assert {u["action"] for u in dropped["unsupported"]} == {"dropped"}
+    assert all("mem_priority" not in g for g in dropped["policy_groups"])
+    assert dropped["groups"]["latency"]["policies"]["mem_priority"] == "inherit"
+    assert dropped["warnings"] == []  # nothing left that could cover no memory
+
+
+def test_mem_priority_bad_value_names_its_path() -> None:
+    d = doc()
+    d["policy_groups"][2]["mem_priority"] = "lowest"
+    with pytest.raises(RenderError) as caught:
+        render(d, facts())
+    assert caught.value.errors == [
+        "policy_groups[2] (background).mem_priority: expected one of: low, normal, high; got 'lowest'"]
+    with pytest.raises(RenderError) as caught:
+        render(doc(), None, layers={"policy_groups__20_db": [{"name": "latency", "mem_priority": "urgent"}]})
+    assert caught.value.errors == [
+        "policy_groups__20_db[0] (latency).mem_priority: expected one of: low, normal, high; got 'urgent'"]
+
+
+COVERS_NOTHING = ("{}: mem_priority {} covers no memory: no cgroup is bound to the group or to a group below it that "
+                  "inherits the value (members.cgroups, members.systemd_units), and processes joined by PID are not "
+                  "covered")
+
+
+@pytest.mark.parametrize(("groups", "warned"), [
+    # members.pids only: nothing bound
+    ([{"name": "a", "mem_priority": "low", "members": {"pids": [42]}}], [("a", "low")]),
+    ([{"name": "a", "mem_priority": "high"}], [("a", "high")]),
+    # a bound cgroup, or a unit (bound through its cgroup), covers memory
+    ([{"name": "a", "mem_priority": "low", "members": {"cgroups": ["/system.slice/cron.service"]}}], []),
+    ([{"name": "a", "mem_priority": "low", "members": {"systemd_units": ["cron.service"]}}], []),
+    # a child that inherits the value and has a bound cgroup covers the parent's value
+    ([{"name": "a", "mem_priority": "low"}, {"name": "b", "parent": "a", "members": {"cgroups": ["/b"]}}], []),
+    # ... but not a child that sets its own, nor an absent one
+    ([{"name": "a", "mem_priority": "low"},
+      {"name": "b", "parent": "a", "mem_priority": "high", "members": {"cgroups": ["/b"]}}], [("a", "low")]),
+    ([{"name": "a", "mem_priority": "low"},
+      {"name": "b", "parent": "a", "state": "absent", "members": {"cgroups": ["/b"]}}], [("a", "low")]),
+    # a child without bound members that sets its own value is warned about itself
+    ([{"name": "a", "members": {"cgroups": ["/a"]}}, {"name": "b", "parent": "a", "mem_priority": "normal"}],
+     [("a/b", "normal")]),
+    # an absent group is not warned about
+    ([{"name": "a", "mem_priority": "low", "state": "absent"}], []),
+])
+def test_mem_priority_that_covers_no_memory_is_a_warning(groups: list[dict[str, Any]],
+                                                         warned: list[tuple[str, str]]) -> None:
+    out = render({"policy_groups": groups}, facts())
+    assert out["unsupported"] == []
+    assert [w for w in out["warnings"] if "mem_priority" in w] == [COVERS_NOTHING.format(*w) for w in warned]
+
+
+def test_mem_priority_warning_without_facts_too() -> None:
+    out = render({"policy_groups": [{"name": "a", "mem_priority": "low"}]}, None)
+    assert COVERS_NOTHING.format("a", "low") in out["warnings"]
+
+
+def test_systemd_host_reports_mem_priority_unsupported_with_the_reason() -> None:
+    d = team_doc()
+    d["policy_groups"][2]["mem_priority"] = "low"
+    never = ("no mainline equivalent: a mainline kernel cannot order reclaim across cgroups by class; MemoryLow= "
+             "(memory.low) protects an amount of memory inside one subtree of the cgroup hierarchy, which is not the "
+             "same, so nothing is set")
+    facts_with_reason = systemd_facts()
+    facts_with_reason["unsupported"]["mem_priority"] = never
+    # the reason comes from policy_groups_info; facts of an older probe (no such key, or features only) say the same
+    facts_features_only = systemd_facts()
+    del facts_features_only["unsupported"]
+    for host_facts in (facts_with_reason, systemd_facts(), facts_features_only):
+        out = render(d, host_facts, host="db1")
+        found = [u for u in out["unsupported"] if u["key"] == "mem_priority"]
+        assert [(u["group"], u["path"], u["value"], u["reason"], u["action"]) for u in found] == [
+            ("batch", "batch", "low", never, "kept")]
+        assert not any("covers no memory" in w for w in out["warnings"])  # reported once, as unsupported
+    out = render(d, facts_with_reason, host="db1", on_unsupported="drop")
+    assert [(u["key"], u["action"]) for u in out["unsupported"] if u["group"] == "batch"] == [
+        ("thp", "dropped"), ("mem_priority", "dropped")]
+    assert "mem_priority" not in out["policy_groups"][2] and out["policy_groups"][2]["ksm"] is True

@@ -50,6 +50,7 @@ FULL_EXAMPLE: dict[str, Any] = {
             "ksm": False,
             "oom_score_adj": -500,
             "numa": {"mode": "bind", "nodes": "0-1"},
+            "mem_priority": "high",
             "members": {
                 "cgroups": ["/system.slice/api.service"],
                 "systemd_units": ["report.service", "worker@3.service"],

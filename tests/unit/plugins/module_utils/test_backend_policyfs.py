@@ -30,7 +30,8 @@ def host(tmp_path: Path, **spec: object) -> tuple[FakeKernel, PolicyfsBackend]:
 def test_probe_reports_abi_and_features(backend: PolicyfsBackend) -> None:
     caps = backend.require()
     assert caps.available and caps.abi_version == 1 and caps.tiers_supported
-    assert caps.features == ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "bind")
+    assert caps.features == ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority",
+                             "bind")
     assert caps.kernel_release == "6.12.0-policy"
 
 
@@ -80,6 +81,7 @@ def test_read_state(tmp_path: Path) -> None:
     kernel.write(f"{ROOT}/bg/batch/policy.swap.tiers", "slow,fast")
     kernel.write(f"{ROOT}/bg/batch/policy.bind", "+/system.slice/api.service")
     kernel.write(f"{ROOT}/bg/cgroup.procs", "100")
+    kernel.write(f"{ROOT}/bg/policy.mem_priority", "low")
     assert backend.read_state().groups["bg/batch"].effective == {}
     state = backend.read_state(effective=True)
     assert list(state.groups) == ["bg", "bg/batch"]
@@ -87,6 +89,8 @@ def test_read_state(tmp_path: Path) -> None:
     assert batch.policies["swap_tiers"] == "fast slow" and batch.policies["thp"] == "inherit"
     assert batch.bindings == ("/system.slice/api.service",) and batch.pids == (101,)
     assert batch.effective["thp"] == "never" and batch.effective["ksm"] == "default"
+    assert state.groups["bg"].policies["mem_priority"] == "low" and batch.policies["mem_priority"] == "inherit"
+    assert batch.effective["mem_priority"] == "low"
     assert state.groups["bg"].pids == (100,)
     assert [(d.path, d.tier) for d in state.swap_devices] == [("/dev/zram0", "fast"), ("/dev/vdb", "slow")]
     assert state.online_nodes == (0, 1)
@@ -107,6 +111,7 @@ def test_every_operation_succeeds(tmp_path: Path) -> None:
         Operation("create_group", "a/b"),
         Operation("set_policy", "a", "swap_tiers", "inherit", "fast"),
         Operation("set_policy", "a/b", "numa", "inherit", "bind:0-1"),
+        Operation("set_policy", "a", "mem_priority", "inherit", "high"),
         Operation("bind", "a", "bind", None, "/system.slice/api.service"),
         Operation("join_pid", "a/b", "cgroup.procs", None, 100),
     ]
@@ -116,6 +121,7 @@ def test_every_operation_succeeds(tmp_path: Path) -> None:
     assert kernel.bindings("a") == ["/system.slice/api.service"] and kernel.procs("a") == [103]
     assert kernel.procs("a/b") == [100]
     assert (f"{ROOT}/a/b/policy.numa", "bind:0-1") in kernel.writes
+    assert (f"{ROOT}/a/policy.mem_priority", "high") in kernel.writes and kernel.value("a/b", "mem_priority") == "inherit"
     for op in [Operation("unbind", "a", "bind", "/system.slice/api.service", None),
                Operation("move_members", "a", "cgroup.procs", (103,), "a/b"),
                Operation("move_members", "a/b", "cgroup.procs", (100, 103), ""),
@@ -135,6 +141,8 @@ def test_every_operation_succeeds(tmp_path: Path) -> None:
         ([("mkdir", "a")], Operation("set_policy", "a", "oom_score_adj", "inherit", "lots"), "EINVAL"),
         ([("mkdir", "a")], Operation("set_policy", "a", "swap_tiers", "inherit", "nvme"), "swap tier is not defined \\(ENOENT\\)"),
         ([("mkdir", "a")], Operation("set_policy", "a", "numa", "inherit", "bind:7"), "EINVAL"),
+        ([("mkdir", "a")], Operation("set_policy", "a", "mem_priority", "inherit", "urgent"),
+         "writing 'urgent' to policy.mem_priority failed: the kernel rejected the value \\(EINVAL\\)"),
         ([("mkdir", "a")], Operation("bind", "a", "bind", None, "/no/such.service"), "cgroup /no/such.service does not exist"),
         ([("mkdir", "a")], Operation("bind", "a", "bind", None, "/system.slice/../x"), "not an absolute, normalised"),
         ([("mkdir", "a"), ("mkdir", "b"), ("bind", "b")], Operation("bind", "a", "bind", None, "/system.slice"),

@@ -29,6 +29,9 @@ DEMO = [
     {"name": "demo", "parent": "background", "oom_score_adj": 300, "members": {"systemd_units": ["pg-demo.service"]}},
 ]
 DROPIN = "etc/systemd/system/pg-demo.service.d/50-policygroups-demo.conf"
+MEM_PRIORITY_REASON = (
+    "no mainline equivalent: a mainline kernel cannot order reclaim across cgroups by class; MemoryLow= (memory.low) "
+    "protects an amount of memory inside one subtree of the cgroup hierarchy, which is not the same, so nothing is set")
 
 
 @pytest.fixture
@@ -55,6 +58,7 @@ def test_probe_asks_systemd_which_properties_it_knows(host: FakeSystemd) -> None
     assert caps.available and caps.backend == "systemd" and not caps.tiers_supported
     assert caps.features == ("ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "systemd_units")
     assert backend.support["thp"] == "systemd 257 (257.9-1) has no MemoryTHP= unit property (asked with systemctl show)"
+    assert backend.support["mem_priority"] == MEM_PRIORITY_REASON
     probe = host.calls[0]
     assert probe[0] == "show" and probe[-1] == "policygroups-probe.service" and "--property=MemoryTHP" in probe
 
@@ -62,6 +66,14 @@ def test_probe_asks_systemd_which_properties_it_knows(host: FakeSystemd) -> None
 def test_probe_reports_thp_when_systemd_has_memory_thp(tmp_path: Path) -> None:
     fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
     assert "thp" in backend_for(fake).probe().features
+
+
+def test_mem_priority_is_unsupported_whatever_systemd_and_the_kernel_have(tmp_path: Path) -> None:
+    fake = FakeSystemd(tmp_path, properties=DEFAULT_PROPERTIES + ("MemoryTHP",))
+    backend = backend_for(fake)
+    assert backend.probe().features == (
+        "thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "systemd_units")
+    assert backend.support["mem_priority"] == MEM_PRIORITY_REASON
 
 
 def test_probe_reports_a_kernel_without_zswap_writeback(tmp_path: Path) -> None:
@@ -229,6 +241,9 @@ def test_warn_leaves_out_what_cannot_be_expressed_and_applies_the_rest(host: Fak
     ([{"name": "a", "members": {"pids": [1]}}], [("a", "members.pids")]),
     ([{"name": "a", "members": {"cgroups": ["/system.slice/x.service"]}}], [("a", "members.cgroups")]),
     ([{"name": "a", "thp": "always"}], [("a", "thp")]),
+    ([{"name": "a", "mem_priority": "low", "members": {"systemd_units": ["pg-demo.service"]}},
+      {"name": "b", "parent": "a"}], [("a", "mem_priority")]),
+    ([{"name": "a", "ksm": True}, {"name": "b", "parent": "a", "mem_priority": "high"}], [("a/b", "mem_priority")]),
     ([{"name": "a", "zswap_writeback": False}, {"name": "b", "parent": "a", "zswap_writeback": True}], [("a/b", "zswap_writeback")]),
     ([{"name": "a", "oom_score_adj": 5, "members": {"systemd_units": ["work.slice"]}}], [("a", "members.systemd_units")]),
     ([{"name": "p", "ksm": True}, {"name": "a", "parent": "p", "members": {"systemd_units": ["x.scope"]}}],
@@ -239,6 +254,33 @@ def test_each_unsupported_kind_is_named(tmp_path: Path, groups: list[dict[str, A
     with pytest.raises(UnsupportedPolicyError) as raised:
         run(fake, groups)
     assert [(f.group, f.policy) for f in raised.value.findings] == expected
+
+
+def test_mem_priority_fails_before_any_write_with_the_reason(host: FakeSystemd) -> None:
+    doc = [{**DEMO[0], "mem_priority": "low"}, DEMO[1]]
+    with pytest.raises(UnsupportedPolicyError) as raised:
+        run(host, doc)
+    assert [f.to_dict() for f in raised.value.findings] == [
+        {"group": "background", "policy": "mem_priority", "reason": MEM_PRIORITY_REASON}]
+    assert "nothing was changed" in str(raised.value)
+    assert host.ops() == [] and not (host.root / DROPIN).exists()
+
+
+def test_mem_priority_dropped_the_rest_applied_and_a_second_run_changes_nothing(host: FakeSystemd) -> None:
+    doc = [{**DEMO[0], "mem_priority": "low"}, DEMO[1]]
+    check = run(host, doc, unsupported="warn", check_mode=True)
+    assert [(f.group, f.policy) for f in check.unsupported] == [("background", "mem_priority")]
+    assert not (host.root / DROPIN).exists()
+    outcome = run(host, doc, unsupported="warn")
+    assert [op.to_dict() for op in outcome.applied] == [op.to_dict() for op in check.operations]
+    assert [op.op for op in outcome.applied] == ["write_dropin", "daemon_reload", "set_runtime"]
+    # exactly the drop-in of the document without mem_priority: nothing stands in for it
+    assert (host.root / DROPIN).read_text().endswith("[Service]\nMemoryKSM=yes\nMemorySwapMax=0\nOOMScoreAdjust=300\n")
+    assert outcome.result()["unsupported"] == [
+        {"group": "background", "policy": "mem_priority", "reason": MEM_PRIORITY_REASON}]
+    again = run(host, doc, unsupported="warn")
+    assert not again.changed and again.operations == []
+    assert [(f.group, f.policy) for f in again.unsupported] == [("background", "mem_priority")]
 
 
 def test_unit_without_a_readable_cgroup_file_is_not_compared(host: FakeSystemd) -> None:
@@ -385,7 +427,10 @@ def test_info_reports_groups_units_and_what_cannot_be_expressed(host: FakeSystem
     assert info["systemd_version"] == "systemd 257 (257.9-1)"
     assert info["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
     assert info["groups"]["background/demo"]["effective"]["swap_tiers"] == "none"
-    assert set(info["unsupported"]) == {"thp", "swap_tiers.tiers", "members.pids", "members.cgroups"}
+    assert set(info["unsupported"]) == {"thp", "mem_priority", "swap_tiers.tiers", "members.pids", "members.cgroups"}
+    assert info["unsupported"]["mem_priority"] == MEM_PRIORITY_REASON
+    assert "mem_priority" not in info["features"]
+    assert info["groups"]["background/demo"]["policies"]["mem_priority"] == "inherit"
 
 
 def test_a_backend_without_a_runner_is_unavailable_and_says_why(host: FakeSystemd) -> None:

@@ -52,7 +52,8 @@ class Host:
 
 
 def policyfs_host(tmp_path: Path, without_thp: bool) -> Host:
-    features = ("ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "bind") if without_thp else None
+    features = ("ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority", "bind") \
+        if without_thp else None
     spec = HostSpec(cgroups=("/system.slice", f"/system.slice/{UNIT}", f"/system.slice/{PARENT_UNIT}"))
     if features:
         spec = HostSpec(cgroups=spec.cgroups, features=features)

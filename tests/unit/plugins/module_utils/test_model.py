@@ -17,7 +17,8 @@ DOC = {
     "policy_groups": [
         {"name": "batch", "parent": "background", "swap": {"tiers": ["slow", "fast"]}, "ksm": True,
          "members": {"systemd_units": ["report.service"], "cgroups": ["/b", "/a", "/a"]}},
-        {"name": "background", "thp": "never", "zswap_writeback": False, "numa": {"mode": "interleave", "nodes": "1,0"}},
+        {"name": "background", "thp": "never", "zswap_writeback": False, "numa": {"mode": "interleave", "nodes": "1,0"},
+         "mem_priority": "low"},
         {"name": "latency", "description": "api", "swap": {"enabled": False}, "oom_score_adj": -500,
          "members": {"pids": [30, 10, 10]}},
         {"name": "gone", "state": "absent"},
@@ -32,12 +33,14 @@ def test_paths_policies_and_order() -> None:
     batch = policy.group("batch")
     assert batch is not None
     assert dict(batch.policies) == {"thp": "inherit", "ksm": "1", "oom_score_adj": "inherit",
-                                    "swap_tiers": "slow fast", "zswap_writeback": "inherit", "numa": "inherit"}
+                                    "swap_tiers": "slow fast", "zswap_writeback": "inherit", "numa": "inherit",
+                                    "mem_priority": "inherit"}
     assert batch.members.cgroups == ("/a", "/b") and batch.members.systemd_units == ("report.service",)
     background = policy.group("background")
     assert background is not None
     assert background.policies["numa"] == "interleave:0-1"
     assert background.policies["zswap_writeback"] == "0"
+    assert background.policies["mem_priority"] == "low"  # the kernel's word, written as is
     latency = policy.group("latency")
     assert latency is not None
     assert latency.policies["swap_tiers"] == "none" and latency.policies["oom_score_adj"] == "-500"
@@ -82,6 +85,10 @@ def test_longest_name_accepted() -> None:
         ([{"name": "a", "swap": {"tiers": []}}], r"policy_groups\[0\]\.swap\.tiers", "non-empty"),
         ([{"name": "a", "swap": {"tiers": ["f", "f"]}}], r"policy_groups\[0\]\.swap\.tiers\[1\]", "twice"),
         ([{"name": "a", "numa": {"mode": "bind"}}], r"policy_groups\[0\]\.numa\.nodes", "node list"),
+        ([{"name": "a"}, {"name": "b", "mem_priority": "lowest"}], r"policy_groups\[1\]\.mem_priority",
+         "'lowest' is not one of low, normal, high"),
+        ([{"name": "a", "mem_priority": "inherit"}], r"policy_groups\[0\]\.mem_priority", "not one of"),
+        ([{"name": "a", "mem_priority": 2}], r"policy_groups\[0\]\.mem_priority", "not one of"),
         ([{"name": "a", "numa": {"mode": "local", "nodes": "0"}}], r"policy_groups\[0\]\.numa\.nodes", "no nodes"),
         ([{"name": "a", "numa": {"mode": "bind", "nodes": "3-1"}}], r"policy_groups\[0\]\.numa\.nodes", "descending"),
         ([{"name": "a", "members": {"cgroups": ["/a//b"]}}], r"members\.cgroups\[0\]", "normalised"),

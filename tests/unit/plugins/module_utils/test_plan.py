@@ -92,6 +92,38 @@ def test_unsupported_policy_refused_before_any_write(tmp_path: Path) -> None:
     assert kernel.writes == [] and kernel.groups() == []
 
 
+def test_mem_priority_refused_before_any_write_on_a_kernel_without_it(tmp_path: Path) -> None:
+    kernel, backend = make(tmp_path, features=("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa",
+                                               "bind"))
+    doc = {"policy_groups": [{"name": "a", "thp": "never"},
+                             {"name": "b", "mem_priority": "low", "members": {"cgroups": ["/system.slice"]}}]}
+    with pytest.raises(UnsupportedError) as raised:
+        plan(normalize(doc), backend.read_state())
+    assert str(raised.value) == ("group 'b': policy 'mem_priority' is not supported by this kernel (policy.features: "
+                                 "thp ksm oom_score_adj swap_tiers zswap_writeback numa bind)")
+    assert kernel.writes == [] and kernel.groups() == []
+    # a group that leaves it to inherit is fine there, and nothing reads the missing file
+    converge(backend, {"policy_groups": [{"name": "b", "members": {"cgroups": ["/system.slice"]}}]})
+
+
+def test_mem_priority_set_changed_and_inherited_again(tmp_path: Path) -> None:
+    kernel, backend = make(tmp_path)
+    groups = [{"name": "bg", "mem_priority": "low", "members": {"cgroups": ["/system.slice/report.service"]}},
+              {"name": "batch", "parent": "bg"}]
+    ops = converge(backend, {"policy_groups": groups})
+    assert [op.to_dict() for op in ops if op.op == "set_policy"] == [
+        {"op": "set_policy", "group": "bg", "key": "mem_priority", "before": "inherit", "after": "low"}]
+    assert kernel.value("bg", "mem_priority") == "low" and kernel.value("bg/batch", "mem_priority") == "inherit"
+    assert backend.read_state(effective=True).groups["bg/batch"].effective["mem_priority"] == "low"
+    groups[0]["mem_priority"] = "high"
+    assert [op.to_dict() for op in converge(backend, {"policy_groups": groups})] == [
+        {"op": "set_policy", "group": "bg", "key": "mem_priority", "before": "low", "after": "high"}]
+    del groups[0]["mem_priority"]
+    assert [op.to_dict() for op in converge(backend, {"policy_groups": groups})] == [
+        {"op": "set_policy", "group": "bg", "key": "mem_priority", "before": "high", "after": "inherit"}]
+    assert backend.read_state(effective=True).groups["bg/batch"].effective["mem_priority"] == "default"
+
+
 def test_bind_needs_the_feature(tmp_path: Path) -> None:
     backend = make(tmp_path, features=("thp",))[1]
     with pytest.raises(UnsupportedError, match="'bind' feature"):

@@ -53,6 +53,8 @@ def forests(draw: Any, tiers: list[dict[str, int]]) -> list[dict[str, Any]]:
         if draw(st.booleans()):
             group["numa"] = draw(st.sampled_from([{"mode": "local"}, {"mode": "bind", "nodes": "0-1"},
                                                   {"mode": "interleave", "nodes": "1"}]))
+        if draw(st.booleans()):
+            group["mem_priority"] = draw(st.sampled_from(["low", "normal", "high"]))
         choice = draw(st.integers(0, 2))
         if choice == 1:
             group["swap"] = {"enabled": False}

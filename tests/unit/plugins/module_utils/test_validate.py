@@ -96,7 +96,8 @@ NAME_CHARSET = "may contain only letters, digits, '_' and '-', and must start wi
 ONE_OF_SWAP = "must have exactly one of 'tiers' (a list of allowed tier names) or 'enabled: false' (no swap)"
 UNIT_TYPE = "must end in a unit type that has a cgroup (.service, .scope, .slice, .socket, .mount, .swap); got %s"
 BOOLEAN = "expected a boolean (true or false), got %s"
-GROUP_FIELDS = "description, ksm, members, name, numa, oom_score_adj, parent, state, swap, thp, zswap_writeback"
+GROUP_FIELDS = ("description, ksm, mem_priority, members, name, numa, oom_score_adj, parent, state, swap, thp, "
+                "zswap_writeback")
 WORD_HINT = " (YAML reads an unquoted yes, no, on, off, true or false as a boolean; to mean the word, quote it: %s)"
 WORD_FALSE = WORD_HINT % "'no', 'off'"
 WORD_TRUE = WORD_HINT % "'yes', 'on'"
@@ -176,6 +177,12 @@ CASES: list[Case] = [
         ("ksm-string", "yes", BOOLEAN % "a string 'yes' (write true or false without quotes)"),
     ]),
     *field_cases(1, "zswap_writeback", [("zswap-int", 1, BOOLEAN % "an integer 1")]),
+    *field_cases(2, "mem_priority", [
+        ("mem-priority-value", "lowest", "expected one of: low, normal, high; got 'lowest'"),
+        ("mem-priority-inherit", "inherit", "expected one of: low, normal, high; got 'inherit'"),
+        ("mem-priority-int", 1, "expected one of: low, normal, high; got 1"),
+        ("mem-priority-bool", False, "expected one of: low, normal, high; got False" + WORD_FALSE),
+    ]),
     *field_cases(0, "oom_score_adj", [
         ("oom-high", 1001, "must be at most 1000; got 1001"),
         ("oom-low", -1001, "must be at least -1000; got -1001"),

@@ -57,6 +57,7 @@ def policies(draw: Callable[..., Any], tier_list: list[str]) -> dict[str, Any]:
         "ksm": st.booleans(),
         "oom_score_adj": st.integers(-1000, 1000),
         "numa": numa,
+        "mem_priority": st.sampled_from(["low", "normal", "high"]),
     }
     for key in draw(st.lists(st.sampled_from(sorted(optional)), unique=True)):
         out[key] = draw(optional[key])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno as E
 from typing import Any, Callable
 
-from fakekernel import FakeKernel
+from fakekernel import ALL_FEATURES, POLICY_ROOT, FakeKernel
 
 from ansible_collections.policygroups.core.plugins.modules import policy_group, policy_groups
 
@@ -27,7 +27,7 @@ def test_check_then_apply_then_noop(kernel: FakeKernel, run_module: Callable[...
     assert checked["diff"]["before"] == {}
     assert checked["diff"]["after"]["latency"] == {
         "policies": {"thp": "never", "ksm": "inherit", "oom_score_adj": "-500", "swap_tiers": "none",
-                     "zswap_writeback": "inherit", "numa": "inherit"},
+                     "zswap_writeback": "inherit", "numa": "inherit", "mem_priority": "inherit"},
         "members": {"cgroups": ["/system.slice/api.service"], "systemd_units": [], "pids": [100]}}
     applied = run_module(policy_groups, {"groups": GROUPS})
     assert applied["changed"] and applied["changes"] == checked["changes"] and applied["diff"] == checked["diff"]
@@ -100,3 +100,71 @@ def test_single_group_module(kernel: FakeKernel, run_module: Callable[..., dict[
     assert not run_module(policy_group, {"name": "background", "state": "absent"})["changed"]
     gone_parent = run_module(policy_group, {"name": "batch", "parent": "background", "state": "absent"})
     assert gone_parent["rc_exit"] == 0 and not gone_parent["changed"]
+
+
+PRIORITY_GROUPS = [
+    {"name": "background", "mem_priority": "low", "members": {"cgroups": ["/system.slice/report.service"]}},
+    {"name": "latency", "mem_priority": "high", "members": {"systemd_units": ["api.service"]}},
+]
+
+
+def test_mem_priority_check_mode_exact_then_apply_then_noop(kernel: FakeKernel,
+                                                            run_module: Callable[..., dict[str, Any]]) -> None:
+    checked = run_module(policy_groups, {"groups": PRIORITY_GROUPS}, check_mode=True)
+    assert checked["changed"] and kernel.writes == [] and kernel.groups() == []
+    assert [c for c in checked["changes"] if c["op"] == "set_policy"] == [
+        {"op": "set_policy", "group": "background", "key": "mem_priority", "before": "inherit", "after": "low"},
+        {"op": "set_policy", "group": "latency", "key": "mem_priority", "before": "inherit", "after": "high"}]
+    assert checked["diff"]["after"]["background"]["policies"]["mem_priority"] == "low"
+    applied = run_module(policy_groups, {"groups": PRIORITY_GROUPS})
+    assert applied["changes"] == checked["changes"] and applied["diff"] == checked["diff"]
+    assert kernel.value("background", "mem_priority") == "low" and kernel.value("latency", "mem_priority") == "high"
+    again = run_module(policy_groups, {"groups": PRIORITY_GROUPS})
+    assert not again["changed"] and again["changes"] == []
+    # drift by hand is reported exactly in check mode, and repaired by the next run
+    kernel.write(f"{POLICY_ROOT}/latency/policy.mem_priority", "normal")
+    drift = run_module(policy_groups, {"groups": PRIORITY_GROUPS}, check_mode=True)
+    assert drift["changes"] == [
+        {"op": "set_policy", "group": "latency", "key": "mem_priority", "before": "normal", "after": "high"}]
+    assert kernel.value("latency", "mem_priority") == "normal"
+    assert run_module(policy_groups, {"groups": PRIORITY_GROUPS})["changed"]
+    assert not run_module(policy_groups, {"groups": PRIORITY_GROUPS}, check_mode=True)["changed"]
+
+
+def test_mem_priority_single_group_module_and_bad_value(kernel: FakeKernel,
+                                                        run_module: Callable[..., dict[str, Any]]) -> None:
+    group = {"name": "batch", "mem_priority": "low", "members": {"cgroups": ["/system.slice"]}}
+    checked = run_module(policy_group, group, check_mode=True)
+    assert [(c["op"], c["key"], c["after"]) for c in checked["changes"]] == [
+        ("create_group", None, None), ("set_policy", "mem_priority", "low"), ("bind", "bind", "/system.slice")]
+    assert run_module(policy_group, group)["changed"] and not run_module(policy_group, group)["changed"]
+    bad = run_module(policy_group, {**group, "mem_priority": "urgent"})
+    assert bad["failed"] and "mem_priority" in bad["msg"] and "low, normal, high" in bad["msg"]
+    assert kernel.value("batch", "mem_priority") == "low"
+
+
+def without_mem_priority(kernel: FakeKernel) -> tuple[str, ...]:
+    """The simulated host becomes a reference kernel built before policy.mem_priority."""
+    features = tuple(f for f in ALL_FEATURES if f != "mem_priority")
+    kernel.spec.features = features
+    with open(kernel.real(f"{POLICY_ROOT}/policy.features"), "w", encoding="utf-8") as handle:
+        handle.write(" ".join(features) + "\n")
+    return features
+
+
+def test_mem_priority_on_a_kernel_without_it(kernel: FakeKernel, run_module: Callable[..., dict[str, Any]]) -> None:
+    listed = " ".join(without_mem_priority(kernel))
+    refused = run_module(policy_groups, {"groups": PRIORITY_GROUPS})
+    assert refused["failed"] and not refused["changed"] and kernel.writes == [] and kernel.groups() == []
+    assert refused["unsupported"] == [
+        {"group": "background", "policy": "mem_priority",
+         "reason": f"this kernel has no mem_priority policy (policy.features: {listed})"},
+        {"group": "latency", "policy": "mem_priority",
+         "reason": f"this kernel has no mem_priority policy (policy.features: {listed})"}]
+    dropped = run_module(policy_groups, {"groups": PRIORITY_GROUPS, "on_unsupported": "drop"})
+    assert dropped["changed"] and [u["policy"] for u in dropped["unsupported"]] == ["mem_priority", "mem_priority"]
+    assert not any(c["key"] == "mem_priority" for c in dropped["changes"])
+    assert dropped["unsupported"] == refused["unsupported"]  # reported as left out, with the same reasons
+    assert kernel.bindings("background") == ["/system.slice/report.service"]
+    again = run_module(policy_groups, {"groups": PRIORITY_GROUPS, "on_unsupported": "drop"})
+    assert not again["changed"] and again["changes"] == []
