@@ -9,10 +9,10 @@ cannot express through ``Capabilities.features`` and the planner refuses those p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from ._errors import BackendError, NotAvailableError
-from ._io import HostIO
+from ._io import FlatKeyed, HostIO
 from ._procfs import pid_exists
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class Backend(Protocol):
 
     def read_state(self, capabilities: Capabilities | None = None, effective: bool = False) -> HostState:
         """The host's actual tiers, groups, policies, bindings and members (and effective values if asked)."""
+
+    def read_stats(self, capabilities: Capabilities, groups: Iterable[str]) -> dict[str, FlatKeyed]:
+        """The statistics of each of ``groups`` (paths) by path; raise UnsupportedError, before reading anything,
+        when this host keeps no per-group statistics."""
 
     def apply(self, operation: Operation) -> None:
         """Carry out one planned operation; raise BackendError (nothing changed by this operation) on failure."""

@@ -11,11 +11,11 @@ and what the errno means for that file.
 from __future__ import annotations
 
 import errno as E
-from typing import Callable
+from typing import Callable, Iterable
 
 from ._backend import OperationDispatch
 from ._errors import BackendError, NotAvailableError, ProcessGoneError, UnsupportedError
-from ._io import HostIO
+from ._io import FlatKeyed, HostIO
 from ._model import POLICY_KEYS, TierSpec
 from ._plan import ROOT, Operation
 from ._procfs import cgroup_controllers, kernel_release, online_nodes, swap_devices
@@ -35,6 +35,8 @@ POLICY_FILES = {
     "numa": "policy.numa",
     "mem_priority": "policy.mem_priority",
 }
+STAT_FILE = "policy.stat"
+STAT_FEATURE = "stat"
 MOVE_ROUNDS = 20
 
 _POLICY_ERRORS = {
@@ -154,6 +156,25 @@ class PolicyfsBackend(OperationDispatch):
         except OSError as exc:
             raise BackendError(f"cannot read {TIERS_FILE}: {_strerror(exc)}", exc.errno) from exc
 
+    def read_stats(self, capabilities: Capabilities, groups: Iterable[str]) -> dict[str, FlatKeyed]:
+        """Each group's ``policy.stat`` (every key, known or not; lines of another form left out with a message).
+        The root group has none and is never asked for."""
+        if STAT_FEATURE not in capabilities.features:
+            listed = " ".join(capabilities.features) or "(empty)"
+            raise UnsupportedError(
+                f"stats: this kernel has no {STAT_FILE} (feature {STAT_FEATURE!r} is not in "
+                f"{self._file(ROOT, 'policy.features')}: {listed})"
+            )
+        stats: dict[str, FlatKeyed] = {}
+        for group in groups:
+            path = self._file(group, STAT_FILE)
+            try:
+                stats[group] = self.io.read_flat_keyed(path)
+            except OSError as exc:
+                why = self._gone(group) or _strerror(exc)
+                raise BackendError(f"group {group!r}: cannot read {path}: {why}", exc.errno) from exc
+        return stats
+
     def _read(self, group: str, name: str) -> str:
         path = self._file(group, name)
         try:
@@ -190,8 +211,8 @@ class PolicyfsBackend(OperationDispatch):
 
     # -- apply -------------------------------------------------------------------------------------------------
     def _gone(self, group: str) -> str | None:
-        """Why a write into ``group`` failed when the group itself is gone (another process removed it after
-        this run read the host): ENOENT from the file alone would blame the value."""
+        """Why a write into (or a read from) ``group`` failed when the group itself is gone (another process removed
+        it after this run read the host): ENOENT from the file alone would blame the value."""
         if group and not self.io.isdir(self._dir(group)):
             return "the group no longer exists (removed by another process during this run)"
         return None

@@ -10,12 +10,12 @@ files. See docs/mainline.md.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from ._backend import OperationDispatch
 from ._dropins import Dropin, DropinStore, parse_properties
-from ._errors import BackendError, NotAvailableError
-from ._io import HostIO
+from ._errors import BackendError, NotAvailableError, UnsupportedError
+from ._io import FlatKeyed, HostIO
 from ._mainline_map import ALL_PROPERTIES, ALWAYS_UNSUPPORTED, CGROUP_PROPERTIES, MAPPINGS
 from ._mainline_plan import UnitRuntime
 from ._model import INHERIT, POLICY_KEYS
@@ -35,6 +35,12 @@ LIVE_FILES = {"MemorySwapMax": "memory.swap.max", "MemoryZSwapWriteback": "memor
 MEMBER_FEATURE = "systemd_units"
 # Where ``systemctl set-property --runtime`` records what it set (systemd.unit(5), "system.control").
 CONTROL_DIR = "/run/systemd/system.control"
+NO_STATS = (
+    "stats: mainline kernels have no per-policy-group statistics (no policy.stat; the systemd backend's groups "
+    "exist only as drop-ins); a unit's memory counters are in its cgroup's memory.stat (and OOM kills in "
+    "memory.events): /sys/fs/cgroup/<ControlGroup>/memory.stat, ControlGroup from "
+    "'systemctl show -p ControlGroup --value <unit>'"
+)
 
 
 def policies_from(props: dict[str, str]) -> dict[str, str]:
@@ -150,6 +156,10 @@ class SystemdBackend(OperationDispatch):
     def read_state(self, capabilities: Capabilities | None = None, effective: bool = False) -> HostState:
         """Groups as our drop-ins record them (``state_from``)."""
         return state_from(self.read_dropins(), capabilities or self.require(), effective)
+
+    def read_stats(self, capabilities: Capabilities, groups: Iterable[str]) -> dict[str, FlatKeyed]:
+        """Never any: a mainline kernel keeps no statistics per policy group."""
+        raise UnsupportedError(NO_STATS)
 
     def units_by_group(self) -> dict[str, list[str]]:
         return units_from(self.read_dropins())

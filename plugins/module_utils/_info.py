@@ -54,6 +54,17 @@ def host_info(backend: Backend, io: HostIO) -> tuple[dict[str, Any], HostState |
     return info, state
 
 
+def add_stats(backend: Backend, info: dict[str, Any], state: HostState) -> list[str]:
+    """Give each group of ``info`` its statistics (``stats``, integers by key) and return a warning for each line
+    left out. Raises UnsupportedError, before reading anything, when the host keeps no per-group statistics."""
+    stats = backend.read_stats(state.capabilities, list(state.groups))
+    warnings: list[str] = []
+    for path, reading in stats.items():
+        info["groups"][path]["stats"] = dict(reading.values)
+        warnings.extend(reading.left_out)
+    return warnings
+
+
 def mainline_info(backend: SystemdBackend, state: HostState) -> dict[str, Any]:
     """The systemd backend's view: groups from its drop-ins (units as members; effective = rendered values),
     the systemd version, and every policy or member kind this host cannot express, with the reason."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -96,6 +97,37 @@ def read_nofollow(root: str, path: str) -> str:
     return _read_fd(open_nofollow(root, path, os.O_RDONLY))
 
 
+class FlatKeyed(NamedTuple):
+    """A flat ``key value`` file (as cgroup's ``memory.stat``): the values by key, in the file's order, and one
+    message for each line that was left out."""
+
+    values: dict[str, int]
+    left_out: tuple[str, ...] = ()
+
+
+_COUNT = re.compile(r"[0-9]+")
+
+
+def parse_flat_keyed(text: str, name: str = "") -> FlatKeyed:
+    """``key value`` lines whose value is a non-negative integer. Every key is kept, known or not; a line of another
+    form (a value that is not such an integer, a missing or extra field) or a key seen before is left out, with a
+    message naming ``name`` and the line. Blank lines are ignored."""
+    values: dict[str, int] = {}
+    left_out: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f"{name}, line {number}" if name else f"line {number}"
+        if len(fields) != 2 or not _COUNT.fullmatch(fields[1]):
+            left_out.append(f"{where} left out: {line.strip()!r} is not a key and a non-negative integer")
+        elif fields[0] in values:
+            left_out.append(f"{where} left out: key {fields[0]!r} was already read ({values[fields[0]]})")
+        else:
+            values[fields[0]] = int(fields[1])
+    return FlatKeyed(values, tuple(left_out))
+
+
 def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` under ``root`` as a whole or not at all: a temporary file in its directory, fsync, rename,
     fsync of the directory. Directories are made or entered without following a link, and a link at ``path``
@@ -149,6 +181,10 @@ class HostIO:
 
     def read(self, path: str) -> str:
         return _read_fd(os.open(self.real(path), os.O_RDONLY | os.O_CLOEXEC))
+
+    def read_flat_keyed(self, path: str) -> FlatKeyed:
+        """``parse_flat_keyed`` of ``path``, reached without following a symbolic link below the root."""
+        return parse_flat_keyed(read_nofollow(self.root, path), path)
 
     @contextlib.contextmanager
     def directory(self, path: str) -> Iterator[Callable[[str], str]]:

@@ -15,6 +15,7 @@ description:
     RV(policy_groups_info.reason) says what is missing.
   - With O(persist_path), also reads the persisted policy restored at boot and reports how the running state
     differs from it.
+  - With O(stats=true), also reads each group's statistics (C(policy.stat)).
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
@@ -43,6 +44,22 @@ options:
         (C(systemctl is-enabled)), so a caller can leave an enabled unit alone without a task of its own.
       - Not asked with O(host_root) other than V(/), where no command runs.
     type: str
+  stats:
+    description:
+      - Also read each group's C(policy.stat) and return it as the group's C(stats) in
+        RV(policy_groups_info.groups), every value an integer by key - C(members), C(covered_bytes) and
+        C(ksm_merging_pages) (now), C(thp_fault_alloc), C(thp_fault_fallback) and C(oom_kill) (counted since the
+        group was created), and any key a newer kernel adds.
+      - Needs the V(policyfs) backend on a kernel whose C(policy.features) lists C(stat); otherwise the module
+        fails and says what is missing. The V(systemd) backend has no such statistics (mainline kernels keep none
+        per policy group); a unit's cgroup has its C(memory.stat).
+      - A line of C(policy.stat) that is not a key and a non-negative integer is left out with a warning; the
+        other keys are returned.
+      - On a host without policy groups (RV(policy_groups_info.available) is V(false)) there is nothing to read
+        and the option changes nothing.
+      - With V(false), C(policy.stat) is not read.
+    type: bool
+    default: false
 seealso:
   - module: policygroups.core.policy_groups
 """
@@ -62,6 +79,15 @@ EXAMPLES = r"""
   policygroups.core.policy_groups_info:
     persist_path: /etc/policygroups/policy.json
   register: persisted
+
+- name: Read each group's statistics (kernel feature stat)
+  policygroups.core.policy_groups_info:
+    stats: true
+  register: probe_stats
+
+- name: Show how many members of background/batch the OOM killer has taken
+  ansible.builtin.debug:
+    msg: "{{ probe_stats.policy_groups_info.groups['background/batch'].stats.oom_kill }}"
 """
 
 RETURN = r"""
@@ -134,6 +160,7 @@ policy_groups_info:
           (from C(policy.effective)) and C(members) (C(cgroups) bound, C(pids)).
         - With the C(systemd) backend, the groups found in the collection's drop-ins; C(policies) and
           C(effective) are the rendered values and C(members) also has C(systemd_units).
+        - With O(stats=true), each group also has C(stats), its C(policy.stat) as integers by key.
       type: dict
       sample:
         background/batch:
@@ -141,9 +168,11 @@ policy_groups_info:
           parent: background
           policies: {thp: inherit, ksm: inherit, oom_score_adj: "500", swap_tiers: slow, zswap_writeback: inherit, numa: inherit,
                      mem_priority: inherit}
-          members: {cgroups: [/system.slice/report.service], pids: []}
+          members: {cgroups: [/system.slice/report.service], pids: [4211, 4230]}
           effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default,
                       mem_priority: low}
+          stats: {members: 2, covered_bytes: 734003200, ksm_merging_pages: 5120, thp_fault_alloc: 0, thp_fault_fallback: 0,
+                  oom_kill: 1}
     systemd_version:
       description: C(systemd) backend - the first line of C(systemctl --version).
       type: str
@@ -185,7 +214,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.policygroups.core.plugins.module_utils._errors import PolicyGroupsError
-from ansible_collections.policygroups.core.plugins.module_utils._info import host_info, persisted_drift, read_persisted
+from ansible_collections.policygroups.core.plugins.module_utils._info import add_stats, host_info, persisted_drift, read_persisted
 from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
 from ansible_collections.policygroups.core.plugins.module_utils._modcommon import (
     COMMON_ARGS,
@@ -198,7 +227,12 @@ INFO_ARGS = {key: spec for key, spec in COMMON_ARGS.items() if key != "lock_time
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={**INFO_ARGS, "persist_path": {"type": "path"}, "restore_unit": {"type": "str"}},
+        argument_spec={
+            **INFO_ARGS,
+            "persist_path": {"type": "path"},
+            "restore_unit": {"type": "str"},
+            "stats": {"type": "bool", "default": False},
+        },
         supports_check_mode=True,
     )
     params = module.params
@@ -209,6 +243,14 @@ def main() -> None:
         module.fail_json(msg=str(exc))
         return
     info, state = host_info(backend, io)
+    if params["stats"] and state is not None:
+        try:
+            warnings = add_stats(backend, info, state)
+        except PolicyGroupsError as exc:
+            module.fail_json(msg=str(exc), policy_groups_info=info)
+            return
+        for warning in warnings:
+            module.warn(warning)
     if params["persist_path"]:
         try:
             doc = read_persisted(io, params["persist_path"])

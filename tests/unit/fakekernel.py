@@ -29,7 +29,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._swaptiers impor
 POLICY_ROOT = "/sys/fs/cgroup/policy"
 CGROUP2 = "/sys/fs/cgroup"
 TIERS = "/sys/kernel/mm/swap/tiers"
-ALL_FEATURES = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority", "bind")
+ALL_FEATURES = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority", "stat", "bind")
 FILES = {
     "thp": "policy.thp",
     "ksm": "policy.ksm",
@@ -38,8 +38,15 @@ FILES = {
     "zswap_writeback": "policy.zswap.writeback",
     "numa": "policy.numa",
     "mem_priority": "policy.mem_priority",
+    "stat": "policy.stat",
     "bind": "policy.bind",
 }
+# Features that are not policies: no policy value, no line in policy.effective.
+NOT_POLICIES = ("stat", "bind")
+# policy.stat of a new group, in the ABI's key order (``members`` is kept equal to the group's cgroup.procs):
+# numbers of a group that has been running a while, so that tests see values other than 0.
+STATS = {"members": 0, "covered_bytes": 268435456, "ksm_merging_pages": 1024, "thp_fault_alloc": 37,
+         "thp_fault_fallback": 2, "oom_kill": 0}
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 TIER_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 
@@ -85,6 +92,8 @@ class FakeKernel(HostIO):
         real = Path(self.real(path))
         real.parent.mkdir(parents=True, exist_ok=True)
         real.write_text(text)
+        if path.endswith("/cgroup.procs"):
+            self._count_members(path)
 
     def _get(self, path: str) -> str:
         return Path(self.real(path)).read_text()
@@ -111,7 +120,8 @@ class FakeKernel(HostIO):
             self._put(f"{POLICY_ROOT}/policy.abi_version", f"{spec.abi_version}\n")
             self._put(f"{POLICY_ROOT}/policy.features", " ".join(spec.features) + "\n")
             self._put(f"{POLICY_ROOT}/cgroup.procs", "".join(f"{p}\n" for p in sorted(spec.pids)))
-            self._put(f"{POLICY_ROOT}/policy.effective", "".join(f"{f} default\n" for f in spec.features if f != "bind"))
+            self._put(f"{POLICY_ROOT}/policy.effective",
+                      "".join(f"{f} default\n" for f in spec.features if f not in NOT_POLICIES))
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _group_of(self, path: str) -> tuple[str, str] | None:
@@ -145,6 +155,29 @@ class FakeKernel(HostIO):
     def tiers(self) -> tuple[TierSpec, ...]:
         return parse_table(self._get(TIERS))
 
+    def stats(self, group: str) -> str:
+        """The text of ``group``'s policy.stat."""
+        return self._get(f"{self.group_dir(group)}/policy.stat")
+
+    def set_stats(self, group: str, values: dict[str, int | str] | None = None, text: str | None = None) -> None:
+        """Make ``group``'s policy.stat show ``values`` (changed or added keys, in place; a value is written as
+        given, so a test can write one that is not a number) or be exactly ``text``."""
+        if text is None:
+            lines = dict(line.split(None, 1) for line in self.stats(group).splitlines() if line.strip())
+            lines.update({key: str(value) for key, value in (values or {}).items()})
+            text = "".join(f"{key} {value.strip()}\n" for key, value in lines.items())
+        self._put(f"{self.group_dir(group)}/policy.stat", text)
+
+    def _count_members(self, procs_path: str) -> None:
+        """The kernel computes ``members`` on read: keep it equal to the group's cgroup.procs."""
+        where = self._group_of(procs_path)
+        stat = procs_path.rpartition("/")[0] + "/policy.stat"
+        if where is None or not where[0] or not self.exists(stat):
+            return
+        count = len(self._get(procs_path).split())
+        text = re.sub(r"(?m)^members [0-9]+$", f"members {count}", self._get(stat))
+        Path(self.real(stat)).write_text(text)
+
     def spawn(self, pid: int, group: str = "") -> None:
         """A new process appears (in ``group``)."""
         os.makedirs(self.real(f"/proc/{pid}"), exist_ok=True)
@@ -168,13 +201,20 @@ class FakeKernel(HostIO):
             directory = self.group_dir(path)
             os.mkdir(self.real(directory))
             for feature in self.spec.features:
-                text = "".join(f"{b}\n" for b in sorted(bindings)) if feature == "bind" else \
-                    policies.get(feature, "inherit") + "\n"
-                self._put(f"{directory}/{FILES[feature]}", text)
+                self._put(f"{directory}/{FILES[feature]}", self._initial(feature, policies.get(feature, "inherit"), bindings))
             self._put(f"{directory}/cgroup.procs", "")
             made.append(path)
         for path in made:
             self._put(f"{self.group_dir(path)}/policy.effective", self._effective(path))
+
+    @staticmethod
+    def _initial(feature: str, value: str = "inherit", bindings: Iterable[str] = ()) -> str:
+        """The content of a new group's file of ``feature``."""
+        if feature == "bind":
+            return "".join(f"{b}\n" for b in sorted(bindings))
+        if feature == "stat":
+            return "".join(f"{key} {number}\n" for key, number in STATS.items())
+        return value + "\n"
 
     def _injected(self, path: str) -> None:
         for suffix, code in list(self.fail_next.items()):
@@ -204,7 +244,7 @@ class FakeKernel(HostIO):
             raise _oserror(E.EEXIST, path)
         os.mkdir(self.real(path))
         for feature in self.spec.features:
-            self._put(f"{path}/{FILES[feature]}", "" if feature == "bind" else "inherit\n")
+            self._put(f"{path}/{FILES[feature]}", self._initial(feature))
         self._put(f"{path}/cgroup.procs", "")
         self._refresh_effective(path[len(POLICY_ROOT) + 1:])
 
@@ -249,7 +289,7 @@ class FakeKernel(HostIO):
 
     # -- per-file semantics --------------------------------------------------------------------------------------
     def _write_group_file(self, path: str, group: str, name: str, value: str) -> None:
-        if name in ("policy.abi_version", "policy.features", "policy.effective"):
+        if name in ("policy.abi_version", "policy.features", "policy.effective", "policy.stat"):
             raise _oserror(E.EACCES, path)
         if name == "cgroup.procs":
             self._join(path, group, value)
@@ -351,7 +391,7 @@ class FakeKernel(HostIO):
     def _effective(self, group: str) -> str:
         lines = []
         for feature in self.spec.features:
-            if feature == "bind":
+            if feature in NOT_POLICIES:
                 continue
             value = "default"
             probe = group

@@ -6,7 +6,7 @@ import errno as E
 from pathlib import Path
 
 import pytest
-from fakekernel import FakeKernel, HostSpec, tiers_of
+from fakekernel import STATS, FakeKernel, HostSpec, tiers_of
 
 from ansible_collections.policygroups.core.plugins.module_utils._backend import make_backend
 from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
@@ -31,7 +31,7 @@ def test_probe_reports_abi_and_features(backend: PolicyfsBackend) -> None:
     caps = backend.require()
     assert caps.available and caps.abi_version == 1 and caps.tiers_supported
     assert caps.features == ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority",
-                             "bind")
+                             "stat", "bind")
     assert caps.kernel_release == "6.12.0-policy"
 
 
@@ -100,6 +100,36 @@ def test_missing_feature_files_are_not_read(tmp_path: Path) -> None:
     kernel, backend = host(tmp_path, features=("thp", "oom_score_adj"))
     kernel.mkdir(f"{ROOT}/a")
     assert dict(backend.read_state().groups["a"].policies) == {"thp": "inherit", "oom_score_adj": "inherit"}
+
+
+def test_read_stats(tmp_path: Path) -> None:
+    kernel, backend = host(tmp_path)
+    kernel.mkdir(f"{ROOT}/a")
+    kernel.mkdir(f"{ROOT}/a/b")
+    kernel.spawn(200, "a/b")
+    kernel.set_stats("a", {"oom_kill": 4, "swpout_fast": 10})
+    stats = backend.read_stats(backend.require(), ["a", "a/b"])
+    assert stats["a"].values == {**STATS, "oom_kill": 4, "swpout_fast": 10} and stats["a"].left_out == ()
+    assert stats["a/b"].values == {**STATS, "members": 1}
+    assert backend.read_stats(backend.require(), []) == {}
+
+
+def test_read_stats_needs_the_feature_and_reads_nothing_without_it(tmp_path: Path) -> None:
+    kernel, backend = host(tmp_path, features=("thp", "bind"))
+    kernel.mkdir(f"{ROOT}/a")
+    with pytest.raises(UnsupportedError) as refused:
+        backend.read_stats(backend.require(), ["a", "not-there"])
+    assert str(refused.value) == (
+        f"stats: this kernel has no policy.stat (feature 'stat' is not in {ROOT}/policy.features: thp bind)")
+
+
+def test_read_stats_of_a_group_removed_meanwhile_names_it(tmp_path: Path) -> None:
+    kernel, backend = host(tmp_path)
+    kernel.mkdir(f"{ROOT}/a")
+    caps = backend.require()
+    kernel.rmdir(f"{ROOT}/a")
+    with pytest.raises(BackendError, match=r"^group 'a': cannot read .*/a/policy.stat: the group no longer exists"):
+        backend.read_stats(caps, ["a"])
 
 
 # -- operations ----------------------------------------------------------------------------------------------------

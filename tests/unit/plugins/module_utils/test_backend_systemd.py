@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ansible.module_utils.testing import patch_module_args
 from ansible_collections.policygroups.core.plugins.module_utils._backend import make_backend
 from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import SystemdBackend
 from ansible_collections.policygroups.core.plugins.module_utils._dropins import Dropin, DropinStore
-from ansible_collections.policygroups.core.plugins.module_utils._errors import BackendError, NotAvailableError, PlanError
-from ansible_collections.policygroups.core.plugins.module_utils._info import host_info
+from ansible_collections.policygroups.core.plugins.module_utils._errors import (
+    BackendError,
+    NotAvailableError,
+    PlanError,
+    UnsupportedError,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._info import add_stats, host_info
 from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
 from ansible_collections.policygroups.core.plugins.module_utils._reconcile import (
     Outcome,
@@ -21,6 +28,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._reconcile impor
 )
 from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
 from ansible_collections.policygroups.core.plugins.module_utils._systemctl import parse_show
+from ansible_collections.policygroups.core.plugins.modules import policy_groups_info
 
 from .fakesystemd import DEFAULT_PROPERTIES, FakeSystemd
 
@@ -431,6 +439,32 @@ def test_info_reports_groups_units_and_what_cannot_be_expressed(host: FakeSystem
     assert info["unsupported"]["mem_priority"] == MEM_PRIORITY_REASON
     assert "mem_priority" not in info["features"]
     assert info["groups"]["background/demo"]["policies"]["mem_priority"] == "inherit"
+
+
+def test_stats_are_refused_pointing_to_the_cgroups_memory_stat(host: FakeSystemd) -> None:
+    run(host, DEMO)
+    backend = backend_for(host)
+    info, state = host_info(backend, HostIO(str(host.root)))
+    assert state is not None
+    with pytest.raises(UnsupportedError) as refused:
+        add_stats(backend, info, state)
+    assert str(refused.value).startswith("stats: mainline kernels have no per-policy-group statistics")
+    assert "memory.stat" in str(refused.value) and "ControlGroup" in str(refused.value)
+    assert all("stats" not in group for group in info["groups"].values())
+
+
+def test_policy_groups_info_with_stats_fails_on_the_systemd_backend(
+        host: FakeSystemd, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    run(host, DEMO)
+    monkeypatch.setattr(policy_groups_info, "backend_from", lambda params, module=None: backend_for(host))
+    for stats, failed in ((False, False), (True, True)):
+        with patch_module_args({"host_root": str(host.root), "stats": stats}), pytest.raises(SystemExit):
+            policy_groups_info.main()
+        result = json.loads(capsys.readouterr().out)
+        assert bool(result.get("failed")) is failed
+        assert result["policy_groups_info"]["backend"] == "systemd"
+    assert result["msg"].startswith("stats: mainline kernels have no per-policy-group statistics")
+    assert "/sys/fs/cgroup/<ControlGroup>/memory.stat" in result["msg"]
 
 
 def test_a_backend_without_a_runner_is_unavailable_and_says_why(host: FakeSystemd) -> None:

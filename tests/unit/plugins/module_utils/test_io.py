@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._io import FlatKeyed, HostIO, parse_flat_keyed
 
 
 def test_paths_are_rerooted(tmp_path: Path) -> None:
@@ -89,3 +89,33 @@ def test_replace_nofollow_refuses_a_link_at_the_file_and_on_the_way(tmp_path: Pa
     made = root / "etc" / "udev" / "rules.d" / "80-x.rules"
     assert made.read_text() == "rule\n" and made.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in made.parent.iterdir()] == ["80-x.rules"]  # no temporary file left
+
+
+def test_flat_keyed_files_keep_every_key_and_leave_out_what_is_not_a_count() -> None:
+    text = "members 3\n\nnew_key 0\nratio 0.5\nbad\nextra 1 2\nnegative -4\nmembers 9\nbig 18446744073709551615\n"
+    parsed = parse_flat_keyed(text, "/p/policy.stat")
+    assert parsed.values == {"members": 3, "new_key": 0, "big": 18446744073709551615}
+    assert list(parsed.values) == ["members", "new_key", "big"]
+    assert parsed.left_out == (
+        "/p/policy.stat, line 4 left out: 'ratio 0.5' is not a key and a non-negative integer",
+        "/p/policy.stat, line 5 left out: 'bad' is not a key and a non-negative integer",
+        "/p/policy.stat, line 6 left out: 'extra 1 2' is not a key and a non-negative integer",
+        "/p/policy.stat, line 7 left out: 'negative -4' is not a key and a non-negative integer",
+        "/p/policy.stat, line 8 left out: key 'members' was already read (3)",
+    )
+    assert parse_flat_keyed("") == FlatKeyed({}, ())
+
+
+def test_flat_keyed_files_are_read_without_following_links(tmp_path: Path) -> None:
+    io = HostIO(str(tmp_path / "root"))
+    (tmp_path / "root" / "g").mkdir(parents=True)
+    (tmp_path / "root" / "g" / "policy.stat").write_text("members 1\n")
+    assert io.read_flat_keyed("/g/policy.stat") == FlatKeyed({"members": 1}, ())
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "policy.stat").write_text("members 99\n")
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "outside")
+    (tmp_path / "root" / "g" / "other.stat").symlink_to(tmp_path / "outside" / "policy.stat")
+    for path in ("/link/policy.stat", "/g/other.stat", "/g/../link/policy.stat"):
+        with pytest.raises(OSError) as info:
+            io.read_flat_keyed(path)
+        assert info.value.errno in (E.ELOOP, E.ENOTDIR, E.EINVAL), path
