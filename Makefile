@@ -38,12 +38,18 @@ test-team: setup  ## a team's fleet (examples/team: web, database, timer jobs, z
 test-assess: setup  ## assess.yml on a stock-kernel guest; its starter fleet document applied to a fresh guest reproduces the settings
 	scripts/test-assess.sh
 
-test: test-static test-kernel test-vm test-policyfs test-kernel-role  ## what CI runs (test-fleet, the demo checked, is separate: see docs/testing-vms.md)
+test-experiment: setup  ## the experiment loop as a smoke test: the shipped experiment in quick mode in guests, its report checked, a lost run resumed
+	scripts/test-experiment.sh
+
+test: test-static test-kernel test-vm test-policyfs test-kernel-role test-experiment  ## what CI runs (test-fleet, the demo checked, is separate: see docs/testing-vms.md)
 
 demo: setup  ## roll the example fleet out into VMs, tamper, show the drift report, clean up
 	scripts/demo.sh
 
+experiment: setup  ## run an experiment in guests and write its report with plots (EXPERIMENT=experiments/swap-tier.yml, QUICK=1 for the smoke test)
+	.venv/bin/python scripts/experiment.py $(or $(EXPERIMENT),experiments/swap-tier.yml) $(if $(QUICK),--quick) $(EXPERIMENT_ARGS)
+
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test-assess test-team test demo bench
+.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test-assess test-team test-experiment test demo experiment bench

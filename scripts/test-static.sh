@@ -45,9 +45,12 @@ stage_units() {
 }
 
 stage_types() {
-    # mypy --strict (.mypy.ini) over every plugin package, resolved through the collections path.
+    # mypy --strict (.mypy.ini) over every plugin package, resolved through the collections path; then the
+    # experiment tools (scripts/experiment.py, experiments/), which import the collection the same way.
     (cd "$repo/.cache/collections" && mypy --config-file "$repo/.mypy.ini" --cache-dir "$repo/.cache/mypy" \
-        -p ansible_collections.policygroups.core.plugins)
+        -p ansible_collections.policygroups.core.plugins) || return 1
+    (cd "$repo" && MYPYPATH="$repo/.cache/collections:$repo/experiments" mypy --config-file "$repo/.mypy.ini" \
+        --cache-dir "$repo/.cache/mypy" scripts/experiment.py experiments/report.py experiments/sampler.py)
 }
 
 # Debian packages a stage needs (installed quietly, only when missing).

@@ -2,7 +2,7 @@
 # Boot one test guest and wait until it answers on SSH.
 #
 #   vm/up.sh NAME KERNEL [--mem MB] [--smp N] [--hostname H] [--append 'ARGS'] [--timeout S]
-#            [--drive FILE[:ro]]...
+#            [--drive FILE[:ro]]... [--slow-swap-iops N]
 #
 # KERNEL is a bzImage path (booted without initramfs: the reference kernel has everything
 # built in) or the word "stock" (Debian's kernel and initramfs from the image), both passed
@@ -11,6 +11,8 @@
 # that disk sets the kernel and its command line (so --append is refused there; --hostname and
 # the machine id then come from the disk, not from the command line).
 # --numa N gives the guest N NUMA nodes (memory and CPUs split evenly; the tests of policy.numa).
+# --slow-swap-iops N limits the slowswap disk to N I/O operations a second (QEMU's throttling), so
+# that it is as slow as a real disk next to zram: the experiments' slow tier (experiments/).
 # --drive attaches FILE as one more virtio disk (vdc, vdd, ... in order; qcow2 if the name ends
 # in .qcow2, else raw; ":ro" read-only).
 # The guest boots from a qcow2 overlay of the cached image (the image itself is never written),
@@ -39,7 +41,7 @@ source "$(dirname "$0")/lib.sh"
 
 usage() {
     echo "usage: $0 NAME KERNEL|stock|bootdisk [--mem MB] [--smp N] [--numa NODES] [--hostname H] [--append ARGS]" \
-        "[--timeout S] [--drive FILE[:ro]]..." >&2
+        "[--timeout S] [--drive FILE[:ro]]... [--slow-swap-iops N]" >&2
     exit 2
 }
 
@@ -47,6 +49,7 @@ usage() {
 NAME=$1 KERNEL=$2
 shift 2
 MEM=1024 SMP=2 NUMA=1 HOSTNAME_=${NAME} EXTRA_APPEND="" TIMEOUT=${VM_BOOT_TIMEOUT:-300} SLOW_SWAP_SIZE=1G
+SLOW_SWAP_IOPS=""
 EXTRA_DRIVES=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -57,10 +60,13 @@ while [[ $# -gt 0 ]]; do
         --append) EXTRA_APPEND=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
         --drive) EXTRA_DRIVES+=("$2"); shift 2 ;;
+        --slow-swap-iops) SLOW_SWAP_IOPS=$2; shift 2 ;;
         *) usage ;;
     esac
 done
 [[ "${NAME}" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$ ]] || die "bad guest name '${NAME}'"
+[[ -z "${SLOW_SWAP_IOPS}" || "${SLOW_SWAP_IOPS}" =~ ^[1-9][0-9]{0,5}$ ]] \
+    || die "--slow-swap-iops ${SLOW_SWAP_IOPS}: a number of operations a second, 1 to 999999"
 
 IMAGE_DIR=$("${VM_DIR}/image.sh" | tail -n1)
 DIR=$(guest_dir "${NAME}")
@@ -193,13 +199,14 @@ BOOT_ARGS=("${KERNEL_ARGS[@]}")
 
 # qemu_args OVERLAY SWAP PORT IDENTITY: the command line (after -name) of this guest's QEMU.
 qemu_args() {
-    local append=()
+    local append=() slow="file=${2},if=virtio,id=slowswap,format=raw,cache=unsafe"
     [[ ${#KERNEL_ARGS[@]} -gt 0 ]] && append=(-append "${4} ${APPEND_REST}")
+    [[ -n "${SLOW_SWAP_IOPS}" ]] && slow+=",throttling.iops-total=${SLOW_SWAP_IOPS}"
     printf '%s\0' "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" "${NUMA_ARGS[@]}" -display none -nodefaults \
         -no-user-config \
         "${BOOT_ARGS[@]}" "${append[@]}" \
         -drive "file=${1},if=virtio,id=root,format=qcow2,cache=unsafe,discard=unmap" \
-        -drive "file=${2},if=virtio,id=slowswap,format=raw,cache=unsafe" "${DRIVE_ARGS[@]}" \
+        -drive "${slow}" "${DRIVE_ARGS[@]}" \
         -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${3}-:22" \
         -device virtio-net-pci,netdev=n0 -device virtio-rng-pci -device vmgenid,guid=auto
 }

@@ -29,7 +29,7 @@ guest=bench-mempriority
 py=$repo/.venv/bin/python
 [[ -x $py ]] || py=python3
 
-gcc -static -O2 -Wall -Wextra -o "$out/memload" "$here/memload.c"
+gcc -static -O2 -Wall -Wextra -o "$out/memload" "$repo/experiments/workloads/memload.c"
 kdir=$("$repo/kernel/build.sh" | tail -n1)
 
 trap '"$repo/vm/down.sh" "$guest" >/dev/null 2>&1 || true' EXIT

@@ -111,6 +111,12 @@ attributes:
     support: full
   platform:
     platforms: linux
+"""
+
+    # The modules of the action group policygroups.core.policygroups (meta/runtime.yml), which share the options
+    # module_defaults would set for the group (root, host_root, lock_timeout, ...).
+    ACTION_GROUP = r"""
+attributes:
   action_group:
     support: full
     membership:

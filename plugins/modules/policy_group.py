@@ -21,6 +21,7 @@ author:
 extends_documentation_fragment:
   - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
+  - policygroups.core._common.action_group
   - ansible.builtin.action_common_attributes.actiongroups
   - policygroups.core._group
   - policygroups.core._group.missing_members

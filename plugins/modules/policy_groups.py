@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
+  - policygroups.core._common.action_group
   - ansible.builtin.action_common_attributes.actiongroups
   - policygroups.core._group.groups
   - policygroups.core._group.missing_members

@@ -31,10 +31,15 @@ attributes:
     support: full
     details: The module only reads the host; it runs the same in check mode.
   diff_mode:
-    support: none
+    support: N/A
+    details: The module changes nothing, so there is nothing to show a difference of.
   idempotent:
     support: full
     details: The module changes nothing.
+  action_group:
+    details: >-
+      Not in the action group C(policygroups.core.policygroups): it takes none of the group's locking options, so
+      module_defaults set for the group would be refused by it.
 seealso:
   - module: policygroups.core.policy_groups_info
   - plugin: policygroups.core.assess_report

@@ -23,7 +23,7 @@ description:
   - "Runs on the controller only and never connects to a managed host. Use it with C(run_once: true) before any
     task that changes hosts, so an invalid document changes nothing anywhere."
 requirements:
-  - jsonschema >= 4.18 on the controller (draft 2020-12 support)
+  - jsonschema >= 4.0 on the controller (draft 2020-12 support)
 options:
   policy_groups:
     description:

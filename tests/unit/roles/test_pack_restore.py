@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import subprocess
@@ -9,10 +10,17 @@ import sys
 import zipfile
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[3]
 FILES = REPO / "roles" / "policy_groups" / "files"
 ENGINE = REPO / "plugins" / "module_utils"
-CONTROLLER_ONLY = {"_fleet_rules.py", "_schema.py", "_validate.py"}  # roles/policy_groups/vars/main.yml
+# What the role leaves out of the pack: read from the role itself, so that the tests pack what the role packs.
+CONTROLLER_ONLY = set(yaml.safe_load((REPO / "roles" / "policy_groups" / "vars" / "main.yml").read_text())
+                      ["__policy_groups_engine_controller_only"])
+# Code the host's Python cannot import at boot: the collection by its absolute name (the restore carries the
+# engine as its own package), ansible-core, jsonschema.
+CONTROLLER_PACKAGES = {"ansible_collections", "ansible", "jsonschema"}
 sys.path.insert(0, str(REPO / "tests" / "unit"))
 
 from fakekernel import FakeKernel, HostSpec  # noqa: E402
@@ -63,3 +71,27 @@ def test_the_packed_restore_runs_with_the_host_python_alone(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert "would set_tiers" in run.stderr and "would create_group latency" in run.stderr
     assert "would apply 4 operation(s)" in run.stderr
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Top-level packages a module imports by absolute name (at module level or inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_pack_carries_no_controller_only_code() -> None:
+    # A packed file importing the collection by name, ansible or jsonschema fails at boot, when the restore runs.
+    packed = sorted(p for p in ENGINE.glob("_*.py") if p.name not in CONTROLLER_ONLY)
+    offending = {p.name: sorted(_absolute_imports(p) & CONTROLLER_PACKAGES) for p in packed}
+    assert {name: found for name, found in offending.items() if found} == {}
+
+
+def test_every_file_left_out_of_the_pack_needs_to_be() -> None:
+    # The list stays exact: a file that became stdlib-only goes back into the pack.
+    for name in sorted(CONTROLLER_ONLY):
+        assert _absolute_imports(ENGINE / name) & CONTROLLER_PACKAGES, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -17,16 +18,17 @@ from ansible_collections.policygroups.core.plugins.module_utils._modcommon impor
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 HOST_MODULES = ("policy_group", "policy_groups", "policy_groups_info", "swap_tiers")
+ALL_MODULES = tuple(sorted(p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__"))
 
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``ansible-doc --json`` of every host module: the documentation after the fragments are merged in."""
+    """``ansible-doc --json`` of every module: the documentation after the fragments are merged in."""
     home = tmp_path_factory.mktemp("ansible-home")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / ".cache" / "collections"),
                ANSIBLE_HOME=str(home), ANSIBLE_LOCAL_TEMP=str(home / "tmp"))
     ansible_doc = Path(sys.executable).parent / "ansible-doc"
-    out = subprocess.run([str(ansible_doc), "--json", "-t", "module", *("policygroups.core." + m for m in HOST_MODULES)],
+    out = subprocess.run([str(ansible_doc), "--json", "-t", "module", *("policygroups.core." + m for m in ALL_MODULES)],
                          env=env, capture_output=True, text=True, check=True)
     assert "WARNING" not in out.stderr, out.stderr
     return {name.rpartition(".")[2]: value for name, value in json.loads(out.stdout).items()}
@@ -116,8 +118,32 @@ def test_module_metadata_as_users_expect(docs: dict[str, Any]) -> None:
         assert any("Linux" in line for line in doc["requirements"]), name
     info = docs["policy_groups_info"]["doc"]["attributes"]
     assert info["diff_mode"]["support"] == "N/A" and info["check_mode"]["support"] == "full"
+    assess = docs["policy_groups_assess"]["doc"]["attributes"]
+    assert assess["diff_mode"]["support"] == "N/A"
+
+
+def test_a_module_claims_the_action_group_exactly_when_the_group_lists_it(docs: dict[str, Any]) -> None:
+    # module_defaults for group/policygroups.core.policygroups reach the modules meta/runtime.yml lists; the docs
+    # of each module must say the same, both ways.
+    runtime = yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text())
+    listed = set(runtime["action_groups"]["policygroups"])
+    claiming = {name for name, entry in docs.items()
+                if "policygroups.core.policygroups" in (entry["doc"].get("attributes", {}).get("action_group", {})
+                                                        .get("membership") or [])}
+    assert claiming == listed
 
 
 def test_doc_fragments_are_private() -> None:
     fragments = sorted(p.name for p in (REPO_ROOT / "plugins" / "doc_fragments").glob("*.py"))
     assert fragments and all(name.startswith("_") for name in fragments), fragments
+
+
+def test_the_documented_jsonschema_requirement_is_the_installed_range(docs: dict[str, Any]) -> None:
+    # requirements.txt is what ansible-builder and pip install; a module's docs must not ask for more or less.
+    lower = re.search(r"^jsonschema>=([0-9.]+)", (REPO_ROOT / "requirements.txt").read_text(), re.M)
+    assert lower
+    documented = [(name, line) for name, entry in docs.items() for line in entry["doc"].get("requirements", [])
+                  if "jsonschema" in line]
+    assert documented
+    for name, line in documented:
+        assert f"jsonschema >= {lower.group(1)} " in line, (name, line)

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Workloads of the memory priority benchmark (bench/mem_priority/run.sh).
+ * Workloads of the experiments (experiments/, make experiment) and of the
+ * memory priority benchmark (bench/mem_priority/run.sh).
  *
  *   memload service MB   a latency-sensitive service: touches MB of anonymous
  *                        memory once, then serves "requests" (64 random pages
  *                        read and written each), printing once a second
  *                        "t=<s> requests=<n> p50_us=<..> p99_us=<..>"
  *   memload batch MB     a batch job: writes MB of anonymous memory, then
- *                        sweeps it sequentially forever
+ *                        sweeps it sequentially forever (one byte written per
+ *                        page), printing once a second "t=<s> mb_per_s=<..>"
  *   memload hold MB      writes MB of anonymous memory and keeps it
  *
  * Each runs until killed. The data is random enough that zram cannot
@@ -100,9 +102,33 @@ static void service(char *p, size_t pages)
 	}
 }
 
+static void batch(char *p, size_t size)
+{
+	double start = now(), last = start, t;
+	unsigned long pages = 0;
+	size_t off;
+
+	for (;;) {
+		for (off = 0; off < size; off += PAGE) {
+			p[off]++;
+			/* the clock is read every 256 pages (1 MiB) only */
+			if (++pages % 256)
+				continue;
+			t = now();
+			if (t < last + 1)
+				continue;
+			printf("t=%.0f mb_per_s=%.1f\n", t - start,
+			       pages * PAGE / 1048576.0 / (t - last));
+			fflush(stdout);
+			pages = 0;
+			last = t;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
-	size_t size, off;
+	size_t size;
 	char *p;
 
 	if (argc != 3) {
@@ -114,9 +140,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "service"))
 		service(p, size / PAGE);
 	if (!strcmp(argv[1], "batch"))
-		for (;;)
-			for (off = 0; off < size; off += PAGE)
-				p[off]++;
+		batch(p, size);
 	for (;;)
 		pause();
 }
