@@ -252,7 +252,7 @@ def write_samples(runs: dict[str, list[Rows]], out: Path) -> None:
             for row in rows:
                 columns.extend(k for k in row if k not in columns)
     with (out / "samples.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["arm", "repetition", *columns], restval="")
+        writer = csv.DictWriter(handle, fieldnames=["arm", "repetition", *columns], restval="", lineterminator="\n")
         writer.writeheader()
         for arm, arm_runs in runs.items():
             for i, rows in enumerate(arm_runs, 1):

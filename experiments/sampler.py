@@ -273,7 +273,7 @@ def run(spec: dict[str, Any], out_path: Path) -> None:
         for w in workloads:
             w.stop()
     with out_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, restval="")
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     print(json.dumps({"samples": len(rows), "columns": len(fields), "out": str(out_path)}))

@@ -115,7 +115,7 @@ def load(path: Path, quick: bool) -> dict[str, Any]:
         phases.update({k: q[k] for k in ("warmup_s", "pressure_s") if k in q})
     fleets = {arm["name"]: (path.parent / arm["fleet"]).read_text() for arm in doc["arms"] if arm.get("fleet")}
     return {"experiment": doc, "guest": guest, "phases": phases, "repetitions": repetitions, "quick": quick,
-            "fleets": fleets, "file": os.path.relpath(path, REPO) if path.is_relative_to(REPO) else path.name}
+            "fleets": fleets, "source": path.read_text(), "file": os.path.relpath(path, REPO) if path.is_relative_to(REPO) else path.name}
 
 
 def spec(meta: dict[str, Any], arm: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def write_run_json(out: Path, meta: dict[str, Any], timings: list[dict[str, Any]]) -> None:
+    """The settings and each run's time; the experiment file's text goes to experiment.yml instead."""
+    (out / "run.json").write_text(json.dumps({**{k: v for k, v in meta.items() if k != "source"}, "runs": timings},
+                                             indent=2))
+
+
 def run(meta: dict[str, Any], out: Path, fresh: bool) -> int:
     t0 = time.monotonic()
     print(f"experiment {meta['experiment']['name']}: building or fetching the reference kernel", file=sys.stderr)
@@ -275,9 +281,9 @@ def run(meta: dict[str, Any], out: Path, fresh: bool) -> int:
         one_run(meta, arm, rep, out, kdir, memload)
         done_now.append(time.monotonic() - t)
         timings.append({"arm": arm["name"], "repetition": rep, "seconds": round(done_now[-1], 1)})
-        (out / "run.json").write_text(json.dumps({**meta, "runs": timings}, indent=2))
-    (out / "run.json").write_text(json.dumps({**meta, "runs": timings}, indent=2))
-    (out / "experiment.yml").write_text(yaml.safe_dump(meta["experiment"], sort_keys=False))
+        write_run_json(out, meta, timings)
+    write_run_json(out, meta, timings)
+    (out / "experiment.yml").write_text(meta["source"])  # as written, comments and all
     for arm_name, text in meta["fleets"].items():
         (out / f"fleet-{arm_name}.yml").write_text(text)
     text = report_module.report(out)

@@ -200,6 +200,7 @@ def test_the_report_compares_the_arms_and_writes_plots_and_one_csv(tmp_path: Pat
     with (out / "samples.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 4 * 8 and rows[0]["arm"] == "plain" and rows[-1]["repetition"] == "2"
+    assert b"\r" not in (out / "samples.csv").read_bytes()  # plain line ends, as the repository keeps them
 
 
 def test_overlapping_runs_are_called_within_the_spread(tmp_path: Path) -> None:
@@ -273,3 +274,28 @@ def test_the_report_gives_swap_in_and_out_per_device(tmp_path: Path) -> None:
     # the samples grow 2 MB out and 0.5 MB in a second; pressure from t=4 to t=8, the last sample before it t=3
     assert "| swapped out to vdb under pressure (MB) | 10.0 | 10.0 |" in text
     assert "| swapped in from vdb under pressure (MB) | 2.50 | 2.50 |" in text
+
+
+def test_a_run_keeps_the_files_as_written_and_resumes_what_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _write(tmp_path, _minimal(phases={"warmup_s": 4}, repetitions=2), {"fleet.yml": FLEET})
+    source.write_text("# how we run it\n" + source.read_text())
+    out = tmp_path / "out"
+    monkeypatch.setattr(experiment, "sh", lambda *a, **k: "/cache/kernel/abc\n")
+    booted: list[tuple[str, int]] = []
+
+    def fake_run(meta: dict[str, Any], arm: dict[str, Any], rep: int, out: Path, *_: Any) -> None:
+        booted.append((arm["name"], rep))
+        _samples(out, arm["name"], rep, p99=1000.0, killed=False)
+
+    monkeypatch.setattr(experiment, "one_run", fake_run)
+    assert experiment.run(experiment.load(source, quick=False), out, fresh=False) == 0
+    assert booted == [("plain", 1), ("groups", 1), ("plain", 2), ("groups", 2)]  # arms alternate per repetition
+    assert (out / "experiment.yml").read_text() == source.read_text()  # comments and all
+    run_json = (out / "run.json").read_text()
+    assert "source" not in json.loads(run_json) and str(tmp_path) not in run_json
+    assert [r["arm"] for r in json.loads(run_json)["runs"]] == ["plain", "groups", "plain", "groups"]
+    (out / "raw" / "groups-2.csv").unlink()
+    booted.clear()
+    assert experiment.run(experiment.load(source, quick=False), out, fresh=False) == 0
+    assert booted == [("groups", 2)]
