@@ -35,7 +35,7 @@ test-fleet: setup  ## the fleet layer in guests: rollout batches, drift reports,
 test-team: setup  ## a team's fleet (examples/team: web, database, timer jobs, zram + file) validated, rendered, rolled out, verified and audited in guests on both kernels
 	scripts/test-team.sh
 
-test-assess: setup  ## assess.yml on a stock-kernel guest; its starter fleet document applied to a fresh guest reproduces the settings
+test-assess: setup  ## assess.yml on stock- and reference-kernel guests; each starter fleet document applied to a fresh guest reproduces what was read
 	scripts/test-assess.sh
 
 test-experiment: setup  ## the experiment loop as a smoke test: the shipped experiment in quick mode in guests, its report checked, a lost run resumed

@@ -2,7 +2,7 @@
 # playbooks/assess.yml on a guest with Debian's stock kernel, then its starter fleet document applied to a fresh
 # guest, which is assessed again: the starter must reproduce the settings the first guest had.
 #
-#   scripts/test-assess.sh          (make test-assess)
+#   scripts/test-assess.sh [all|stock|reference]     (make test-assess: all)
 #
 # One guest at a time (2 cores), each stopped whatever happens (vm/down.sh: by the PID vm/up.sh recorded):
 #   a. as-stock: units with memory settings (a batch slice that forbids swap, a service in it that asks for swap,
@@ -12,8 +12,15 @@
 #   b. as-fresh: the same units without any memory setting; the policy_groups role applies the starter (systemd
 #      backend, nothing restarted); assess.yml again: every expressible setting is back, and the fresh guest's
 #      starter document is the first guest's.
+#   c. as-ref: the reference kernel, the same units without settings, policy groups and swap tiers applied by the
+#      policy_groups role (policyfs backend); assess.yml reads them: its starter holds the groups as they are
+#      (policies, parent, bound cgroups) and the tier table, and validates.
+#   d. as-ref-fresh: a fresh reference-kernel guest with the same units; the role applies c's starter; assess.yml
+#      again: the same groups, policies and tiers are read back, and its starter is c's.
 # Logs and reports: .cache/test-assess/.
 set -euo pipefail
+parts=${1:-all}
+[[ ${parts} =~ ^(all|stock|reference)$ ]] || { echo "usage: $0 [all|stock|reference]" >&2; exit 2; }
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "${repo}"
@@ -31,10 +38,10 @@ steps_begin
 
 in_guest() { vm/ssh.sh "${guest}" "$@"; }
 
-boot() {  # boot NAME: one stock-kernel guest, and an inventory for it
+boot() {  # boot NAME [KERNEL]: one guest (Debian's stock kernel unless KERNEL), and an inventory for it
     guest=$1
     vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    vm/up.sh "${guest}" stock
+    vm/up.sh "${guest}" "${2:-stock}"
     say "guest ${guest} up: $(in_guest uname -r)"
     cat >"${work}/${guest}.ini" <<INI
 ${guest} ansible_host=127.0.0.1 ansible_port=$(<".cache/vm/guests/${guest}/port") ansible_user=root ansible_ssh_private_key_file=${repo}/.cache/vm/id_ed25519
@@ -112,16 +119,19 @@ PY
     say "the starter validates (policygroups.core.validate)"
 }
 
-apply_starter() {
-    cp "${work}/first/as-stock.fleet.yml" "${work}/starter.yml"
+write_apply() {
     cat >"${work}/apply.yml" <<'YAML'
 ---
-- name: Apply the starter fleet document
+- name: Apply a fleet document
   hosts: all
   gather_facts: false
   roles:
     - role: policygroups.core.policy_groups
 YAML
+}
+
+apply_starter() {
+    cp "${work}/first/as-stock.fleet.yml" "${work}/starter.yml"
     # Nothing is restarted: the check compares what systemd has loaded, not what running processes have.
     playbook "${work}/apply.log" -i "${work}/${guest}.ini" "${work}/apply.yml" -e "@${work}/starter.yml"
 }
@@ -150,6 +160,8 @@ PY
 }
 
 step "prepare (venv, image)" bash -c 'scripts/setup-venv.sh >/dev/null && vm/image.sh >/dev/null'
+write_apply
+if [[ ${parts} != reference ]]; then
 step "a. boot as-stock" boot as-stock
 step "a. units with memory settings" units yes
 step "a. assess.yml" assess first
@@ -162,3 +174,104 @@ step "b. apply the starter (policy_groups role)" apply_starter
 step "b. assess.yml again" assess again
 step "b. the settings are reproduced" check_reproduced
 step "b. stop as-fresh" down
+fi
+
+# c and d: the reference kernel, where the host's own policy groups are read and reproduced.
+boot_ref() {
+    local kdir
+    kdir=$(kernel/build.sh | tail -n1)
+    boot "$1" "${kdir}/bzImage"
+    # Mount the policy hierarchy as the policy_kernel role's unit does.
+    in_guest 'mkdir -p /sys/fs/cgroup/policy && mount -t cgroup -o policy none /sys/fs/cgroup/policy && cat /sys/fs/cgroup/policy/policy.features'
+}
+
+apply_groups() {
+    cat >"${work}/ref-fleet.yml" <<'YAML'
+---
+policy_swap_tiers:
+  - {name: fast, start_priority: 100}
+  - {name: slow, start_priority: -1}
+policy_groups:
+  - name: latency
+    thp: never
+    oom_score_adj: -500
+    swap: {tiers: [fast]}
+    members: {cgroups: [/system.slice/db.service, /system.slice/api.service]}
+  - name: background
+    oom_score_adj: 500
+    swap: {tiers: [slow]}
+    members: {cgroups: [/batch.slice]}
+  - name: reports
+    parent: background
+    thp: madvise
+    members: {cgroups: [/batch.slice/report.service]}
+YAML
+    playbook "${work}/apply-ref.log" -i "${work}/${guest}.ini" "${work}/apply.yml" -e "@${work}/ref-fleet.yml"
+}
+
+check_ref() {
+    .venv/bin/python - "${work}/ref/as-ref.json" "${work}/ref-fleet.yml" <<'PY'
+import json, sys, yaml
+r = json.load(open(sys.argv[1]))
+applied = yaml.safe_load(open(sys.argv[2]))
+assert r["backend"] == "policyfs", r["backend"]
+assert r["starter_errors"] == [], r["starter_errors"]
+starter = r["starter"]
+print("    starter tiers:", starter.get("policy_swap_tiers"))
+print("    starter groups:", [(g["name"], {k: v for k, v in g.items() if k not in ("name", "description")})
+                              for g in starter["policy_groups"]])
+assert starter["policy_swap_tiers"] == applied["policy_swap_tiers"], starter["policy_swap_tiers"]
+got = {g["name"]: g for g in starter["policy_groups"]}
+for want in applied["policy_groups"]:
+    have = got.get(want["name"])
+    assert have, (want["name"], sorted(got))
+    for key in ("thp", "oom_score_adj", "swap", "parent"):
+        if key in want:
+            assert have.get(key) == want[key], (want["name"], key, have.get(key), want[key])
+    assert sorted(have["members"]["cgroups"]) == sorted(want["members"]["cgroups"]), (want["name"], have["members"])
+PY
+    say "the reference kernel's groups and tiers are in the starter as applied"
+}
+
+apply_ref_starter() {
+    playbook "${work}/apply-ref-starter.log" -i "${work}/${guest}.ini" "${work}/apply.yml" -e "@${work}/ref/as-ref.fleet.yml"
+}
+
+check_ref_reproduced() {
+    .venv/bin/python - "${work}/ref/as-ref.json" "${work}/ref-again/as-ref-fresh.json" <<'PY'
+import json, sys
+first, again = (json.load(open(p)) for p in sys.argv[1:])
+assert again["backend"] == "policyfs" and again["starter_errors"] == [], (again["backend"], again["starter_errors"])
+
+
+def groups(report):
+    # The kernel binds cgroups: a unit the starter names (systemd_units) is read back as its control group. Compare
+    # what the kernel holds: each group's policies and parent, and the cgroups its members are.
+    cgroup_of = {u: e.get("control_group") for u, e in report["units"].items()}
+    out = {}
+    for g in report["starter"]["policy_groups"]:
+        members = g.get("members", {})
+        cgroups = set(members.get("cgroups", [])) | {cgroup_of[u] for u in members.get("systemd_units", [])}
+        out[g["name"]] = ({k: v for k, v in g.items() if k not in ("description", "members", "name")}, sorted(cgroups))
+    return out
+
+
+assert groups(again) == groups(first), (groups(again), groups(first))
+assert again["starter"]["policy_swap_tiers"] == first["starter"]["policy_swap_tiers"]
+print("    the fresh reference-kernel guest reads back the same groups, policies, members and tiers")
+PY
+}
+
+[[ ${parts} != stock ]] || exit 0
+step "c. boot as-ref (reference kernel)" boot_ref as-ref
+step "c. the same units, no settings" units no
+step "c. policy groups and tiers (policy_groups role)" apply_groups
+step "c. assess.yml" assess ref
+step "c. the starter holds the kernel's groups" check_ref
+step "c. stop as-ref" down
+step "d. boot as-ref-fresh (reference kernel)" boot_ref as-ref-fresh
+step "d. the same units, no settings" units no
+step "d. apply c's starter (policy_groups role)" apply_ref_starter
+step "d. assess.yml again" assess ref-again
+step "d. the groups are reproduced" check_ref_reproduced
+step "d. stop as-ref-fresh" down
