@@ -201,7 +201,8 @@ def plot(runs: dict[str, list[Rows]], workloads: Sequence[dict[str, Any]], devic
     names = [w["name"] for w in workloads]
     # (title, [(column, series label)], log scale)
     panels: list[tuple[str, list[tuple[str, str]], bool]] = [
-        *((f"{s}: p99 latency (us)", [(f"{s}_p99_us", s)], True) for s in services),
+        *((f"{s}: latency percentiles (us)", [(f"{s}_p99_us", "p99"), (f"{s}_p50_us", "p50")], True)
+          for s in services),
         *((f"{b}: MB swept a second", [(f"{b}_mb_per_s", b)], False) for b in batches),
         ("swap used per device (MB)", [(f"swap_{d}_mb", d) for d in devices], False),
         ("swapped in per device since the start (MB)", [(f"swapin_{d}_mb", d) for d in devices], False),
