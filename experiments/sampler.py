@@ -86,11 +86,9 @@ def prepare(spec: dict[str, Any]) -> None:
     paths = sorted(spec["cgroups"], key=lambda p: (p.count("/"), p))
     for path in paths:
         parent = CGROUP_ROOT
-        for part in path.strip("/").split("/"):
+        for part in cgroup_dir(path).relative_to(CGROUP_ROOT).parts:  # checked whole before anything is made
             enable_memory(parent)
             parent = parent / part
-            if parent.is_symlink():
-                raise SystemExit(f"sampler: {parent} is a symlink")
             parent.mkdir(exist_ok=True)
     for path in paths:
         for name, value in spec["cgroups"][path].items():

@@ -299,3 +299,13 @@ def test_a_run_keeps_the_files_as_written_and_resumes_what_is_missing(
     booted.clear()
     assert experiment.run(experiment.load(source, quick=False), out, fresh=False) == 0
     assert booted == [("groups", 2)]
+
+
+def test_the_sampler_checks_a_path_whole_before_it_makes_any_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cgroup.subtree_control").write_text("memory\n")
+    monkeypatch.setattr(sampler, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(sampler, "mount_policy", lambda: False)
+    with pytest.raises(SystemExit, match="not a cgroup path"):
+        sampler.prepare({"cgroups": {"/exp/../escape": {}}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cgroup.subtree_control"]
