@@ -39,12 +39,12 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))
 
 from fakekernel import FakeKernel, HostSpec, tiers_of  # noqa: E402
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import (  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import (  # noqa: E402
     POLICY_FILES,
     PolicyfsBackend,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome, reconcile  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import Outcome, reconcile  # noqa: E402
 
 POLICY_ROOT = "/sys/fs/cgroup/policy"
 POLICIES = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback")

@@ -39,9 +39,9 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))
 
 from fakekernel import FakeKernel, HostSpec  # noqa: E402
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import reconcile  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import reconcile  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 import bench_scale  # noqa: E402

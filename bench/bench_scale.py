@@ -39,10 +39,10 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))
 
 from fakekernel import FakeKernel, HostSpec, tiers_of  # noqa: E402
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import desired_groups  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import reconcile  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import desired_groups  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import reconcile  # noqa: E402
 
 TIERS = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
 RENDER_GROUPS = 50

@@ -81,7 +81,7 @@ def validate_fleet(path: Path, where: str) -> list[str]:
     collections = REPO / ".cache" / "collections"
     if str(collections) not in sys.path:
         sys.path.insert(0, str(collections))
-    from ansible_collections.policygroups.core.plugins.module_utils._validate import (  # noqa: PLC0415
+    from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import (  # noqa: PLC0415
         validate_fleet as collection_validate,
     )
 

@@ -23,7 +23,7 @@ from ansible.plugins.filter.core import to_nice_yaml
 
 from ansible_collections.policygroups.core.plugins.filter.plan import fleet_plan, plan
 from ansible_collections.policygroups.core.plugins.filter.render import ON_UNSUPPORTED, render
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import HostVariables, host_inputs
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import HostVariables, host_inputs
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "dest": {"type": "path", "required": True},

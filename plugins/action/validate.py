@@ -18,13 +18,13 @@ from typing import Any
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.policygroups.core.plugins.filter.render import RenderError, merged_document
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import (
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import (
     HostVariables,
     fleet_document,
     host_inputs,
     plain,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._validate import (
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import (
     DEFAULT_NR_SWAP_TIERS,
     SchemaUnavailable,
     validate_fleet,

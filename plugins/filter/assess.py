@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import plain
-from ansible_collections.policygroups.core.plugins.module_utils._model import MEM_PRIORITIES
-from ansible_collections.policygroups.core.plugins.module_utils._validate import SchemaUnavailable, validate_fleet
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import plain
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import MEM_PRIORITIES
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import SchemaUnavailable, validate_fleet
 
 REPORT_FORMAT = 1
 SEVERITIES = ("error", "warning", "info")

@@ -14,7 +14,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import LAYER_PREFIX, SELECT_PREFIX
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import LAYER_PREFIX, SELECT_PREFIX
 
 # The fleet document's variables; layers are policy_groups__<layer>.
 DOCUMENT_VARS = ("policy_groups", "policy_swap_tiers")

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 # plain: re-exported for the drift_report and health_findings filters, which take Ansible's values the same way.
-from ansible_collections.policygroups.core.plugins.module_utils import _hierarchy
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document, plain as plain
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _hierarchy
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import fleet_document, plain as plain
 
 try:
     from ansible.errors import AnsibleFilterError
@@ -23,12 +23,12 @@ except ImportError:  # pragma: no cover - only without ansible-core (e.g. a bare
     AnsibleFilterError = ValueError  # type: ignore[assignment,misc,unused-ignore]
 
 # The systemd backend's own account of what a mainline host can express (the module's planner uses the same).
-from ansible_collections.policygroups.core.plugins.module_utils._mainline_map import (
+from ansible_collections.policygroups.core.plugins.module_utils._systemd._mainline_map import (
     ALWAYS_UNSUPPORTED as MAINLINE_NEVER,
     MAPPINGS as MAINLINE_MAPPINGS,
     findings as mainline_findings,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._model import POLICY_KEYS, normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import POLICY_KEYS, normalize
 
 try:
     from ansible.utils.display import Display
@@ -44,10 +44,10 @@ def _deprecated(msg: str) -> None:
 # Optional: the collection's full validator (JSON Schema + semantic rules). When it is importable, every
 # merged host document goes through it; the structural checks below count when it is not (or finds nothing),
 # because rendering itself depends on them (unique names, known parents, no cycles).
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_rules import DEFAULT_NR_SWAP_TIERS
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_rules import DEFAULT_NR_SWAP_TIERS
 
 try:
-    from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+    from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet
 except ImportError:  # pragma: no cover - exercised when the validator or jsonschema is missing
     validate_fleet = None  # type: ignore[assignment]
 

@@ -147,12 +147,12 @@ assessment:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._assess import assess_host
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PolicyGroupsError
-from ansible_collections.policygroups.core.plugins.module_utils._info import host_info
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import COMMON_ARGS, backend_from
-from ansible_collections.policygroups.core.plugins.module_utils._systemctl import module_runner
+from ansible_collections.policygroups.core.plugins.module_utils._assess._assess import assess_host
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._info import host_info
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import COMMON_ARGS, backend_from
+from ansible_collections.policygroups.core.plugins.module_utils._engine._systemctl import module_runner
 
 ASSESS_ARGS = {key: spec for key, spec in COMMON_ARGS.items() if key != "lock_timeout"}
 

@@ -227,12 +227,12 @@ from typing import Any, Sequence
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PolicyGroupsError
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._lock import DEFAULT_LOCK_PATH, HostLock
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import TIER_ARGS
-from ansible_collections.policygroups.core.plugins.module_utils._swapdev import STATES, TYPES, run
-from ansible_collections.policygroups.core.plugins.module_utils._swaphost import Runner, SwapHost
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._engine._lock import DEFAULT_LOCK_PATH, HostLock
+from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import TIER_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._swap._swapdev import STATES, TYPES, run
+from ansible_collections.policygroups.core.plugins.module_utils._swap._swaphost import Runner, SwapHost
 
 ARGS: dict[str, dict[str, Any]] = {
     "path": {"type": "path", "required": True},

@@ -131,11 +131,11 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import COMMON_ARGS, VERIFY_ARG, run_reconcile
-from ansible_collections.policygroups.core.plugins.module_utils._model import HostPolicy, normalize_tiers
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome
-from ansible_collections.policygroups.core.plugins.module_utils._report import tiers_view
-from ansible_collections.policygroups.core.plugins.module_utils._state import HostState
+from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import COMMON_ARGS, VERIFY_ARG, run_reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import HostPolicy, normalize_tiers
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import Outcome
+from ansible_collections.policygroups.core.plugins.module_utils._engine._report import tiers_view
+from ansible_collections.policygroups.core.plugins.module_utils._engine._state import HostState
 
 
 def desired_tiers(given: list[dict[str, Any]], actual: HostState, purge: bool) -> HostPolicy:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._model import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import (
     TierSpec,
     parse_nodelist,
     render_nodelist,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._swaptiers import parse_table, render_table, tier_of
+from ansible_collections.policygroups.core.plugins.module_utils._engine._swaptiers import parse_table, render_table, tier_of
 
 POLICY_ROOT = "/sys/fs/cgroup/policy"
 CGROUP2 = "/sys/fs/cgroup"

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._swaphost import SwapHost
-from ansible_collections.policygroups.core.plugins.module_utils._swaptiers import render_table
-from ansible_collections.policygroups.core.plugins.module_utils._model import TierSpec
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._swap._swaphost import SwapHost
+from ansible_collections.policygroups.core.plugins.module_utils._engine._swaptiers import render_table
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import TierSpec
 
 PAGE = os.sysconf("SC_PAGESIZE")
 ALGORITHMS = ("lzo", "lzo-rle", "lz4", "zstd")

@@ -24,9 +24,9 @@ import pytest
 
 from fakekernel import FakeKernel, HostSpec
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import reconcile
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / ".cache" / "collections"

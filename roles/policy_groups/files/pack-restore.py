@@ -2,13 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pack the boot-time restore into one runnable zip: ``python3 policygroups-restore.pyz --document ...``.
 
-Run on the controller by the policy_groups role:  pack-restore.py OUT ENTRY_POINT ENGINE_FILE...
-                                        or:  pack-restore.py --new-tempdir NAME ENTRY_POINT ENGINE_FILE...
+Run on the controller by the policy_groups role:  pack-restore.py OUT ENTRY_POINT PACKAGE_DIR...
+                                        or:  pack-restore.py --new-tempdir NAME ENTRY_POINT PACKAGE_DIR...
 (the second makes a private temporary directory, packs into NAME there and prints the archive's path, so one
 task both makes the scratch space and fills it; the caller removes the directory).
 
-The archive holds ENTRY_POINT as ``__main__.py`` and each ENGINE_FILE (the collection's stdlib-only engine
-modules) in the package ``policygroups_engine``, so the host gets one file in one transfer. Entries are sorted
+The archive holds ENTRY_POINT as ``__main__.py`` and each PACKAGE_DIR (one of the collection's stdlib-only
+``plugins/module_utils`` subpackages: the engine and its backends) with its ``*.py`` files as a subpackage of
+``policygroups_engine``, so the host gets one file in one transfer and the packages' relative imports work as in
+the collection. Entries are sorted
 and carry a fixed time stamp: the same inputs give the same bytes.
 """
 
@@ -30,10 +32,15 @@ def entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data)
 
 
-def pack(out: str, entry_point: str, engine_files: list[str]) -> None:
-    members = {"__main__.py": entry_point, f"{PACKAGE}/__init__.py": None}
-    for path in engine_files:
-        members[f"{PACKAGE}/{os.path.basename(path)}"] = path
+def pack(out: str, entry_point: str, package_dirs: list[str]) -> None:
+    members: dict[str, str | None] = {"__main__.py": entry_point, f"{PACKAGE}/__init__.py": None}
+    for directory in package_dirs:
+        package = os.path.basename(os.path.normpath(directory))
+        if not os.path.isfile(os.path.join(directory, "__init__.py")):
+            raise SystemExit(f"pack-restore.py: {directory} is not a package (no __init__.py)")
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".py"):
+                members[f"{PACKAGE}/{package}/{name}"] = os.path.join(directory, name)
     tmp = f"{out}.tmp"
     with zipfile.ZipFile(tmp, "w") as archive:
         for name in sorted(members):

@@ -45,8 +45,8 @@ def log(message: str) -> None:
 
 def systemctl_show(unit: str) -> dict[str, str]:
     """The properties ``unit_cgroup`` needs, in one ``systemctl show`` (empty when systemctl cannot answer)."""
-    from policygroups_engine._systemctl import parse_show
-    from policygroups_engine._unit_cgroup import UNIT_PROPERTIES
+    from policygroups_engine._engine._systemctl import parse_show
+    from policygroups_engine._engine._unit_cgroup import UNIT_PROPERTIES
 
     try:
         out = subprocess.run(["systemctl", "show", *(f"--property={p}" for p in UNIT_PROPERTIES), "--", unit],
@@ -61,7 +61,7 @@ def make_unit_resolver(root: str, cgroup_root: str, create: bool,
                        show: Callable[[str], dict[str, str]] | None = None) -> Callable[[str], str | None]:
     """A unit's cgroup by the engine's rule (``_unit_cgroup.unit_cgroup``, the same as at run time): the running
     unit's ControlGroup, else ``<slice path>/<unit>``, created when asked."""
-    from policygroups_engine._unit_cgroup import unit_cgroup
+    from policygroups_engine._engine._unit_cgroup import unit_cgroup
 
     def resolve(unit: str) -> str | None:
         props = (show or systemctl_show)(unit)
@@ -70,7 +70,7 @@ def make_unit_resolver(root: str, cgroup_root: str, create: bool,
         path = unit_cgroup(unit, props)
         if path is None or not create or path == props.get("ControlGroup", "").strip():
             return path  # unknown, asked not to create, or running (its cgroup exists)
-        from policygroups_engine._io import makedirs_nofollow
+        from policygroups_engine._engine._io import makedirs_nofollow
 
         try:
             makedirs_nofollow(root, f"{cgroup_root.rstrip('/')}{path}")  # no link is followed on the way
@@ -108,7 +108,7 @@ class Restore:
 
     def desired(self, actual: Any) -> Any:
         """The policy to reach from ``actual``: with ``tiers_purge: false`` the host's other tiers stay."""
-        from policygroups_engine._model import HostPolicy, normalize_tiers
+        from policygroups_engine._engine._model import HostPolicy, normalize_tiers
 
         if self.tiers_purge or self.policy.tiers is None or not actual.tiers:
             return self.policy
@@ -119,8 +119,8 @@ class Restore:
 
 def validate(doc: dict[str, Any]) -> Restore:
     """Every key of the document checked, strictly typed (``"false"`` is not a boolean); raises BadDocument."""
-    from policygroups_engine._errors import ModelError
-    from policygroups_engine._model import normalize
+    from policygroups_engine._engine._errors import ModelError
+    from policygroups_engine._engine._model import normalize
 
     unknown = sorted(set(doc) - set(DOCUMENT_KEYS))
     if unknown:
@@ -147,7 +147,7 @@ def validate(doc: dict[str, Any]) -> Restore:
 def ensure_cgroups(policy: Any, root: str, cgroup_root: str) -> None:
     """Create bound cgroup v2 paths that do not exist yet (their services start later); the paths are the
     validated ones (absolute, normalised, no '..')."""
-    from policygroups_engine._io import makedirs_nofollow
+    from policygroups_engine._engine._io import makedirs_nofollow
 
     for group in policy.groups:
         for path in group.members.cgroups if group.present else ():
@@ -178,10 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"cannot use the persisted policy, nothing was done: {exc}")
         return 2
 
-    from policygroups_engine._backend import make_backend
-    from policygroups_engine._errors import PolicyGroupsError
-    from policygroups_engine._lock import DEFAULT_LOCK_PATH
-    from policygroups_engine._reconcile import reconcile
+    from policygroups_engine._engine._backend import make_backend
+    from policygroups_engine._engine._errors import PolicyGroupsError
+    from policygroups_engine._engine._lock import DEFAULT_LOCK_PATH
+    from policygroups_engine._engine._reconcile import reconcile
 
     policy_root = args.policy_root or restore.policy_root
     create = not args.no_create_cgroups and not args.check

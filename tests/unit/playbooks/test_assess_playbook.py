@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simhosts as sim  # noqa: E402
 
-from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet  # noqa: E402
 
 pytestmark = sim.needs_ansible_playbook
 

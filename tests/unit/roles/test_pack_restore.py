@@ -15,9 +15,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 FILES = REPO / "roles" / "policy_groups" / "files"
 ENGINE = REPO / "plugins" / "module_utils"
-# What the role leaves out of the pack: read from the role itself, so that the tests pack what the role packs.
-CONTROLLER_ONLY = set(yaml.safe_load((REPO / "roles" / "policy_groups" / "vars" / "main.yml").read_text())
-                      ["__policy_groups_engine_controller_only"])
+# The subpackages the role packs: read from the role itself, so that the tests pack what the role packs.
+PACKAGES: list[str] = yaml.safe_load((REPO / "roles" / "policy_groups" / "vars" / "main.yml").read_text())[
+    "__policy_groups_engine_packages"]
 # Code the host's Python cannot import at boot: the collection by its absolute name (the restore carries the
 # engine as its own package), ansible-core, jsonschema.
 CONTROLLER_PACKAGES = {"ansible_collections", "ansible", "jsonschema"}
@@ -27,7 +27,7 @@ from fakekernel import FakeKernel, HostSpec  # noqa: E402
 
 
 def pack(out: Path) -> Path:
-    engine = sorted(str(p) for p in ENGINE.glob("_*.py") if p.name not in CONTROLLER_ONLY)
+    engine = [str(ENGINE / package) for package in PACKAGES]
     subprocess.run([sys.executable, str(FILES / "pack-restore.py"), str(out), str(FILES / "policygroups-restore.py"),
                     *engine], check=True)
     return out
@@ -38,12 +38,13 @@ def test_archive_layout_and_reproducible_bytes(tmp_path: Path) -> None:
     assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
     names = zipfile.ZipFile(first).namelist()
     assert names == sorted(names) and names[0] == "__main__.py"
-    assert "policygroups_engine/__init__.py" in names and "policygroups_engine/_reconcile.py" in names
-    assert not any(n.endswith(tuple(CONTROLLER_ONLY)) for n in names)
+    assert "policygroups_engine/__init__.py" in names and "policygroups_engine/_engine/_reconcile.py" in names
+    assert "policygroups_engine/_systemd/__init__.py" in names
+    assert {n.split("/")[1] for n in names if n.count("/") == 2} == set(PACKAGES)
 
 
 def test_new_tempdir_packs_into_a_private_directory_and_prints_the_path(tmp_path: Path) -> None:
-    engine = sorted(str(p) for p in ENGINE.glob("_*.py") if p.name not in CONTROLLER_ONLY)
+    engine = [str(ENGINE / package) for package in PACKAGES]
     argv = [sys.executable, str(FILES / "pack-restore.py"), "--new-tempdir", "restore.pyz",
             str(FILES / "policygroups-restore.py"), *engine]
     run = subprocess.run(argv, capture_output=True, text=True, check=True, env={"TMPDIR": str(tmp_path)})
@@ -86,12 +87,40 @@ def _absolute_imports(path: Path) -> set[str]:
 
 def test_the_pack_carries_no_controller_only_code() -> None:
     # A packed file importing the collection by name, ansible or jsonschema fails at boot, when the restore runs.
-    packed = sorted(p for p in ENGINE.glob("_*.py") if p.name not in CONTROLLER_ONLY)
-    offending = {p.name: sorted(_absolute_imports(p) & CONTROLLER_PACKAGES) for p in packed}
+    packed = sorted(p for package in PACKAGES for p in (ENGINE / package).glob("*.py"))
+    offending = {str(p.relative_to(ENGINE)): sorted(_absolute_imports(p) & CONTROLLER_PACKAGES) for p in packed}
     assert {name: found for name, found in offending.items() if found} == {}
 
 
-def test_every_file_left_out_of_the_pack_needs_to_be() -> None:
-    # The list stays exact: a file that became stdlib-only goes back into the pack.
-    for name in sorted(CONTROLLER_ONLY):
-        assert _absolute_imports(ENGINE / name) & CONTROLLER_PACKAGES, name
+def _engine_imports(path: Path, package: str) -> set[tuple[str, str]]:
+    """The (subpackage, module) pairs of module_utils that a file imports: relative imports from ``package``, and
+    ``policygroups_engine.<subpackage>.<module>`` as the restore's entry point names them."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        parts = (node.module or "").split(".") if node.module else []
+        if node.level == 0 and parts[:1] == ["policygroups_engine"] and len(parts) == 3:
+            found.add((parts[1], parts[2]))
+        elif node.level == 1:
+            found |= {(package, parts[0])} if parts else {(package, a.name) for a in node.names}
+        elif node.level == 2:
+            sub = parts[0]
+            found |= {(sub, parts[1])} if len(parts) == 2 else {(sub, a.name) for a in node.names}
+    return found
+
+
+def test_the_pack_is_exactly_what_the_restore_imports() -> None:
+    # Follow the imports from the entry point: every module it reaches is in a packed subpackage (nothing is missing
+    # at boot), and every packed subpackage is reached (the list stays exact).
+    todo = _engine_imports(FILES / "policygroups-restore.py", "")
+    seen: set[tuple[str, str]] = set()
+    while todo:
+        package, module = todo.pop()
+        if (package, module) in seen:
+            continue
+        seen.add((package, module))
+        source = ENGINE / package / f"{module}.py"
+        assert source.is_file(), f"{package}.{module} is imported but is no module of plugins/module_utils"
+        todo |= _engine_imports(source, package)
+    assert {pair[0] for pair in seen} == set(PACKAGES)

@@ -58,8 +58,8 @@ def host(tmp_path: Path, restore: ModuleType, monkeypatch: pytest.MonkeyPatch) -
                                                     swaps=(("/dev/zram0", 150),)))
     (tmp_path / "host" / "etc" / "policygroups").mkdir(parents=True)
     (tmp_path / "host" / "etc" / "policygroups" / "policy.json").write_text(json.dumps(DOC))
-    import policygroups_engine._backend as backend_mod
-    import policygroups_engine._backend_policyfs as policyfs
+    import policygroups_engine._engine._backend as backend_mod
+    import policygroups_engine._policyfs._backend_policyfs as policyfs
 
     def make_backend(name: str = "auto", root: str = "/", policy_root: str = "") -> Any:
         assert root == str(tmp_path / "host") and policy_root == "/sys/fs/cgroup/policy"

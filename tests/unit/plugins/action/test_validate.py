@@ -14,7 +14,7 @@ from unittest.mock import MagicMock
 import pytest
 
 from ansible_collections.policygroups.core.plugins.action.validate import ActionModule
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_input import fleet_document, plain
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import fleet_document, plain
 
 from ..module_utils.fleet_examples import BRIEF_EXAMPLE
 

@@ -16,7 +16,7 @@ from ansible_collections.policygroups.core.plugins.filter.assess import (
     group_name,
     unit_policy,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet
 
 
 def unit(settings: dict[str, str], cgroup: str | None = None, state: str = "active", **extra: Any) -> dict[str, Any]:

@@ -75,8 +75,8 @@ def test_systemd_backend_reads_back_what_its_dropins_express() -> None:
     ``inherit`` where the render says ``default``, and a group without units of its own has no drop-in at all. The
     rollout's health check after a converged batch must find nothing (found by the team fleet on the stock kernel:
     "web: effective thp is inherit, expected default")."""
-    from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import policies_from
-    from ansible_collections.policygroups.core.plugins.module_utils._mainline_map import properties_of
+    from ansible_collections.policygroups.core.plugins.module_utils._systemd._backend_systemd import policies_from
+    from ansible_collections.policygroups.core.plugins.module_utils._systemd._mainline_map import properties_of
 
     doc = {"policy_swap_tiers": DOC["policy_swap_tiers"], "policy_groups": [
         {"name": "web", "thp": "never", "oom_score_adj": -500, "swap": {"tiers": ["fast"]},

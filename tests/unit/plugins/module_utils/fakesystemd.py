@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ansible_collections.policygroups.core.plugins.module_utils._dropins import parse_properties
+from ansible_collections.policygroups.core.plugins.module_utils._systemd._dropins import parse_properties
 
 DEFAULT_PROPERTIES = ("OOMScoreAdjust", "MemoryKSM", "MemoryZSwapWriteback", "MemorySwapMax", "NUMAPolicy", "NUMAMask")
 PROPERTY_DEFAULTS = {"OOMScoreAdjust": "0", "MemoryKSM": "no", "MemoryZSwapWriteback": "yes", "MemorySwapMax": "infinity",

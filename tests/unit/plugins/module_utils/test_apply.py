@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fakekernel import FakeKernel, HostSpec
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._errors import LockTimeoutError, PlanError
-from ansible_collections.policygroups.core.plugins.module_utils._lock import HostLock
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import LockTimeoutError, PlanError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._lock import HostLock
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import reconcile
 
 DOC = {"policy_groups": [
     {"name": "a", "thp": "never", "ksm": True},

@@ -10,9 +10,9 @@ from typing import Any, Sequence
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.policygroups.core.plugins.module_utils import _assess
-from ansible_collections.policygroups.core.plugins.module_utils._assess import assess_host, memory_settings
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._assess import _assess
+from ansible_collections.policygroups.core.plugins.module_utils._assess._assess import assess_host, memory_settings
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
 from ansible_collections.policygroups.core.plugins.modules import policy_groups_assess
 
 SHOW = """Id=db.service

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from fakekernel import STATS, FakeKernel, HostSpec, tiers_of
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend import make_backend
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._errors import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._backend import make_backend
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import (
     BackendError,
     NotAvailableError,
     ProcessGoneError,
     UnsupportedError,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._plan import Operation
+from ansible_collections.policygroups.core.plugins.module_utils._engine._plan import Operation
 
 ROOT = "/sys/fs/cgroup/policy"
 

@@ -10,24 +10,24 @@ from typing import Any
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.policygroups.core.plugins.module_utils._backend import make_backend
-from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import SystemdBackend
-from ansible_collections.policygroups.core.plugins.module_utils._dropins import Dropin, DropinStore
-from ansible_collections.policygroups.core.plugins.module_utils._errors import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._backend import make_backend
+from ansible_collections.policygroups.core.plugins.module_utils._systemd._backend_systemd import SystemdBackend
+from ansible_collections.policygroups.core.plugins.module_utils._systemd._dropins import Dropin, DropinStore
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import (
     BackendError,
     NotAvailableError,
     PlanError,
     UnsupportedError,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._info import add_stats, host_info
-from ansible_collections.policygroups.core.plugins.module_utils._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._info import add_stats, host_info
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import (
     Outcome,
     UnsupportedPolicyError,
     reconcile,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
-from ansible_collections.policygroups.core.plugins.module_utils._systemctl import parse_show
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._systemctl import parse_show
 from ansible_collections.policygroups.core.plugins.modules import policy_groups_info
 
 from .fakesystemd import DEFAULT_PROPERTIES, FakeSystemd
@@ -404,7 +404,7 @@ def test_a_failed_operation_and_a_failed_read_are_both_reported(host: FakeSystem
 
 
 def test_unknown_operation(host: FakeSystemd) -> None:
-    from ansible_collections.policygroups.core.plugins.module_utils._plan import Operation
+    from ansible_collections.policygroups.core.plugins.module_utils._engine._plan import Operation
 
     with pytest.raises(BackendError, match="no operation 'create_group'"):
         backend_for(host).apply(Operation("create_group", "a"))

@@ -18,11 +18,11 @@ from typing import Any, Callable
 import pytest
 from fakekernel import FakeKernel, HostSpec
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend import Backend
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import SystemdBackend
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._backend import Backend
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._systemd._backend_systemd import SystemdBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import (
     Outcome,
     UnsupportedPolicyError,
     reconcile,
@@ -147,7 +147,7 @@ def test_unsupported_warn_leaves_it_out_and_applies_the_rest(make_host: Callable
 
 def test_a_tier_table_on_a_mainline_kernel_is_refused_before_any_write(tmp_path: Path) -> None:
     # The systemd backend has no swap tiers: a table asked of it is refused, never answered with an empty one.
-    from ansible_collections.policygroups.core.plugins.module_utils._errors import UnsupportedError
+    from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import UnsupportedError
 
     host = systemd_host(tmp_path, False)
     before = host.snapshot()

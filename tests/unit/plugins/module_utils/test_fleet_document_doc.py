@@ -9,8 +9,8 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from ansible_collections.policygroups.core.plugins.module_utils._schema import load_schema
-from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema import load_schema
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet
 
 DOC = Path(__file__).resolve().parents[4] / "docs" / "fleet-document.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils import _fstab
-from ansible_collections.policygroups.core.plugins.module_utils._size import format_size, parse_size
+from ansible_collections.policygroups.core.plugins.module_utils._swap import _fstab
+from ansible_collections.policygroups.core.plugins.module_utils._swap._size import format_size, parse_size
 
 FSTAB = ("# <file system> <mount point> <type> <options> <dump> <pass>\n"
          "UUID=r / ext4 errors=remount-ro 0 1\n"

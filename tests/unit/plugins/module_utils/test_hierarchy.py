@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from ansible_collections.policygroups.core.plugins.filter import render as render_mod
-from ansible_collections.policygroups.core.plugins.module_utils import _hierarchy
-from ansible_collections.policygroups.core.plugins.module_utils._errors import ModelError
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
-from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _hierarchy
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import ModelError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet
 
 BAD = [
     ("duplicate", [{"name": "a"}, {"name": "a"}], "policy_groups[1].name",

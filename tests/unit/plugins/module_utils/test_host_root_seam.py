@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils import _modcommon
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PolicyGroupsError
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _modcommon
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
 
 
 def params(root: Path | str, backend: str) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def test_systemd_backend_with_another_host_root_is_refused(tmp_path: Path) -> No
 
 def test_auto_under_another_host_root_never_picks_systemd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Even where the systemd backend would probe as available, a re-rooted host is only ever policyfs.
-    from ansible_collections.policygroups.core.plugins.module_utils import _backend_systemd
+    from ansible_collections.policygroups.core.plugins.module_utils._systemd import _backend_systemd
 
     monkeypatch.setattr(_backend_systemd.SystemdBackend, "probe",
                         lambda self: pytest.fail("the systemd backend was probed under another host_root"))
@@ -32,6 +32,6 @@ def test_auto_under_another_host_root_never_picks_systemd(tmp_path: Path, monkey
 
 
 def test_systemd_backend_on_the_real_root_is_accepted() -> None:
-    from ansible_collections.policygroups.core.plugins.module_utils._backend_systemd import SystemdBackend
+    from ansible_collections.policygroups.core.plugins.module_utils._systemd._backend_systemd import SystemdBackend
 
     assert isinstance(_modcommon.backend_from(params("/", "systemd")), SystemdBackend)

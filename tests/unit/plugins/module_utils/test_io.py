@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._io import FlatKeyed, HostIO, parse_flat_keyed
+from ansible_collections.policygroups.core.plugins.module_utils._engine._io import FlatKeyed, HostIO, parse_flat_keyed
 
 
 def test_paths_are_rerooted(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_a_link_in_the_root_itself_is_the_callers_choice(tmp_path: Path) -> None
 
 
 def test_replace_nofollow_refuses_a_link_at_the_file_and_on_the_way(tmp_path: Path) -> None:
-    from ansible_collections.policygroups.core.plugins.module_utils._io import replace_nofollow
+    from ansible_collections.policygroups.core.plugins.module_utils._engine._io import replace_nofollow
 
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "etc").mkdir(parents=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._errors import LockTimeoutError, PolicyGroupsError
-from ansible_collections.policygroups.core.plugins.module_utils._lock import HostLock
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import LockTimeoutError, PolicyGroupsError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._lock import HostLock
 
 
 def test_exclusive_excludes_and_release_frees(tmp_path: Path) -> None:

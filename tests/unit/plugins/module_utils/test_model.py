@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._errors import ModelError
-from ansible_collections.policygroups.core.plugins.module_utils._model import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import ModelError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import (
     TierSpec,
     normalize,
     parse_nodelist,

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils import _names
-from ansible_collections.policygroups.core.plugins.module_utils._errors import ModelError
-from ansible_collections.policygroups.core.plugins.module_utils._model import GROUP_PATH_MAX, normalize
-from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _names
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import ModelError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import GROUP_PATH_MAX, normalize
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet
 
 
 def one_group(**fields: Any) -> dict[str, Any]:

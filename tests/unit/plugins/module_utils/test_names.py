@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.policygroups.core.plugins.module_utils import _names
-from ansible_collections.policygroups.core.plugins.module_utils._schema import load_schema, python_pattern
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _names
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema import load_schema, python_pattern
 
 
 def test_patterns_match_the_schema() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from fakekernel import FakeKernel, HostSpec, tiers_of
 
-from ansible_collections.policygroups.core.plugins.module_utils._apply import apply_plan
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError, UnsupportedError
-from ansible_collections.policygroups.core.plugins.module_utils._model import normalize
-from ansible_collections.policygroups.core.plugins.module_utils._plan import Operation, plan
+from ansible_collections.policygroups.core.plugins.module_utils._engine._apply import apply_plan
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PlanError, UnsupportedError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._plan import Operation, plan
 
 ROOT = "/sys/fs/cgroup/policy"
 

@@ -9,11 +9,11 @@ from fakekernel import FakeKernel, HostSpec, tiers_of
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.policygroups.core.plugins.module_utils._apply import apply_plan
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError
-from ansible_collections.policygroups.core.plugins.module_utils._model import POLICY_KEYS, normalize
-from ansible_collections.policygroups.core.plugins.module_utils._plan import plan, same_value
+from ansible_collections.policygroups.core.plugins.module_utils._engine._apply import apply_plan
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PlanError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import POLICY_KEYS, normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._plan import plan, same_value
 
 NAMES = ["g0", "g1", "g2", "g3", "g4", "g5"]
 TIER_NAMES = ["fast", "mid", "slow", "zram"]

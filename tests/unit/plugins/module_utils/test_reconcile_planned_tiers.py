@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from fakekernel import FakeKernel
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError
-from ansible_collections.policygroups.core.plugins.module_utils._model import HostPolicy, TierSpec, normalize
-from ansible_collections.policygroups.core.plugins.module_utils._planner_policyfs import assume_tiers
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome, reconcile
-from ansible_collections.policygroups.core.plugins.module_utils._state import Capabilities, HostState
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PlanError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import HostPolicy, TierSpec, normalize
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._planner_policyfs import assume_tiers
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import Outcome, reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._engine._state import Capabilities, HostState
 
 CAPS = Capabilities(backend="policyfs", available=True)
 TIERS = (TierSpec("slow", -1), TierSpec("fast", 100))

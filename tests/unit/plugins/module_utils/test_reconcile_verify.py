@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fakekernel import FakeKernel, HostSpec
 
-from ansible_collections.policygroups.core.plugins.module_utils._backend_policyfs import PolicyfsBackend
-from ansible_collections.policygroups.core.plugins.module_utils._model import HostPolicy, normalize
-from ansible_collections.policygroups.core.plugins.module_utils._reconcile import Outcome, reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import HostPolicy, normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import Outcome, reconcile
 
 DOC = {"policy_groups": [{"name": "latency", "thp": "never", "oom_score_adj": -500}]}
 

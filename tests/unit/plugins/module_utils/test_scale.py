@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from ansible_collections.policygroups.core.plugins.module_utils._model import INHERIT, POLICY_KEYS, normalize
-from ansible_collections.policygroups.core.plugins.module_utils._plan import Operation, plan
-from ansible_collections.policygroups.core.plugins.module_utils._project import project
-from ansible_collections.policygroups.core.plugins.module_utils._state import Capabilities, GroupState, HostState
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import INHERIT, POLICY_KEYS, normalize
+from ansible_collections.policygroups.core.plugins.module_utils._engine._plan import Operation, plan
+from ansible_collections.policygroups.core.plugins.module_utils._engine._project import project
+from ansible_collections.policygroups.core.plugins.module_utils._engine._state import Capabilities, GroupState, HostState
 
 FEATURES = (*POLICY_KEYS, "bind")
 SMALL, LARGE = 200, 1600

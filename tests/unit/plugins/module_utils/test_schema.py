@@ -8,13 +8,13 @@ from typing import Any, Iterator
 import jsonschema
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils import _schema
-from ansible_collections.policygroups.core.plugins.module_utils._schema import (
+from ansible_collections.policygroups.core.plugins.module_utils._fleet import _schema
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema import (
     SchemaUnavailable,
     load_schema,
     validator,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._schema_errors import schema_errors
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema_errors import schema_errors
 
 from .fleet_examples import BRIEF_EXAMPLE, FULL_EXAMPLE, doc
 

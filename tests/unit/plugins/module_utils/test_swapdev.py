@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fakeswap import DEBIAN_13_ALGORITHMS, FakeSwap, SwapSpec  # noqa: E402
 
-from ansible_collections.policygroups.core.plugins.module_utils import _swapdev  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._swap import _swapdev  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PlanError  # noqa: E402
 
 TIERS = (("fast", 100), ("slow", -1))
 DEBIAN_FSTAB = "# /etc/fstab\nUUID=root-uuid / ext4 errors=remount-ro 0 1\n# swap was on /dev/vda5\nUUID=swap-uuid none swap    sw              0       0\n"

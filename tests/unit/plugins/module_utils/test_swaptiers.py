@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fakekernel import FakeKernel, HostSpec, tiers_of
 
-from ansible_collections.policygroups.core.plugins.module_utils._errors import BackendError
-from ansible_collections.policygroups.core.plugins.module_utils._swaptiers import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import BackendError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._swaptiers import (
     change_batch,
     parse_table,
     render_table,

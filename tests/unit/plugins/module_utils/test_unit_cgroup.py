@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._unit_cgroup import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._unit_cgroup import (
     default_slice,
     is_unit_cgroup_path,
     slice_path,

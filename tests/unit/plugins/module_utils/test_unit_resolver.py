@@ -6,8 +6,8 @@ from typing import Any, Sequence
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._errors import PlanError
-from ansible_collections.policygroups.core.plugins.module_utils._modcommon import systemd_resolver
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PlanError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import systemd_resolver
 
 
 class FakeModule:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._validate import (
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import (
     ValidationError,
     validate_fleet,
 )

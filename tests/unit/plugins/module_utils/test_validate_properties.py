@@ -9,8 +9,8 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.policygroups.core.plugins.module_utils._names import RESERVED_GROUP_NAMES, RESERVED_TIER_NAMES
-from ansible_collections.policygroups.core.plugins.module_utils._validate import validate_fleet
+from ansible_collections.policygroups.core.plugins.module_utils._engine._names import RESERVED_GROUP_NAMES, RESERVED_TIER_NAMES
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import validate_fleet
 
 NR_TIERS = 4
 UNDEFINED_TIER = "undefined_tier"

@@ -10,8 +10,8 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.policygroups.core.plugins.filter.render import render
-from ansible_collections.policygroups.core.plugins.module_utils import _mainline_module
-from ansible_collections.policygroups.core.plugins.module_utils._mainline_module import MAINLINE_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _mainline_module
+from ansible_collections.policygroups.core.plugins.module_utils._engine._mainline_module import MAINLINE_ARGS
 
 
 class FakeModule:

@@ -16,11 +16,11 @@ import stat
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ._errors import BackendError, PlanError
-from ._io import HostIO, open_nofollow, read_nofollow
-from ._model import TierSpec
-from ._procfs import swap_lines
-from ._swaptiers import parse_table
+from .._engine._errors import BackendError, PlanError
+from .._engine._io import HostIO, open_nofollow, read_nofollow
+from .._engine._model import TierSpec
+from .._engine._procfs import swap_lines
+from .._engine._swaptiers import parse_table
 
 TIERS_FILE = "/sys/kernel/mm/swap/tiers"
 PROC_SWAPS = "/proc/swaps"

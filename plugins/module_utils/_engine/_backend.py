@@ -70,8 +70,8 @@ def make_backend(
 ) -> Backend:
     """The backend called ``name``; ``auto`` probes each known backend in order (policyfs, then systemd) and
     takes the first available one. ``runner`` runs ``systemctl`` for the systemd backend."""
-    from ._backend_policyfs import PolicyfsBackend
-    from ._backend_systemd import SystemdBackend
+    from .._policyfs._backend_policyfs import PolicyfsBackend
+    from .._systemd._backend_systemd import SystemdBackend
 
     candidates: dict[str, Callable[[], Backend]] = {
         "policyfs": lambda: PolicyfsBackend(root=root, policy_root=policy_root),

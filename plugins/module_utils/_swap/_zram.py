@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._io import HostIO
+from .._engine._io import HostIO
 
 ZRAM_CONTROL = "/sys/class/zram-control"
 # zram devices are virtual block devices; /sys/block/zramN is a link to this directory, and the files written

@@ -15,15 +15,15 @@ import functools
 import json
 from typing import Any, Callable, Iterator
 
-from ansible_collections.policygroups.core.plugins.module_utils._names import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine._names import (
     cgroup_path_problem,
     group_name_problem,
     node_list_problem,
     tier_name_problem,
     unit_name_problem,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._schema import load_schema, validator
-from ansible_collections.policygroups.core.plugins.module_utils._validation_error import (
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema import load_schema, validator
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validation_error import (
     PathElement,
     ValidationError,
     render_path,

@@ -15,13 +15,13 @@ from typing import Any, Iterable, Mapping
 
 from ._backend_systemd import SystemdBackend, state_from, units_from
 from ._dropins import Dropin
-from ._errors import UnsupportedError
+from .._engine._errors import UnsupportedError
 from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
 from ._mainline_plan import plan_dropins
-from ._model import HostPolicy, TierSpec
-from ._plan import Operation
-from ._planner import Plan, Request
-from ._state import Capabilities, HostState
+from .._engine._model import HostPolicy, TierSpec
+from .._engine._plan import Operation
+from .._engine._planner import Plan, Request
+from .._engine._state import Capabilities, HostState
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List
 
-from ansible_collections.policygroups.core.plugins.module_utils import _hierarchy
-from ansible_collections.policygroups.core.plugins.module_utils._names import node_list_problem
-from ansible_collections.policygroups.core.plugins.module_utils._validation_error import (
+from ansible_collections.policygroups.core.plugins.module_utils._engine import _hierarchy
+from ansible_collections.policygroups.core.plugins.module_utils._engine._names import node_list_problem
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validation_error import (
     ValidationError,
     render_path,
 )

@@ -32,7 +32,10 @@ class SchemaUnavailable(RuntimeError):
 
 def schema_path() -> str:
     """The schema shipped with the collection: ``<collection root>/schemas/policy_groups.schema.json``."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    here = os.path.abspath(__file__)  # <collection root>/plugins/module_utils/_fleet/_schema.py
+    root = here
+    for _level in range(4):
+        root = os.path.dirname(root)
     return os.path.join(root, "schemas", SCHEMA_FILE)
 
 

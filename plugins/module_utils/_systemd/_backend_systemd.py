@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from ._backend import OperationDispatch
+from .._engine._backend import OperationDispatch
 from ._dropins import Dropin, DropinStore, parse_properties
-from ._errors import BackendError, NotAvailableError, UnsupportedError
-from ._io import FlatKeyed, HostIO
+from .._engine._errors import BackendError, NotAvailableError, UnsupportedError
+from .._engine._io import FlatKeyed, HostIO
 from ._mainline_map import ALL_PROPERTIES, ALWAYS_UNSUPPORTED, CGROUP_PROPERTIES, MAPPINGS
 from ._mainline_plan import UnitRuntime
-from ._model import INHERIT, POLICY_KEYS
-from ._plan import Operation
-from ._procfs import kernel_release
-from ._state import Capabilities, GroupState, HostState
-from ._systemctl import Runner, Systemctl, no_runner
+from .._engine._model import INHERIT, POLICY_KEYS
+from .._engine._plan import Operation
+from .._engine._procfs import kernel_release
+from .._engine._state import Capabilities, GroupState, HostState
+from .._engine._systemctl import Runner, Systemctl, no_runner
 
 # Properties are probed on a service unit: a name systemd does not know still has the full property set of
 # its type (LoadState=not-found), so the probe depends on no real unit.

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.policygroups.core.plugins.module_utils._fleet_rules import (
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_rules import (
     DEFAULT_NR_SWAP_TIERS,
     semantic_errors,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._schema import SchemaUnavailable
-from ansible_collections.policygroups.core.plugins.module_utils._schema_errors import schema_errors
-from ansible_collections.policygroups.core.plugins.module_utils._validation_error import ValidationError
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema import SchemaUnavailable
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._schema_errors import schema_errors
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._validation_error import ValidationError
 
 __all__ = ["DEFAULT_NR_SWAP_TIERS", "SchemaUnavailable", "ValidationError", "validate_fleet"]
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import errno as E
 from typing import Callable, Iterable
 
-from ._backend import OperationDispatch
-from ._errors import BackendError, NotAvailableError, ProcessGoneError, UnsupportedError
-from ._io import FlatKeyed, HostIO
-from ._model import POLICY_KEYS, TierSpec
-from ._plan import ROOT, Operation
-from ._procfs import cgroup_controllers, kernel_release, online_nodes, swap_devices
-from ._state import Capabilities, GroupState, HostState
-from ._swaptiers import change_batch, parse_table
-from ._unit_cgroup import is_unit_cgroup_path
+from .._engine._backend import OperationDispatch
+from .._engine._errors import BackendError, NotAvailableError, ProcessGoneError, UnsupportedError
+from .._engine._io import FlatKeyed, HostIO
+from .._engine._model import POLICY_KEYS, TierSpec
+from .._engine._plan import ROOT, Operation
+from .._engine._procfs import cgroup_controllers, kernel_release, online_nodes, swap_devices
+from .._engine._state import Capabilities, GroupState, HostState
+from .._engine._swaptiers import change_batch, parse_table
+from .._engine._unit_cgroup import is_unit_cgroup_path
 
 SUPPORTED_ABI_VERSIONS = (1,)
 CGROUP2_ROOT = "/sys/fs/cgroup"

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from ._errors import BackendError
-from ._io import HostIO, open_nofollow, replace_nofollow
+from .._engine._errors import BackendError
+from .._engine._io import HostIO, open_nofollow, replace_nofollow
 from ._mainline_map import section_of
 
 UNIT_DIR = "/etc/systemd/system"

@@ -8,11 +8,11 @@ import json
 from typing import Any, Callable
 
 from ._backend import Backend
-from ._backend_systemd import SystemdBackend
+from .._systemd._backend_systemd import SystemdBackend
 from ._errors import PolicyGroupsError
 from ._io import HostIO
-from ._mainline_map import ALWAYS_UNSUPPORTED
-from ._planner_systemd import view_groups
+from .._systemd._mainline_map import ALWAYS_UNSUPPORTED
+from .._systemd._planner_systemd import view_groups
 from ._members import UnitResolver, resolve_members
 from ._model import normalize
 from ._plan import plan

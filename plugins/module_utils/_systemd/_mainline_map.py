@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ._errors import PlanError
-from ._model import INHERIT, POLICY_KEYS, GroupSpec, HostPolicy
+from .._engine._errors import PlanError
+from .._engine._model import INHERIT, POLICY_KEYS, GroupSpec, HostPolicy
 
 
 @dataclass(frozen=True)

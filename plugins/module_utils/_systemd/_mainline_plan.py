@@ -15,7 +15,7 @@ from typing import Mapping
 
 from ._dropins import Dropin, parse_properties, render
 from ._mainline_map import CGROUP_PROPERTIES
-from ._plan import Operation
+from .._engine._plan import Operation
 
 ACTIVE_STATES = ("active", "reloading", "activating")
 # Live kernel value of each cgroup-level property value, as the cgroup file prints it.

@@ -15,11 +15,11 @@ import errno
 import os
 from typing import Any, Callable, Sequence
 
-from ._io import HostIO, open_nofollow, read_nofollow
-from ._errors import BackendError
-from ._procfs import swap_lines
-from ._swaptiers import parse_table
-from ._systemctl import parse_show
+from .._engine._io import HostIO, open_nofollow, read_nofollow
+from .._engine._errors import BackendError
+from .._engine._procfs import swap_lines
+from .._engine._swaptiers import parse_table
+from .._engine._systemctl import parse_show
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 # The memory files that matter, with the value each has when nothing was set.
