@@ -41,7 +41,7 @@ in_guest() { vm/ssh.sh "${guest}" "$@"; }
 boot() {  # boot NAME [KERNEL]: one guest (Debian's stock kernel unless KERNEL), and an inventory for it
     guest=$1
     vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    vm/up.sh "${guest}" "${2:-stock}"
+    vm/up.sh "${guest}" "${2:-stock}" || fail "${guest} did not boot (vm/up.sh said why, above)"
     say "guest ${guest} up: $(in_guest uname -r)"
     cat >"${work}/${guest}.ini" <<INI
 ${guest} ansible_host=127.0.0.1 ansible_port=$(<".cache/vm/guests/${guest}/port") ansible_user=root ansible_ssh_private_key_file=${repo}/.cache/vm/id_ed25519

@@ -79,7 +79,7 @@ prepare() {
 
 boot() {
     vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    vm/up.sh "${guest}" bootdisk
+    vm/up.sh "${guest}" bootdisk || fail "${guest} did not boot from the GRUB disk (vm/up.sh said why, above)"
     stock_release=$(in_guest uname -r)
     [[ "${stock_release}" != "${release}" ]] || fail "the fresh guest already runs ${release}"
     in_guest 'test -f /boot/grub/grub.cfg && test -x /usr/sbin/update-grub' || fail "the guest has no GRUB"
