@@ -182,8 +182,9 @@ changes:
 diff:
   description:
     - Before and after of every group an operation touches, keyed by group path, each with C(policies)
-      (kernel values) and C(members) (C(cgroups) bound, C(systemd_units) with a drop-in, C(pids) in the group);
-      the same form with either backend.
+      (kernel values), C(settings) (the same policies in the fleet document's form and types, as in RV(groups))
+      and C(members) (C(cgroups) bound, C(systemd_units) with a drop-in, C(pids) in the group); the same form
+      with either backend.
   returned: always
   type: raw
   sample:
@@ -192,12 +193,19 @@ diff:
       latency:
         policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit,
                    mem_priority: high}
+        settings: {thp: never, oom_score_adj: -500, swap: {tiers: [fast]}, mem_priority: high}
         members: {cgroups: [/system.slice/api.service], systemd_units: [], pids: [1234]}
 groups:
   description:
     - Every group on the host after the run (in check mode, as it would be), keyed by path; the same form with
       either backend (the C(systemd) backend knows a group by its units' drop-ins, so C(cgroups) and C(pids)
       are empty there; the C(policyfs) backend binds units' cgroups, so C(systemd_units) is empty there).
+    - C(policies) holds every policy as the kernel (or systemd) reports it, strings included (C(inherit) when
+      unset). C(settings) holds the same policies as a fleet document writes them, in its types - C(ksm) and
+      C(zswap_writeback) booleans, C(oom_score_adj) an integer, C(swap) as C({tiers: [...]}) or
+      C({enabled: false}), C(numa) as C({mode, nodes}) - with inherited policies left out, so a group's
+      C(settings) can be compared with, or fed back as, its entry in the fleet document. On the C(systemd) backend
+      a child group's unit carries what it inherits too, so its C(settings) include its parents' policies.
   returned: success
   type: dict
   sample:
@@ -206,6 +214,7 @@ groups:
       parent: null
       policies: {thp: never, ksm: inherit, oom_score_adj: "-500", swap_tiers: fast, zswap_writeback: inherit, numa: inherit,
                    mem_priority: high}
+      settings: {thp: never, oom_score_adj: -500, swap: {tiers: [fast]}, mem_priority: high}
       members: {cgroups: [/system.slice/api.service], systemd_units: [], pids: [1234]}
 applied:
   description:

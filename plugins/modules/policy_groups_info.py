@@ -157,8 +157,9 @@ policy_groups_info:
       sample: [0]
     groups:
       description:
-        - Groups keyed by path, each with C(name), C(parent), C(policies) (own kernel values), C(effective)
-          (from C(policy.effective)) and C(members) (C(cgroups) bound, C(pids)).
+        - Groups keyed by path, each with C(name), C(parent), C(policies) (own kernel values), C(settings) (the
+          same policies in the fleet document's form and types, inherited ones left out, as the group modules
+          return them), C(effective) (from C(policy.effective)) and C(members) (C(cgroups) bound, C(pids)).
         - With the C(systemd) backend, the groups found in the collection's drop-ins; C(policies) and
           C(effective) are the rendered values and C(members) also has C(systemd_units).
         - With O(stats=true), each group also has C(stats), its C(policy.stat) as integers by key.
@@ -169,6 +170,7 @@ policy_groups_info:
           parent: background
           policies: {thp: inherit, ksm: inherit, oom_score_adj: "500", swap_tiers: slow, zswap_writeback: inherit, numa: inherit,
                      mem_priority: inherit}
+          settings: {oom_score_adj: 500, swap: {tiers: [slow]}}
           members: {cgroups: [/system.slice/report.service], pids: [4211, 4230]}
           effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default,
                       mem_priority: low}

@@ -270,6 +270,31 @@ def _policies(item: Mapping[str, Any], where: str) -> dict[str, str]:
     return policies
 
 
+def document_policies(policies: Mapping[str, str]) -> dict[str, Any]:
+    """The inverse of what ``normalize`` makes of a group's policy fields: kernel values back in the fleet
+    document's form and types (``oom_score_adj`` an integer, ``ksm`` and ``zswap_writeback`` booleans,
+    ``swap`` as ``{tiers: [...]}`` or ``{enabled: false}``, ``numa`` as ``{mode, nodes}``), a policy at
+    ``inherit`` left out as the document leaves it out. A value this collection does not know (a newer kernel's)
+    is kept as the kernel's string rather than guessed at."""
+    out: dict[str, Any] = {}
+    for key in POLICY_KEYS:
+        value = policies.get(key, INHERIT)
+        if value == INHERIT:
+            continue
+        if key in ("ksm", "zswap_writeback") and value in ("0", "1"):
+            out[key] = value == "1"
+        elif key == "oom_score_adj" and re.fullmatch(r"-?[0-9]+", value):
+            out[key] = int(value)
+        elif key == "swap_tiers":
+            out["swap"] = {"enabled": False} if value == "none" else {"tiers": re.split(r"[\s,]+", value.strip())}
+        elif key == "numa":
+            mode, _sep, nodes = value.partition(":")
+            out["numa"] = {"mode": mode, "nodes": nodes} if nodes else {"mode": mode}
+        else:
+            out[key] = value
+    return out
+
+
 def _members(value: Any, where: str) -> Members:
     if value is None:
         return Members()

@@ -155,7 +155,7 @@ def groups_diff(
     for side, groups in (("before", before), ("after", after)):
         for path in sorted(touched):
             if path in groups:
-                result[side][path] = {"policies": dict(groups[path]["policies"]), "members": dict(groups[path]["members"])}
+                result[side][path] = {key: dict(groups[path][key]) for key in ("policies", "settings", "members")}
     return result
 
 

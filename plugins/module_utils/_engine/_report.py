@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ._model import TierSpec
+from ._model import TierSpec, document_policies
 from ._state import GroupState, HostState
 
 
@@ -15,6 +15,7 @@ def group_view(group: GroupState, effective: bool = False) -> dict[str, Any]:
         "name": group.name,
         "parent": group.parent_path.rpartition("/")[2] or None,
         "policies": dict(group.policies),
+        "settings": document_policies(group.policies),
         "members": {"cgroups": list(group.bindings), "systemd_units": [], "pids": list(group.pids)},
     }
     if effective:

@@ -18,7 +18,7 @@ from ._dropins import Dropin
 from .._engine._errors import UnsupportedError
 from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
 from ._mainline_plan import plan_dropins
-from .._engine._model import HostPolicy, TierSpec
+from .._engine._model import HostPolicy, TierSpec, document_policies
 from .._engine._plan import Operation
 from .._engine._planner import Plan, Request
 from .._engine._state import Capabilities, HostState
@@ -54,6 +54,7 @@ def group_entry(path: str, policies: Mapping[str, str], units: list[str]) -> dic
         "name": path.rpartition("/")[2],
         "parent": parent_path.rpartition("/")[2] or None,
         "policies": dict(policies),
+        "settings": document_policies(policies),
         "members": {"cgroups": [], "systemd_units": list(units), "pids": []},
     }
 

@@ -137,6 +137,7 @@ def test_first_run_writes_rendered_dropin_reloads_once_sets_live_value(host: Fak
     result = outcome.result()
     assert result["diff"] == {"before": {}, "after": {"background/demo": {
         "policies": result["groups"]["background/demo"]["policies"],
+        "settings": result["groups"]["background/demo"]["settings"],
         "members": {"cgroups": [], "systemd_units": ["pg-demo.service"], "pids": []}}}}
     assert result["groups"]["background/demo"]["members"]["systemd_units"] == ["pg-demo.service"]
     assert result["groups"]["background/demo"]["policies"]["oom_score_adj"] == "300"

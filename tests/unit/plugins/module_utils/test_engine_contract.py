@@ -96,10 +96,17 @@ def test_both_backends_return_the_same_shape(make_host: Callable[[bool], Host]) 
     assert set(result["diff"]) == {"before", "after"}
     assert sorted(result["groups"]) == ["background", "background/demo"]
     for path, group in result["groups"].items():
-        assert set(group) == {"name", "parent", "policies", "members"} and set(group["members"]) == MEMBER_KEYS
+        assert set(group) == {"name", "parent", "policies", "settings", "members"}
+        assert set(group["members"]) == MEMBER_KEYS
         assert group["name"] == path.rpartition("/")[2]
     assert result["groups"]["background/demo"]["parent"] == "background"
     assert result["groups"]["background/demo"]["policies"]["oom_score_adj"] == "300"
+    # settings: the policies in the fleet document's form and types, on both backends (a top-level group's as
+    # written; the systemd backend flattens a child's unit to what it inherits too, so only its own value there)
+    written = {k: v for k, v in DOC[0].items() if k not in ("name", "parent", "members")}
+    assert result["groups"]["background"]["settings"] == written == {"ksm": True, "oom_score_adj": 500}
+    assert result["diff"]["after"]["background"]["settings"] == written
+    assert result["groups"]["background/demo"]["settings"]["oom_score_adj"] == 300
     assert all(isinstance(c, dict) and set(c) == {"op", "group", "key", "before", "after"} for c in result["changes"])
 
 

@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import ModelError
 from ansible_collections.policygroups.core.plugins.module_utils._engine._model import (
     TierSpec,
+    document_policies,
     normalize,
     parse_nodelist,
     render_nodelist,
@@ -134,3 +135,26 @@ NODELISTS = [("0", (0,), "0"), ("0-2,4", (0, 1, 2, 4), "0-2,4"), ("3,1,2", (1, 2
 def test_nodelists(text: str, nodes: tuple, canonical: str) -> None:
     assert parse_nodelist(text) == nodes
     assert render_nodelist(nodes) == canonical
+
+
+@pytest.mark.parametrize("fields", [
+    {},
+    {"thp": "never", "ksm": False, "oom_score_adj": -1000, "swap": {"tiers": ["fast", "slow"]}},
+    {"ksm": True, "oom_score_adj": 0, "swap": {"enabled": False}, "zswap_writeback": False},
+    {"zswap_writeback": True, "numa": {"mode": "interleave", "nodes": "0-1"}, "mem_priority": "low"},
+    {"numa": {"mode": "local"}, "mem_priority": "high", "thp": "always", "oom_score_adj": 1000},
+])
+def test_document_policies_gives_back_the_fields_as_written(fields: dict) -> None:
+    # The typed view the modules return (groups[].settings) is the fleet document's own form: fed back, it
+    # is the same group.
+    doc = {"policy_swap_tiers": [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}],
+           "policy_groups": [{"name": "g", **fields}]}
+    [group] = normalize(doc).groups
+    assert document_policies(group.policies) == fields
+    again = normalize({**doc, "policy_groups": [{"name": "g", **document_policies(group.policies)}]})
+    assert again.groups[0].policies == group.policies
+
+
+def test_document_policies_keeps_what_it_does_not_know_as_the_kernel_wrote_it() -> None:
+    assert document_policies({"thp": "inherit", "ksm": "2", "oom_score_adj": "x", "swap_tiers": "a,b"}) == {
+        "ksm": "2", "oom_score_adj": "x", "swap": {"tiers": ["a", "b"]}}

@@ -28,6 +28,7 @@ def test_check_then_apply_then_noop(kernel: FakeKernel, run_module: Callable[...
     assert checked["diff"]["after"]["latency"] == {
         "policies": {"thp": "never", "ksm": "inherit", "oom_score_adj": "-500", "swap_tiers": "none",
                      "zswap_writeback": "inherit", "numa": "inherit", "mem_priority": "inherit"},
+        "settings": {"thp": "never", "oom_score_adj": -500, "swap": {"enabled": False}},
         "members": {"cgroups": ["/system.slice/api.service"], "systemd_units": [], "pids": [100]}}
     applied = run_module(policy_groups, {"groups": GROUPS})
     assert applied["changed"] and applied["changes"] == checked["changes"] and applied["diff"] == checked["diff"]
