@@ -202,8 +202,8 @@ groups:
       are empty there; the C(policyfs) backend binds units' cgroups, so C(systemd_units) is empty there).
     - C(policies) holds every policy as the kernel (or systemd) reports it, strings included (C(inherit) when
       unset). C(settings) holds the same policies as a fleet document writes them, in its types - C(ksm) and
-      C(zswap_writeback) booleans, C(oom_score_adj) an integer, C(swap) as C({tiers: [...]}) or
-      C({enabled: false}), C(numa) as C({mode, nodes}) - with inherited policies left out, so a group's
+      C(zswap_writeback) booleans, C(oom_score_adj) an integer, C(swap) with a C(tiers) list or C(enabled) false,
+      C(numa) with C(mode) and C(nodes) - with inherited policies left out, so a group's
       C(settings) can be compared with, or fed back as, its entry in the fleet document. On the C(systemd) backend
       a child group's unit carries what it inherits too, so its C(settings) include its parents' policies.
   returned: success

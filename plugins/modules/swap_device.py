@@ -230,7 +230,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
 from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
 from ansible_collections.policygroups.core.plugins.module_utils._engine._lock import DEFAULT_LOCK_PATH, HostLock
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import TIER_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import TIER_ARGS, selinux_labeller
 from ansible_collections.policygroups.core.plugins.module_utils._swap._swapdev import STATES, TYPES, run
 from ansible_collections.policygroups.core.plugins.module_utils._swap._swaphost import Runner, SwapHost
 
@@ -264,7 +264,7 @@ def command_runner(module: Any) -> Runner:
 
 def make_host(module: Any) -> SwapHost:
     """The host the module works on (tests replace this)."""
-    return SwapHost(HostIO("/"), command_runner(module))
+    return SwapHost(HostIO("/", selinux_labeller(module)), command_runner(module))
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from ._errors import BackendError, NotAvailableError
-from ._io import FlatKeyed, HostIO
+from ._io import FlatKeyed, HostIO, Labeller
 from ._procfs import pid_exists
 
 if TYPE_CHECKING:
@@ -66,16 +66,18 @@ class OperationDispatch:
 
 
 def make_backend(
-    name: str = "auto", root: str = "/", policy_root: str = DEFAULT_POLICY_ROOT, runner: Runner | None = None
+    name: str = "auto", root: str = "/", policy_root: str = DEFAULT_POLICY_ROOT, runner: Runner | None = None,
+    label: Labeller | None = None,
 ) -> Backend:
     """The backend called ``name``; ``auto`` probes each known backend in order (policyfs, then systemd) and
-    takes the first available one. ``runner`` runs ``systemctl`` for the systemd backend."""
+    takes the first available one. ``runner`` runs ``systemctl`` for the systemd backend; ``label`` labels the
+    files it writes whole (its drop-ins, see ``_io.replace_nofollow``)."""
     from .._policyfs._backend_policyfs import PolicyfsBackend
     from .._systemd._backend_systemd import SystemdBackend
 
     candidates: dict[str, Callable[[], Backend]] = {
         "policyfs": lambda: PolicyfsBackend(root=root, policy_root=policy_root),
-        "systemd": lambda: SystemdBackend(root=root, runner=runner),
+        "systemd": lambda: SystemdBackend(root=root, runner=runner, label=label),
     }
     if name != "auto":
         if name not in candidates:

@@ -22,6 +22,9 @@ import secrets
 import stat
 from typing import Callable, Iterator, NamedTuple
 
+# Gives a file written whole its security label before it is renamed into place: (temporary path, final path).
+Labeller = Callable[[str, str], None]
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -128,10 +131,22 @@ def parse_flat_keyed(text: str, name: str = "") -> FlatKeyed:
     return FlatKeyed(values, tuple(left_out))
 
 
-def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644) -> None:
+def host_path(root: str, path: str) -> str:
+    """``path`` (absolute, on the host) as seen from here: below ``root`` unless ``root`` is ``/``."""
+    if root in ("", "/"):
+        return path
+    return root.rstrip("/") + "/" + path.lstrip("/")
+
+
+def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644, label: Labeller | None = None) -> None:
     """Replace ``path`` under ``root`` as a whole or not at all: a temporary file in its directory, fsync, rename,
     fsync of the directory. Directories are made or entered without following a link, and a link at ``path``
-    itself is refused (ELOOP) instead of being replaced by a file. Owned by root when run as root."""
+    itself is refused (ELOOP) instead of being replaced by a file. Owned by root when run as root.
+
+    ``label`` (modules pass one when SELinux is enabled, see ``_modcommon.selinux_labeller``) is called with the
+    temporary file's and the final path before the rename, so the file appears with the context it is meant to
+    have, as ``AnsibleModule.atomic_move`` gives it; atomic_move itself is not used because it resolves the
+    destination and its directories through symbolic links."""
     directory, name = os.path.split(path)
     makedirs_nofollow(root, directory)
     dfd = open_nofollow(root, directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -154,6 +169,8 @@ def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644) -> No
                     os.fchown(fd, 0, 0)
             finally:
                 os.close(fd)
+            if label is not None:
+                label(host_path(root, os.path.join(directory, tmp)), path)
             os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -168,8 +185,9 @@ class HostIO:
     """Reads and writes host files under ``root``. One ``write(2)`` per value: a kernel file takes the whole
     value or nothing, so a value is never half-written."""
 
-    def __init__(self, root: str = "/") -> None:
+    def __init__(self, root: str = "/", label: Labeller | None = None) -> None:
         self.root = root
+        self.label = label  # for files replaced whole (replace_nofollow), not for kernel files
 
     def real(self, path: str) -> str:
         if not path.startswith("/"):

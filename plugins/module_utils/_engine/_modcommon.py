@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from ._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backend
 from ._errors import PlanError, PolicyGroupsError
+from ._io import Labeller
 from ._lock import DEFAULT_LOCK_PATH
 from ._members import MISSING_CHOICES
 from ._model import HostPolicy, MEM_PRIORITIES, THP_MODES, NUMA_MODES, normalize, normalize_tiers
@@ -85,7 +86,21 @@ def backend_from(params: dict[str, Any], module: Any = None) -> Backend:
                 f"host_root={root} cannot be used with backend=systemd: it re-roots files but systemctl would "
                 "act on the live host; host_root is a test seam for the policyfs backend")
         name = "policyfs" if name == "auto" else name
-    return make_backend(name, root=params["host_root"], policy_root=params["policy_root"], runner=runner)
+    label = selinux_labeller(module) if module is not None else None
+    return make_backend(name, root=params["host_root"], policy_root=params["policy_root"], runner=runner, label=label)
+
+
+def selinux_labeller(module: Any) -> Labeller | None:
+    """With SELinux enabled, what gives a file the engine writes whole (a drop-in, a swap device's boot file) the
+    default context of its final path, set on the temporary file before the rename: what
+    ``AnsibleModule.atomic_move`` would give it, through ansible-core's own SELinux helpers. None otherwise."""
+    if not module.selinux_enabled():
+        return None
+
+    def label(tmp: str, final: str) -> None:
+        module.set_context_if_different(tmp, module.selinux_default_context(final), False)
+
+    return label
 
 
 def lock_path(params: dict[str, Any]) -> str:

@@ -430,7 +430,7 @@ def _sysfs(call: Callable[[], None], what: str) -> None:
 
 def _write(host: SwapHost, path: str, data: bytes) -> None:
     try:
-        replace_nofollow(host.io.root, path, data, 0o644)
+        replace_nofollow(host.io.root, path, data, 0o644, label=host.io.label)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise BackendError(write_refusal(path, exc), exc.errno) from exc

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 from .._engine._backend import OperationDispatch
 from ._dropins import Dropin, DropinStore, parse_properties
 from .._engine._errors import BackendError, NotAvailableError, UnsupportedError
-from .._engine._io import FlatKeyed, HostIO
+from .._engine._io import FlatKeyed, HostIO, Labeller
 from ._mainline_map import ALL_PROPERTIES, ALWAYS_UNSUPPORTED, CGROUP_PROPERTIES, MAPPINGS
 from ._mainline_plan import UnitRuntime
 from .._engine._model import INHERIT, POLICY_KEYS
@@ -90,9 +90,10 @@ class SystemdBackend(OperationDispatch):
     name = "systemd"
 
     def __init__(
-        self, root: str = "/", policy_root: str = "", io: HostIO | None = None, runner: Runner | None = None
+        self, root: str = "/", policy_root: str = "", io: HostIO | None = None, runner: Runner | None = None,
+        label: Labeller | None = None,
     ) -> None:
-        self.io = io if io is not None else HostIO(root)
+        self.io = io if io is not None else HostIO(root, label)
         self.systemctl = Systemctl(runner if runner is not None else no_runner)
         self.store = DropinStore(self.io)
         self.support: dict[str, str | None] = {}

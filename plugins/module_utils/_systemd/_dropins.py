@@ -109,7 +109,7 @@ class DropinStore:
         """Write the whole file or nothing (``_io.replace_nofollow``: temporary file, fsync, rename, fsync of the
         directory), every directory reached without following a link and a link in the drop-in's place refused."""
         try:
-            replace_nofollow(self.io.root, dropin.host_path, dropin.content.encode("utf-8"))
+            replace_nofollow(self.io.root, dropin.host_path, dropin.content.encode("utf-8"), label=self.io.label)
         except OSError as exc:
             raise BackendError(f"cannot write {dropin.host_path}: {exc.strerror or exc}", exc.errno) from exc
 
