@@ -15,8 +15,8 @@ import errno
 import os
 from typing import Any, Callable, Sequence
 
-from .._engine._io import HostIO, open_nofollow, read_nofollow
 from .._engine._errors import BackendError
+from .._engine._io import HostIO, open_nofollow, read_nofollow
 from .._engine._procfs import swap_lines
 from .._engine._swaptiers import parse_table
 from .._engine._systemctl import parse_show

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ._backend import Backend
 from .._systemd._backend_systemd import SystemdBackend
-from ._errors import PolicyGroupsError
-from ._io import HostIO
 from .._systemd._mainline_map import ALWAYS_UNSUPPORTED
 from .._systemd._planner_systemd import view_groups
+from ._backend import Backend
+from ._errors import PolicyGroupsError
+from ._io import HostIO
 from ._members import UnitResolver, resolve_members
 from ._model import normalize
 from ._plan import plan

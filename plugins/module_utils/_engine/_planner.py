@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, TypeVar
 
-from ._backend import Backend
 from .._systemd._mainline_map import Unsupported
+from ._backend import Backend
 from ._members import UnitResolver
 from ._model import HostPolicy, TierSpec
 from ._plan import Operation

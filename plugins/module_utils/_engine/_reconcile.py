@@ -15,18 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, Mapping
 
+from .._policyfs._planner_policyfs import PolicyfsPlanner
+from .._systemd._backend_systemd import SystemdBackend
+from .._systemd._mainline_map import Unsupported
+from .._systemd._planner_systemd import SystemdPlanner
 from ._apply import apply_plan
 from ._backend import Backend
-from .._systemd._backend_systemd import SystemdBackend
 from ._errors import PolicyGroupsError, UnsupportedError
 from ._lock import HostLock
-from .._systemd._mainline_map import Unsupported
 from ._members import UnitResolver
 from ._model import HostPolicy, TierSpec
 from ._plan import Operation
 from ._planner import Planner, Request, View
-from .._policyfs._planner_policyfs import PolicyfsPlanner
-from .._systemd._planner_systemd import SystemdPlanner
 from ._report import tiers_diff
 from ._state import HostState
 

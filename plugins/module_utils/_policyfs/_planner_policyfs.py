@@ -9,14 +9,14 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from .._engine._backend import Backend
-from .._systemd._mainline_map import Unsupported
 from .._engine._members import resolve_members
 from .._engine._model import INHERIT, POLICY_KEYS, HostPolicy, Members, TierSpec
 from .._engine._plan import Operation, plan
-from .._engine._project import project
 from .._engine._planner import Plan, Request
+from .._engine._project import project
 from .._engine._report import group_view
 from .._engine._state import Capabilities, HostState
+from .._systemd._mainline_map import Unsupported
 
 
 def assume_tiers(actual: HostState, tiers: tuple[TierSpec, ...] | None) -> HostState:

@@ -21,13 +21,13 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from . import _fstab, _zram
 from .._engine._errors import BackendError, PlanError, PolicyGroupsError
 from .._engine._io import makedirs_nofollow, open_nofollow, parent_fd, replace_nofollow
 from .._engine._model import PRIO_MAX, TierSpec
+from .._engine._swaptiers import tier_of
+from . import _fstab, _zram
 from ._size import format_size, parse_size
 from ._swaphost import TIERS_FILE, Active, SwapHost, write_refusal
-from .._engine._swaptiers import tier_of
 
 TYPES = ("zram", "file", "partition")
 STATES = ("present", "absent")

@@ -13,16 +13,16 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from .._engine._backend import OperationDispatch
-from ._dropins import Dropin, DropinStore, parse_properties
 from .._engine._errors import BackendError, NotAvailableError, UnsupportedError
 from .._engine._io import FlatKeyed, HostIO, Labeller
-from ._mainline_map import ALL_PROPERTIES, ALWAYS_UNSUPPORTED, CGROUP_PROPERTIES, MAPPINGS
-from ._mainline_plan import UnitRuntime
 from .._engine._model import INHERIT, POLICY_KEYS
 from .._engine._plan import Operation
 from .._engine._procfs import kernel_release
 from .._engine._state import Capabilities, GroupState, HostState
 from .._engine._systemctl import Runner, Systemctl, no_runner
+from ._dropins import Dropin, DropinStore, parse_properties
+from ._mainline_map import ALL_PROPERTIES, ALWAYS_UNSUPPORTED, CGROUP_PROPERTIES, MAPPINGS
+from ._mainline_plan import UnitRuntime
 
 # Properties are probed on a service unit: a name systemd does not know still has the full property set of
 # its type (LoadState=not-found), so the probe depends on no real unit.

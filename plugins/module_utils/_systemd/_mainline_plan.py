@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .._engine._plan import Operation
 from ._dropins import Dropin, parse_properties, render
 from ._mainline_map import CGROUP_PROPERTIES
-from .._engine._plan import Operation
 
 ACTIVE_STATES = ("active", "reloading", "activating")
 # Live kernel value of each cgroup-level property value, as the cgroup file prints it.

@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ._backend_systemd import SystemdBackend, state_from, units_from
-from ._dropins import Dropin
 from .._engine._errors import UnsupportedError
-from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
-from ._mainline_plan import plan_dropins
 from .._engine._model import HostPolicy, TierSpec, document_policies
 from .._engine._plan import Operation
 from .._engine._planner import Plan, Request
 from .._engine._state import Capabilities, HostState
+from ._backend_systemd import SystemdBackend, state_from, units_from
+from ._dropins import Dropin
+from ._mainline_map import Unsupported, findings, left_out_of, unit_properties
+from ._mainline_plan import plan_dropins
 
 
 @dataclass(frozen=True)
