@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))
 from fakekernel import FakeKernel, HostSpec, tiers_of  # noqa: E402
 
 from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import desired_groups  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import desired_groups  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import reconcile  # noqa: E402
 

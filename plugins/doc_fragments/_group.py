@@ -203,7 +203,8 @@ groups:
     - C(policies) holds every policy as the kernel (or systemd) reports it, strings included (C(inherit) when
       unset). C(settings) holds the same policies as a fleet document writes them, in its types - C(ksm) and
       C(zswap_writeback) booleans, C(oom_score_adj) an integer, C(swap) with a C(tiers) list or C(enabled) false,
-      C(numa) with C(mode) and C(nodes) - with inherited policies left out, so a group's
+      C(numa) with C(mode) and C(nodes); C(swap) tiers in the kernel's order, highest first - with inherited
+      policies left out (a value the fleet document cannot hold stays under the kernel's key), so a group's
       C(settings) can be compared with, or fed back as, its entry in the fleet document. On the C(systemd) backend
       a child group's unit carries what it inherits too, so its C(settings) include its parents' policies.
   returned: success

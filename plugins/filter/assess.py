@@ -12,14 +12,13 @@ Pure functions: no I/O. Documentation: the ``.yml`` files next to this one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from ansible_collections.policygroups.core.plugins.module_utils._fleet._fleet_input import plain
-from ansible_collections.policygroups.core.plugins.module_utils._engine._model import MEM_PRIORITIES
+from ansible_collections.policygroups.core.plugins.module_utils._engine._model import document_policies
 from ansible_collections.policygroups.core.plugins.module_utils._fleet._validate import SchemaUnavailable, validate_fleet
 
 REPORT_FORMAT = 1
@@ -29,7 +28,8 @@ PROCESS_UNITS = ("service", "socket", "mount", "swap")
 UNIT_TYPES = PROCESS_UNITS + ("scope", "slice")
 CONTAINMENT = {"MemoryLow": "memory.low", "MemoryHigh": "memory.high", "MemoryMax": "memory.max"}
 NR_SWAP_TIERS = 4
-_BOOL = {"1": True, "0": False}
+# The policy fields of a fleet document group (what a starter document may carry).
+_DOCUMENT_FIELDS = frozenset(("swap", "zswap_writeback", "thp", "ksm", "oom_score_adj", "numa", "mem_priority"))
 
 
 def _finding(kind: str, severity: str, subject: str, message: str, action: str, **extra: Any) -> dict[str, Any]:
@@ -282,27 +282,10 @@ def group_name(policy: Mapping[str, Any]) -> str:
 
 
 def _document_policies(policies: Mapping[str, Any]) -> dict[str, Any]:
-    """A group's kernel values (``policy_groups_info``) as fleet document fields; ``inherit`` is left out."""
-    doc: dict[str, Any] = {}
-    for key, raw in policies.items():
-        value = str(raw)
-        if value in ("inherit", ""):
-            continue
-        if key == "thp":
-            doc["thp"] = value
-        elif key in ("ksm", "zswap_writeback") and value in _BOOL:
-            doc[key] = _BOOL[value]
-        elif key == "oom_score_adj" and _int(value) is not None:
-            doc[key] = _int(value)
-        elif key == "swap_tiers" and value != "default":
-            tiers = [t for t in re.split(r"[\s,]+", value) if t]
-            doc["swap"] = {"enabled": False} if value == "none" else {"tiers": tiers}
-        elif key == "numa" and value != "default":
-            mode, _sep, nodes = value.partition(":")
-            doc["numa"] = {"mode": mode, "nodes": nodes} if nodes else {"mode": mode}
-        elif key == "mem_priority" and value in MEM_PRIORITIES:
-            doc[key] = value
-    return doc
+    """A group's kernel values (``policy_groups_info``) as fleet document fields (the modules' ``settings``);
+    what the document cannot hold (a kernel's ``swap_tiers: default``) is left out of the starter document."""
+    doc = document_policies({key: str(value) for key, value in policies.items()})
+    return {key: value for key, value in doc.items() if key in _DOCUMENT_FIELDS}
 
 
 def existing_groups(info: Mapping[str, Any]) -> tuple[list[dict[str, Any]], set[str], set[str]]:

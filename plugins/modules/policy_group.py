@@ -83,7 +83,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._engine._errors 
 from ansible_collections.policygroups.core.plugins.module_utils._engine._model import HostPolicy
 from ansible_collections.policygroups.core.plugins.module_utils._engine._state import HostState
 
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import (
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import (
     COMMON_ARGS,
     GROUP_ARGS,
     MISSING_ARG,
@@ -91,7 +91,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._engine._modcomm
     desired_groups,
     group_document,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._engine._mainline_module import MAINLINE_ARGS, run_groups
+from ansible_collections.policygroups.core.plugins.module_utils._module._mainline_module import MAINLINE_ARGS, run_groups
 
 
 def refuse_reparent(desired: Callable[[HostState], HostPolicy]) -> Callable[[HostState], HostPolicy]:

@@ -118,7 +118,7 @@ extends_documentation_fragment:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import (
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import (
     COMMON_ARGS,
     GROUP_ARGS,
     MISSING_ARG,
@@ -127,7 +127,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._engine._modcomm
     desired_groups,
     group_document,
 )
-from ansible_collections.policygroups.core.plugins.module_utils._engine._mainline_module import MAINLINE_ARGS, run_groups
+from ansible_collections.policygroups.core.plugins.module_utils._module._mainline_module import MAINLINE_ARGS, run_groups
 
 
 def main() -> None:

@@ -151,7 +151,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._assess._assess 
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
 from ansible_collections.policygroups.core.plugins.module_utils._engine._info import host_info
 from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import COMMON_ARGS, backend_from
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS, backend_from
 from ansible_collections.policygroups.core.plugins.module_utils._engine._systemctl import module_runner
 
 ASSESS_ARGS = {key: spec for key, spec in COMMON_ARGS.items() if key != "lock_timeout"}

@@ -219,7 +219,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
 from ansible_collections.policygroups.core.plugins.module_utils._engine._info import add_stats, host_info, persisted_drift, read_persisted
 from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import (
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import (
     COMMON_ARGS,
     backend_from,
     systemd_resolver,

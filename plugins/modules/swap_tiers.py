@@ -131,7 +131,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import COMMON_ARGS, VERIFY_ARG, run_reconcile
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS, VERIFY_ARG, run_reconcile
 from ansible_collections.policygroups.core.plugins.module_utils._engine._model import HostPolicy, normalize_tiers
 from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import Outcome
 from ansible_collections.policygroups.core.plugins.module_utils._engine._report import tiers_view

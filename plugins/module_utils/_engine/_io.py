@@ -22,8 +22,10 @@ import secrets
 import stat
 from typing import Callable, Iterator, NamedTuple
 
-# Gives a file written whole its security label before it is renamed into place: (temporary path, final path).
-Labeller = Callable[[str, str], None]
+# Gives a file written whole its security label before it is renamed into place. Called with the temporary file
+# and the file it replaces (which may not exist), both as /proc/self/fd/<directory fd>/<name> so that no path is
+# resolved again, and the final path on this host (for the policy's default context).
+Labeller = Callable[[str, str, str], None]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -143,10 +145,10 @@ def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644, label
     fsync of the directory. Directories are made or entered without following a link, and a link at ``path``
     itself is refused (ELOOP) instead of being replaced by a file. Owned by root when run as root.
 
-    ``label`` (modules pass one when SELinux is enabled, see ``_modcommon.selinux_labeller``) is called with the
-    temporary file's and the final path before the rename, so the file appears with the context it is meant to
-    have, as ``AnsibleModule.atomic_move`` gives it; atomic_move itself is not used because it resolves the
-    destination and its directories through symbolic links."""
+    ``label`` (modules pass one when SELinux is enabled, see ``_module._selinux``) is called before the rename
+    (see ``Labeller``), so the file appears with the context it is meant to have, as ``AnsibleModule.atomic_move``
+    gives it; atomic_move itself is not used because it resolves the destination and its directories through
+    symbolic links."""
     directory, name = os.path.split(path)
     makedirs_nofollow(root, directory)
     dfd = open_nofollow(root, directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -170,7 +172,7 @@ def replace_nofollow(root: str, path: str, data: bytes, mode: int = 0o644, label
             finally:
                 os.close(fd)
             if label is not None:
-                label(host_path(root, os.path.join(directory, tmp)), path)
+                label(f"/proc/self/fd/{dfd}/{tmp}", f"/proc/self/fd/{dfd}/{name}", host_path(root, path))
             os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException:
             with contextlib.suppress(OSError):

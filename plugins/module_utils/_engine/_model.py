@@ -274,8 +274,9 @@ def document_policies(policies: Mapping[str, str]) -> dict[str, Any]:
     """The inverse of what ``normalize`` makes of a group's policy fields: kernel values back in the fleet
     document's form and types (``oom_score_adj`` an integer, ``ksm`` and ``zswap_writeback`` booleans,
     ``swap`` as ``{tiers: [...]}`` or ``{enabled: false}``, ``numa`` as ``{mode, nodes}``), a policy at
-    ``inherit`` left out as the document leaves it out. A value this collection does not know (a newer kernel's)
-    is kept as the kernel's string rather than guessed at."""
+    ``inherit`` left out as the document leaves it out, swap tiers in the kernel's order (highest first). A value
+    the document cannot hold (``swap_tiers: default``, every tier named explicitly by the kernel; a newer kernel's
+    value) is kept under the kernel's key as the kernel's string rather than guessed at."""
     out: dict[str, Any] = {}
     for key in POLICY_KEYS:
         value = policies.get(key, INHERIT)
@@ -285,7 +286,7 @@ def document_policies(policies: Mapping[str, str]) -> dict[str, Any]:
             out[key] = value == "1"
         elif key == "oom_score_adj" and re.fullmatch(r"-?[0-9]+", value):
             out[key] = int(value)
-        elif key == "swap_tiers":
+        elif key == "swap_tiers" and value != "default":
             out["swap"] = {"enabled": False} if value == "none" else {"tiers": re.split(r"[\s,]+", value.strip())}
         elif key == "numa":
             mode, _sep, nodes = value.partition(":")

@@ -94,19 +94,37 @@ def test_the_pack_carries_no_controller_only_code() -> None:
 
 def _engine_imports(path: Path, package: str) -> set[tuple[str, str]]:
     """The (subpackage, module) pairs of module_utils that a file imports: relative imports from ``package``, and
-    ``policygroups_engine.<subpackage>.<module>`` as the restore's entry point names them."""
+    ``policygroups_engine.<subpackage>.<module>`` as the restore's entry point names them. A form not recognised
+    here fails the test rather than being skipped."""
     found: set[tuple[str, str]] = set()
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "policygroups_engine":
+                    assert len(parts) == 3, f"{path.name}: import {alias.name}"
+                    found.add((parts[1], parts[2]))
+            continue
         if not isinstance(node, ast.ImportFrom):
             continue
-        parts = (node.module or "").split(".") if node.module else []
-        if node.level == 0 and parts[:1] == ["policygroups_engine"] and len(parts) == 3:
-            found.add((parts[1], parts[2]))
-        elif node.level == 1:
-            found |= {(package, parts[0])} if parts else {(package, a.name) for a in node.names}
-        elif node.level == 2:
-            sub = parts[0]
-            found |= {(sub, parts[1])} if len(parts) == 2 else {(sub, a.name) for a in node.names}
+        parts = node.module.split(".") if node.module else []
+        names = [alias.name for alias in node.names]
+        if node.level == 0:
+            if parts[:1] != ["policygroups_engine"]:
+                continue
+            if len(parts) == 3:
+                found.add((parts[1], parts[2]))
+            elif len(parts) == 2:
+                found |= {(parts[1], name) for name in names}
+            else:
+                raise AssertionError(f"{path.name}: from {node.module} import {', '.join(names)}")
+        elif node.level == 1 and len(parts) <= 1:
+            found |= {(package, parts[0])} if parts else {(package, name) for name in names}
+        elif node.level == 2 and len(parts) in (1, 2):
+            found |= {(parts[0], parts[1])} if len(parts) == 2 else {(parts[0], name) for name in names}
+        else:
+            raise AssertionError(f"{path.name}: a relative import this test does not follow "
+                                 f"(level {node.level}, module {node.module!r})")
     return found
 
 

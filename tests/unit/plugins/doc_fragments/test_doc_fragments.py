@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ansible_collections.policygroups.core.plugins.doc_fragments._group import ModuleDocFragment as Group
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import GROUP_ARGS, MISSING_ARG
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import GROUP_ARGS, MISSING_ARG
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 HOST_MODULES = ("policy_group", "policy_groups", "policy_groups_info", "swap_tiers")

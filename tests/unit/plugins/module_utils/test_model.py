@@ -158,3 +158,9 @@ def test_document_policies_gives_back_the_fields_as_written(fields: dict) -> Non
 def test_document_policies_keeps_what_it_does_not_know_as_the_kernel_wrote_it() -> None:
     assert document_policies({"thp": "inherit", "ksm": "2", "oom_score_adj": "x", "swap_tiers": "a,b"}) == {
         "ksm": "2", "oom_score_adj": "x", "swap": {"tiers": ["a", "b"]}}
+
+
+def test_document_policies_keeps_the_kernels_default_tiers_under_the_kernels_key() -> None:
+    # "default" names every tier explicitly (a kernel's own value): not inherit, and no tier list either
+    assert document_policies({"swap_tiers": "default", "numa": "default"}) == {
+        "swap_tiers": "default", "numa": {"mode": "default"}}

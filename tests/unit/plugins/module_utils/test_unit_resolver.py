@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import pytest
 
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PlanError
-from ansible_collections.policygroups.core.plugins.module_utils._engine._modcommon import systemd_resolver
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import systemd_resolver
 
 
 class FakeModule:

@@ -11,7 +11,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.policygroups.core.plugins.filter.render import render
 from ansible_collections.policygroups.core.plugins.module_utils._engine import _mainline_module
-from ansible_collections.policygroups.core.plugins.module_utils._engine._mainline_module import MAINLINE_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._module._mainline_module import MAINLINE_ARGS
 
 
 class FakeModule:

@@ -8,16 +8,16 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from ._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backend
-from ._errors import PlanError, PolicyGroupsError
-from ._io import Labeller
-from ._lock import DEFAULT_LOCK_PATH
-from ._members import MISSING_CHOICES
-from ._model import HostPolicy, MEM_PRIORITIES, THP_MODES, NUMA_MODES, normalize, normalize_tiers
-from ._reconcile import Outcome, UnsupportedPolicyError, reconcile
-from ._state import HostState
-from ._systemctl import module_runner, parse_show
-from ._unit_cgroup import UNIT_PROPERTIES, unit_cgroup
+from .._engine._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT, Backend, make_backend
+from .._engine._errors import PlanError, PolicyGroupsError
+from .._engine._lock import DEFAULT_LOCK_PATH
+from .._engine._members import MISSING_CHOICES
+from .._engine._model import HostPolicy, MEM_PRIORITIES, THP_MODES, NUMA_MODES, normalize, normalize_tiers
+from .._engine._reconcile import Outcome, UnsupportedPolicyError, reconcile
+from .._engine._state import HostState
+from .._engine._systemctl import module_runner, parse_show
+from .._engine._unit_cgroup import UNIT_PROPERTIES, unit_cgroup
+from ._selinux import selinux_labeller
 
 COMMON_ARGS: dict[str, dict[str, Any]] = {
     "policy_root": {"type": "path", "default": DEFAULT_POLICY_ROOT},
@@ -89,18 +89,6 @@ def backend_from(params: dict[str, Any], module: Any = None) -> Backend:
     label = selinux_labeller(module) if module is not None else None
     return make_backend(name, root=params["host_root"], policy_root=params["policy_root"], runner=runner, label=label)
 
-
-def selinux_labeller(module: Any) -> Labeller | None:
-    """With SELinux enabled, what gives a file the engine writes whole (a drop-in, a swap device's boot file) the
-    default context of its final path, set on the temporary file before the rename: what
-    ``AnsibleModule.atomic_move`` would give it, through ansible-core's own SELinux helpers. None otherwise."""
-    if not module.selinux_enabled():
-        return None
-
-    def label(tmp: str, final: str) -> None:
-        module.set_context_if_different(tmp, module.selinux_default_context(final), False)
-
-    return label
 
 
 def lock_path(params: dict[str, Any]) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import _modcommon
-from ._model import HostPolicy
-from ._reconcile import Outcome
-from ._state import HostState
+from .._engine._model import HostPolicy
+from .._engine._reconcile import Outcome
+from .._engine._state import HostState
 
 # One vocabulary with the role (policy_groups_on_unsupported) and the render filter: fail or drop. The option
 # was called unsupported, with warn for drop; both old names are accepted, deprecated.
