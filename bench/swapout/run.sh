@@ -51,3 +51,12 @@ awk '
     }
     function r(a, b) { if (avg[a] && avg[b]) printf "ratio %-16s / %-16s %.3f\n", a, b, avg[a] / avg[b] }
 ' "$results" | sort
+
+# The same per boot as a plot (median and min-max of each boot, mean per case), next to the results.
+py=$repo/.venv/bin/python
+if [[ -x $py ]] && "$py" -c 'import matplotlib' 2>/dev/null; then
+    "$py" "$here/plot.py" "$results" "$out/swapout.png" \
+        --title "Swap-out, ${size} MiB x ${rounds} rounds, ${repeats} boots per kernel"
+else
+    echo "bench/swapout: no plot (matplotlib comes with make setup)" >&2
+fi

@@ -230,7 +230,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
 from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
 from ansible_collections.policygroups.core.plugins.module_utils._engine._lock import DEFAULT_LOCK_PATH, HostLock
-from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import TIER_ARGS, selinux_labeller
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import TIER_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._module._selinux import selinux_labeller
 from ansible_collections.policygroups.core.plugins.module_utils._swap._swapdev import STATES, TYPES, run
 from ansible_collections.policygroups.core.plugins.module_utils._swap._swaphost import Runner, SwapHost
 

@@ -90,7 +90,6 @@ def backend_from(params: dict[str, Any], module: Any = None) -> Backend:
     return make_backend(name, root=params["host_root"], policy_root=params["policy_root"], runner=runner, label=label)
 
 
-
 def lock_path(params: dict[str, Any]) -> str:
     root = params["host_root"] or "/"
     return DEFAULT_LOCK_PATH if root == "/" else os.path.join(root, DEFAULT_LOCK_PATH.lstrip("/"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.policygroups.core.plugins.module_utils._engine import _modcommon
+from ansible_collections.policygroups.core.plugins.module_utils._module import _modcommon
 from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend
 from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
 

@@ -56,7 +56,7 @@ class FakeSelinux(types.ModuleType):
 def fake_selinux(monkeypatch: pytest.MonkeyPatch) -> FakeSelinux:
     fake = FakeSelinux()
     monkeypatch.setitem(sys.modules, "ansible.module_utils.compat.selinux", fake)
-    import ansible.module_utils.compat as compat
+    from ansible.module_utils import compat
     monkeypatch.setattr(compat, "selinux", fake, raising=False)
     return fake
 
@@ -83,7 +83,7 @@ def test_a_replaced_file_keeps_its_context(tmp_path: Path, fake_selinux: FakeSel
 def test_a_labelling_failure_is_a_failed_write_that_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeSelinux(fail_set=True)
     monkeypatch.setitem(sys.modules, "ansible.module_utils.compat.selinux", fake)
-    import ansible.module_utils.compat as compat
+    from ansible.module_utils import compat
     monkeypatch.setattr(compat, "selinux", fake, raising=False)
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "fstab").write_text("old\n")

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from fakekernel import FakeKernel, HostSpec  # noqa: E402
 
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.policygroups.core.plugins.module_utils._engine import _modcommon  # noqa: E402
+from ansible_collections.policygroups.core.plugins.module_utils._module import _modcommon  # noqa: E402
 from ansible_collections.policygroups.core.plugins.module_utils._policyfs._backend_policyfs import PolicyfsBackend  # noqa: E402
 
 UNITS = {"api.service": "/system.slice/api.service", "report.service": "/system.slice/report.service"}

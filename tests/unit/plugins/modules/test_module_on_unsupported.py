@@ -10,7 +10,7 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.policygroups.core.plugins.filter.render import render
-from ansible_collections.policygroups.core.plugins.module_utils._engine import _mainline_module
+from ansible_collections.policygroups.core.plugins.module_utils._module import _mainline_module
 from ansible_collections.policygroups.core.plugins.module_utils._module._mainline_module import MAINLINE_ARGS
 
 

@@ -1,0 +1,69 @@
+"""Plot bench/swapout results: the median MiB/s of each boot per case, with each boot's min-max range, and the mean
+per case as a line, so the spread between boots shows next to the differences between kernels.
+
+Usage: python3 bench/swapout/plot.py RESULTS OUT.png [--title TEXT]   (RESULTS: the lines run.sh collects, one per case
+and boot: ``variant=... case=... median_mib_per_s=... min=... max=...``). Writes OUT.png and OUT.svg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+CASES = (("stock", "nogroup", "unpatched, no group"),
+         ("patched", "nogroup", "reference, no group"),
+         ("patched", "group", "reference, group with tiers"))
+
+
+def read(path: Path) -> dict[tuple[str, str], list[tuple[float, float, float]]]:
+    runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    for line in path.read_text().splitlines():
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        if {"variant", "case", "median_mib_per_s", "min", "max"} <= fields.keys():
+            runs.setdefault((fields["variant"], fields["case"]), []).append(
+                (float(fields["median_mib_per_s"]), float(fields["min"]), float(fields["max"])))
+    return runs
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("results", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--title", default="Swap-out throughput per boot (median of rounds, min-max)")
+    args = parser.parse_args(argv)
+    runs = read(args.results)
+    if not runs:
+        print(f"plot.py: no result lines in {args.results}", file=sys.stderr)
+        return 2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for index, (variant, case, label) in enumerate(CASES):
+        boots = runs.get((variant, case), [])
+        if not boots:
+            continue
+        xs = [index + (b - (len(boots) - 1) / 2) * 0.12 for b in range(len(boots))]
+        medians = [boot[0] for boot in boots]
+        errors = [[median - low for median, low, _high in boots], [high - median for median, _low, high in boots]]
+        ax.errorbar(xs, medians, yerr=errors, fmt="o", capsize=3, label=f"{label} ({len(boots)} boots)")
+        mean = sum(medians) / len(medians)
+        ax.hlines(mean, xs[0] - 0.1, xs[-1] + 0.1, colors="grey", linestyles="dashed")
+        ax.annotate(f"{mean:.1f}", (xs[-1] + 0.12, mean), va="center", fontsize=8)
+    ax.set_xticks(range(len(CASES)), [case[2] for case in CASES], fontsize=8)
+    ax.set_ylabel("MiB/s swapped out (higher is better)")
+    ax.set_title(args.title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(args.out)
+    fig.savefig(args.out.with_suffix(".svg"))
+    print(f"plot.py: wrote {args.out} and {args.out.with_suffix('.svg')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
