@@ -157,16 +157,21 @@ kill_guest() {
     rm -f "${DIR}/qemu.pid"
 }
 
-fail_boot() {
+# show_console WHY FILE: the console log FILE from its kernel panic on (and the 15 lines before), else its end.
+show_console() {
     local first
-    first=$(grep -n -m1 'Kernel panic' "${DIR}/console.log" 2>/dev/null | cut -d: -f1 || true)
+    first=$(grep -n -m1 'Kernel panic' "$2" 2>/dev/null | cut -d: -f1 || true)
     if [[ -n "${first}" ]]; then
-        log "${NAME}: $1; ${DIR}/console.log from the panic on:"
-        tail -n "+$((first > 15 ? first - 15 : 1))" "${DIR}/console.log" | head -n 80 >&2
+        log "${NAME}: $1; $2 from the panic on:"
+        tail -n "+$((first > 15 ? first - 15 : 1))" "$2" | head -n 80 >&2
     else
-        log "${NAME}: $1; last lines of ${DIR}/console.log:"
-        tail -n 60 "${DIR}/console.log" >&2 2>/dev/null || true
+        log "${NAME}: $1; last lines of $2:"
+        tail -n 60 "$2" >&2 2>/dev/null || true
     fi
+}
+
+fail_boot() {
+    show_console "$1" "${DIR}/console.log"
     kill_guest
     exit 1
 }
@@ -452,9 +457,7 @@ for (( try = 1; try <= BOOT_TRIES; try++ )); do
     mkdir -p "${VM_CACHE}/panics"
     kept="${VM_CACHE}/panics/${NAME}-$(date +%Y%m%d-%H%M%S).log"
     cp "${DIR}/console.log" "${kept}"
-    first=$(grep -n -m1 -e 'BUG:' -e 'Oops' -e 'general protection' -e 'Kernel panic' "${kept}" | cut -d: -f1)
-    log "${NAME}: Debian's kernel panicked during boot (try ${try} of ${BOOT_TRIES}; console kept in ${kept}):"
-    tail -n "+$((first > 5 ? first - 5 : 1))" "${kept}" | head -n 60 >&2
+    show_console "Debian's kernel panicked during boot (try ${try} of ${BOOT_TRIES}; console kept)" "${kept}"
     log "${NAME}: booting it again"
     kill_guest
 done

@@ -51,6 +51,16 @@ UNREACHABLE: dict[str, str] = {"ansible_connection": "ssh", "ansible_host": "192
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
+# A play that runs the policy_groups role on every host, and where the role installs the boot-time restore.
+ROLE_PLAY = """
+- name: The policy_groups role
+  hosts: all
+  gather_facts: false
+  roles: [policygroups.core.policy_groups]
+"""
+RESTORE_PYZ = "usr/local/lib/policygroups/policygroups-restore.pyz"
+
+
 def fleet_document(*groups: dict[str, Any]) -> dict[str, Any]:
     """A fleet document: the two swap tiers and ``groups``."""
     return {"policy_swap_tiers": TIERS, "policy_groups": list(groups)}

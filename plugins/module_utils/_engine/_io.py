@@ -134,7 +134,8 @@ def parse_flat_keyed(text: str, name: str = "") -> FlatKeyed:
 
 
 def host_path(root: str, path: str) -> str:
-    """``path`` (absolute, on the host) as seen from here: below ``root`` unless ``root`` is ``/``."""
+    """``path`` (absolute, on the host) as seen from here: below ``root`` unless ``root`` is ``/``. Plain string
+    work, not ``os.path.join``'s generality: it runs for every file of every group."""
     if root in ("", "/"):
         return path
     return root.rstrip("/") + "/" + path.lstrip("/")
@@ -194,10 +195,7 @@ class HostIO:
     def real(self, path: str) -> str:
         if not path.startswith("/"):
             raise ValueError(f"host path must be absolute: {path!r}")
-        if self.root in ("", "/"):
-            return path
-        # os.path.join(root, path.lstrip("/")), without its generality: called for every file of every group
-        return self.root + path.lstrip("/") if self.root.endswith("/") else self.root + "/" + path.lstrip("/")
+        return host_path(self.root, path)
 
     def read(self, path: str) -> str:
         return _read_fd(os.open(self.real(path), os.O_RDONLY | os.O_CLOEXEC))

@@ -17,14 +17,9 @@ import simhosts as sim  # noqa: E402
 
 pytestmark = sim.needs_ansible_playbook
 
-PLAY = """
-- name: The policy_groups role
-  hosts: all
-  gather_facts: false
-  roles: [policygroups.core.policy_groups]
-"""
+PLAY = sim.ROLE_PLAY
 POLICY = "etc/policygroups/policy.json"
-RESTORE = "usr/local/lib/policygroups/policygroups-restore.pyz"
+RESTORE = sim.RESTORE_PYZ
 UNIT = "etc/systemd/system/policygroups-restore.service"
 
 

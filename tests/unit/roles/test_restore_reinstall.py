@@ -13,13 +13,8 @@ import simhosts as sim  # noqa: E402
 
 pytestmark = sim.needs_ansible_playbook
 
-PLAY = """
-- name: The policy_groups role
-  hosts: all
-  gather_facts: false
-  roles: [policygroups.core.policy_groups]
-"""
-RESTORE = "usr/local/lib/policygroups/policygroups-restore.pyz"
+PLAY = sim.ROLE_PLAY
+RESTORE = sim.RESTORE_PYZ
 
 
 def converge(tmp_path: Path) -> str:
