@@ -114,17 +114,24 @@ stamp() {  # prefix every line with the time of day
 }
 
 # molecule_steps LOG SCENARIO: the wall time of each Molecule step, from the time stamps of its
-# "[S > step] Executing" and "Executed: ..." lines (a step that ends past midnight is counted right).
+# "[S > step] Executing" and "Executed: ..." lines (a step that ends past midnight is counted right). A step that
+# started and never said "Executed" is the one that failed (Molecule then runs cleanup and destroy): it is listed
+# as such, up to the next step's start or the log's end.
 molecule_steps() {
     awk -v s="$2" '
         function secs(t,   a) { split(t, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
-        index($0, "[" s " > ") && / Executing$/ { start = secs($1); next }
-        index($0, "[" s " > ") && / Executed: / && start != "" {
-            step = $0; sub(/^.*\[[^>]*> /, "", step); sub(/\].*$/, "", step)
-            result = $0; sub(/^.*Executed: /, "", result)
-            d = secs($1) - start; if (d < 0) d += 86400
+        function name(line) { sub(/^.*\[[^>]*> /, "", line); sub(/\].*$/, "", line); return line }
+        function row(t, result,   d) {
+            d = t - start; if (d < 0) d += 86400
             printf "%s: %-16s %5d s  %s\n", s, step, d, result; start = ""
-        }' "$1"
+        }
+        { last = $1 }
+        index($0, "[" s " > ") && / Executing$/ {
+            if (start != "") row(secs($1), "FAILED (no result)")
+            start = secs($1); step = name($0); next
+        }
+        index($0, "[" s " > ") && / Executed: / && start != "" { r = $0; sub(/^.*Executed: /, "", r); row(secs($1), r) }
+        END { if (start != "" && last ~ /^[0-9]+:[0-9]+:[0-9]+$/) row(secs(last), "FAILED (no result)") }' "$1"
 }
 
 molecule_test() {  # molecule_test SCENARIO LOG: the whole sequence, output time-stamped into LOG too

@@ -49,8 +49,9 @@ options:
     description:
       - Also read each group's C(policy.stat) and return it as the group's C(stats) in
         RV(policy_groups_info.groups), every value an integer by key - C(members), C(covered_bytes) and
-        C(ksm_merging_pages) (now), C(thp_fault_alloc), C(thp_fault_fallback) and C(oom_kill) (counted since the
-        group was created), and any key a newer kernel adds.
+        C(ksm_merging_pages) (now), C(thp_fault_alloc), C(thp_fault_fallback), C(oom_kill), C(swpout_<tier>) (pages
+        swapped out, one key per swap tier), C(swpout_refused), C(covered_reclaimed) and C(covered_deferred)
+        (counted since the group was created), and any key a newer kernel adds.
       - Needs the V(policyfs) backend on a kernel whose C(policy.features) lists C(stat); otherwise the module
         fails and says what is missing. The V(systemd) backend has no such statistics (mainline kernels keep none
         per policy group); a unit's cgroup has its C(memory.stat).
@@ -175,7 +176,8 @@ policy_groups_info:
           effective: {thp: never, ksm: "1", oom_score_adj: "500", swap_tiers: slow, zswap_writeback: default, numa: default,
                       mem_priority: low}
           stats: {members: 2, covered_bytes: 734003200, ksm_merging_pages: 5120, thp_fault_alloc: 0, thp_fault_fallback: 0,
-                  oom_kill: 1}
+                  oom_kill: 1, swpout_fast: 0, swpout_slow: 48211, swpout_refused: 0, covered_reclaimed: 90112,
+                  covered_deferred: 0}
     systemd_version:
       description: C(systemd) backend - the first line of C(systemctl --version).
       type: str

@@ -46,7 +46,8 @@ NOT_POLICIES = ("stat", "bind")
 # policy.stat of a new group, in the ABI's key order (``members`` is kept equal to the group's cgroup.procs):
 # numbers of a group that has been running a while, so that tests see values other than 0.
 STATS = {"members": 0, "covered_bytes": 268435456, "ksm_merging_pages": 1024, "thp_fault_alloc": 37,
-         "thp_fault_fallback": 2, "oom_kill": 0}
+         "thp_fault_fallback": 2, "oom_kill": 0, "swpout_fast": 0, "swpout_slow": 4096, "swpout_refused": 3,
+         "covered_reclaimed": 8192, "covered_deferred": 0}
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 TIER_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 
