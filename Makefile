@@ -20,6 +20,9 @@ test-kernel:  ## build the reference kernel, smoke-test the ABI in a guest, run 
 test-kernel-role: setup  ## the policy_kernel role on a guest that boots through GRUB: check mode, install, reboot by its handler, ABI
 	scripts/test-kernel-role.sh
 
+test-kernel-deb: setup  ## the kernel as Debian packages: a guest's modules collected, localmod packages built, installed by the role into a GRUB+initramfs guest, selftest, rollback (long build; not in make test)
+	scripts/test-kernel-deb.sh
+
 image:  ## build (or fetch from cache) the guest root filesystem
 	vm/image.sh
 
@@ -52,4 +55,4 @@ experiment: setup  ## run an experiment in guests and write its report with plot
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel test-kernel-role image test-vm test-policyfs test-fleet test-assess test-team test-experiment test demo experiment bench
+.PHONY: help setup test-static kernel test-kernel test-kernel-role test-kernel-deb image test-vm test-policyfs test-fleet test-assess test-team test-experiment test demo experiment bench

@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # Build the policy-groups reference kernel (or fetch it from the cache).
 #
-# Usage: kernel/build.sh [--unpatched] [--patches DIR] [--allow-checkpatch-findings] [--jobs N]
-#                        [--list-patches]
+# Usage: kernel/build.sh [--flavour guest|localmod|debian] [--modules FILE]... [--unpatched] [--patches DIR]
+#                        [--allow-checkpatch-findings] [--jobs N] [--list-patches]
 #
+#   --flavour NAME               what to build (default guest):
+#                                guest     tinyconfig + kernel/config/policy-guest.config: a bzImage for QEMU
+#                                          guests booted with -kernel (no modules, no initramfs); the VM tests'
+#                                localmod  Debian's own configuration for the release and architecture (package
+#                                          linux-config-6.12), reduced by `make localmodconfig` to the modules of
+#                                          the --modules lists, plus kernel/config/policy-package.config; built as
+#                                          Debian packages (`make bindeb-pkg`: linux-image-*, linux-headers-*)
+#                                debian    the same without the reduction: Debian's whole configuration
+#   --modules FILE               with localmod: the modules the target hosts load, as `lsmod` prints them (or one
+#                                name per line); several lists are joined (the union over the hosts). A line
+#                                "# policygroups modules: host=H release=R architecture=A" (the policy_kernel
+#                                role writes it, playbooks/kernel.yml) names the host's Debian release
+#   --release NAME               package flavours: a Debian release (codename) the packages are for; the role
+#                                refuses hosts of other releases. Default: the releases the --modules lists name,
+#                                else this machine's
 #   --unpatched                  same configuration, without kernel/patches/ (baseline for benchmarks;
 #                                the series-only options of the fragment are then not required)
 #   --patches DIR                apply DIR/*.patch instead of kernel/patches/ (to try a series in progress)
@@ -19,14 +34,17 @@
 # Steps: install build dependencies (apt, only what is missing), unpack Debian's linux-source-6.12
 # into .cache/kernel/src-<version>, check that every patch of the series applies (naming the first
 # one that does not), run scripts/checkpatch.pl --strict on the series, configure from tinyconfig
-# plus kernel/config/policy-guest.config, verify that every fragment line took effect, build
-# bzImage with ccache, and build the selftest tools/testing/selftests/cgroup/test_policy statically
-# when the series contains it.
+# plus kernel/config/policy-guest.config (package flavours: Debian's configuration, reduced for localmod,
+# plus kernel/config/policy-package.config), verify that every fragment line took effect, build
+# bzImage with ccache (package flavours: `make bindeb-pkg`), and build the selftest
+# tools/testing/selftests/cgroup/test_policy statically when the series contains it. The compile
+# stage prints its progress (objects compiled, elapsed) every 30 s.
 #
 # The result is cached in .cache/kernel/<key>/ (bzImage, config, kernelrelease, test_policy,
-# checkpatch.log, manifest) where <key> is the sha256 of the source package version, the series,
-# the fragment, this script and the compiler version. Stage timings go to stdout; the LAST stdout
-# line is the result directory. Make output goes to .cache/kernel/logs/.
+# checkpatch.log, manifest; package flavours also *.deb) where <key> is the sha256 of the source
+# package version, the series, the fragments, the flavour (with Debian's configuration version and
+# the module list), this script and the compiler version. Stage timings go to stdout; the LAST
+# stdout line is the result directory. Make output goes to .cache/kernel/logs/.
 set -euo pipefail
 
 SOURCE_PACKAGE=linux-source-6.12
@@ -35,9 +53,19 @@ ARCH=x86_64
 export ARCH
 
 die() { printf 'kernel/build.sh: error: %s\n' "$*" >&2; exit 1; }
+modules_file=
+progress_pid=
+cleanup() {
+    [[ -z $progress_pid ]] || kill "$progress_pid" 2>/dev/null || true
+    [[ -z $modules_file ]] || rm -f "$modules_file"
+}
+trap cleanup EXIT
 note() { printf 'kernel/build.sh: %s\n' "$*" >&2; }
 
 unpatched=0
+flavour=guest
+module_lists=()
+releases=()
 patch_dir=
 allow_findings=0
 list_only=0
@@ -45,6 +73,9 @@ jobs=$(nproc)
 while (($#)); do
     case $1 in
         --unpatched) unpatched=1 ;;
+        --flavour) shift; flavour=${1:?--flavour needs a name} ;;
+        --release) shift; releases+=("${1:?--release needs a codename}") ;;
+        --modules) shift; module_lists+=("$(realpath -e "${1:?--modules needs a file}")") || die "no such file: $1" ;;
         --patches) shift; patch_dir=$(cd "${1:?--patches needs a directory}" && pwd) ;;
         --allow-checkpatch-findings) allow_findings=1 ;;
         --jobs) shift; jobs=${1:?--jobs needs a number} ;;
@@ -55,9 +86,18 @@ while (($#)); do
     shift
 done
 
+case $flavour in
+    guest | debian) ((${#module_lists[@]} == 0)) || die "--modules is for --flavour localmod" ;;
+    localmod) ((${#module_lists[@]})) || die "--flavour localmod needs --modules FILE (the hosts' lsmod)" ;;
+    *) die "unknown flavour: $flavour (guest, localmod or debian)" ;;
+esac
+
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 fragment=$here/config/policy-guest.config
+[[ $flavour == guest ]] || fragment=$here/config/policy-package.config
+CONFIG_PACKAGE=linux-config-6.12
+DEBIAN_CONFIG=/usr/src/linux-config-6.12/config.amd64_none_amd64.xz
 patch_dir=${patch_dir:-$here/patches}
 cache=$repo/.cache/kernel
 
@@ -91,6 +131,7 @@ stage_done() {
 # 1. build dependencies
 deps=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio ccache kmod rsync xz-utils
       perl git python3 "$SOURCE_PACKAGE")
+[[ $flavour == guest ]] || deps+=(dpkg-dev fakeroot debhelper "$CONFIG_PACKAGE")
 missing=()
 for p in "${deps[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -106,6 +147,24 @@ if ((${#missing[@]})); then
 fi
 [[ -r $SOURCE_TARBALL ]] || die "$SOURCE_TARBALL is missing although $SOURCE_PACKAGE is installed"
 src_version=$(dpkg-query -W -f='${Version}' "$SOURCE_PACKAGE")
+config_version=
+if [[ $flavour != guest ]]; then
+    [[ -r $DEBIAN_CONFIG ]] || die "$DEBIAN_CONFIG is missing although $CONFIG_PACKAGE is installed"
+    config_version=$(dpkg-query -W -f='${Version}' "$CONFIG_PACKAGE")
+fi
+if [[ $flavour == localmod ]]; then
+    # the union of the lists, one module per line, sorted: lsmod's header and other columns dropped
+    modules_file=$(mktemp)
+    awk '$1 != "Module" && $1 ~ /^[A-Za-z0-9_-]+$/ { print $1 }' "${module_lists[@]}" | sort -u >"$modules_file"
+    [[ -s $modules_file ]] || die "the --modules lists name no module"
+    if ((${#releases[@]} == 0)); then
+        mapfile -t releases < <(sed -n 's/^# policygroups modules:.* release=\([a-z0-9]*\).*/\1/p' \
+            "${module_lists[@]}" | sort -u)
+    fi
+fi
+if [[ $flavour != guest ]] && ((${#releases[@]} == 0)); then
+    releases=("$(. /etc/os-release && echo "${VERSION_CODENAME:-unknown}")")
+fi
 stage_done deps
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +174,10 @@ variant=series
 key=$(
     {
         printf 'source %s\nvariant %s\nfindings-allowed %s\n' "$src_version" "$variant" "$allow_findings"
+        if [[ $flavour != guest ]]; then
+            printf 'flavour %s\nconfig %s\nreleases %s\n' "$flavour" "$config_version" "${releases[*]}"
+            [[ -z $modules_file ]] || { printf 'modules\n'; cat "$modules_file"; }
+        fi
         gcc --version | head -n1
         for p in "${patches[@]}"; do printf 'patch %s\n' "$(basename "$p")"; cat "$p"; done
         printf 'fragment\n'; cat "$fragment"
@@ -228,13 +291,16 @@ fi
 stage_done checkpatch
 
 # ---------------------------------------------------------------------------------------------
-# 5. configure: tinyconfig + fragment, then verify every line took effect
+# 5. configure: tinyconfig (package flavours: Debian's configuration, reduced to the hosts' modules for
+#    localmod) + fragment, then verify every line took effect
 obj=$cache/obj-$variant
+[[ $flavour == guest ]] || obj=$cache/obj-$variant-$flavour
 mkdir -p "$obj"
 export CCACHE_DIR=$repo/.cache/ccache CCACHE_BASEDIR=$cache CCACHE_MAXSIZE=5G CCACHE_COMPRESS=1
 export KBUILD_BUILD_USER=policygroups KBUILD_BUILD_HOST=build KBUILD_BUILD_TIMESTAMP="$src_version"
 localversion=-policy
 ((unpatched)) && localversion=-stock
+[[ $flavour == guest ]] || localversion=$localversion-$flavour
 mk=(make -C "$tree" O="$obj" -j"$jobs" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION="$localversion")
 
 # Options after the "series" marker exist only with the series applied.
@@ -245,7 +311,18 @@ else
     sed '/^# --- series/,$d' "$fragment" >"$active_fragment"
 fi
 cp "$obj/.config" "$obj/.config.prev" 2>/dev/null || true
-run "${mk[@]}" tinyconfig
+case $flavour in
+    guest) run "${mk[@]}" tinyconfig ;;
+    *)
+        xz -dc "$DEBIAN_CONFIG" >"$obj/.config"
+        run "${mk[@]}" olddefconfig
+        if [[ $flavour == localmod ]]; then
+            # streamline_config.pl keeps the options of the listed modules (and what they need) and turns
+            # every other module off; new questions of the following oldconfig take their defaults
+            { yes '' || true; } | run "${mk[@]}" LSMOD="$modules_file" localmodconfig
+        fi
+        ;;
+esac
 run "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$active_fragment"
 run "${mk[@]}" olddefconfig
 # Keep the previous file (and its mtime) when nothing changed, so make does not re-run syncconfig.
@@ -273,10 +350,28 @@ fi
 stage_done configure
 
 # ---------------------------------------------------------------------------------------------
-# 6. kernel image
-run "${mk[@]}" bzImage
+# 6. kernel image (package flavours: the Debian packages), with its progress every 30 s
+progress() {  # progress LOG: objects compiled so far (the make log's CC lines) and the time elapsed
+    local t0=$SECONDS n
+    while sleep 30; do
+        n=$(grep -c '^ *CC ' "$1" 2>/dev/null || true)
+        printf 'compile: %s objects compiled, %d min %02d s\n' "${n:-0}" $(((SECONDS - t0) / 60)) $(((SECONDS - t0) % 60))
+    done
+}
+progress "$log" &
+progress_pid=$!
+if [[ $flavour == guest ]]; then
+    run "${mk[@]}" bzImage
+else
+    # packages are written next to the object directory; a previous build's are removed first
+    rm -f "$cache"/linux-*.deb "$cache"/linux-*.buildinfo "$cache"/linux-*.changes
+    run "${mk[@]}" KDEB_PKGVERSION="${src_version}+policy.${key:0:8}" bindeb-pkg
+fi
+kill "$progress_pid" 2>/dev/null || true
+wait "$progress_pid" 2>/dev/null || true
+progress_pid=
 release=$(make -s -C "$tree" O="$obj" LOCALVERSION="$localversion" kernelrelease)
-stage_done bzImage
+stage_done compile
 
 # ---------------------------------------------------------------------------------------------
 # 7. selftest (when the series carries it)
@@ -298,15 +393,26 @@ rm -rf "$staging"
 mkdir -p "$staging"
 cp "$obj/arch/x86/boot/bzImage" "$staging/bzImage"
 cp "$obj/.config" "$staging/config"
+if [[ $flavour != guest ]]; then
+    mv "$cache"/linux-*.deb "$staging/"
+    rm -f "$cache"/linux-*.buildinfo "$cache"/linux-*.changes
+    [[ -z $modules_file ]] || cp "$modules_file" "$staging/modules"
+fi
 cp "$checkpatch_log" "$staging/checkpatch.log"
 printf '%s\n' "$release" >"$staging/kernelrelease"
 [[ -f $selftest_out/test_policy && -f $tree/$selftest_src ]] && cp "$selftest_out/test_policy" "$staging/"
 {
     printf 'source_package=%s\nsource_version=%s\nvariant=%s\nkernelrelease=%s\n' \
         "$SOURCE_PACKAGE" "$src_version" "$variant" "$release"
+    printf 'flavour=%s\narchitecture=%s\n' "$flavour" "$(dpkg --print-architecture)"
+    if [[ $flavour != guest ]]; then
+        printf 'config_package=%s\nconfig_version=%s\n' "$CONFIG_PACKAGE" "$config_version"
+        printf 'debian_releases=%s\npackage_version=%s\n' "${releases[*]}" "${src_version}+policy.${key:0:8}"
+        printf 'packages=%s\n' "$(cd "$staging" && printf '%s\n' *.deb | paste -sd' ')"
+    fi
     printf 'patches=%s\n' "$( ((${#patches[@]})) && basename -a "${patches[@]}" | paste -sd' ')"
     printf 'build_seconds=%.0f\n' "$(echo "$(date +%s.%N) - $t_start" | bc)"
-    (cd "$staging" && for f in bzImage test_policy; do [[ ! -f $f ]] || sha256sum "$f"; done)
+    (cd "$staging" && for f in bzImage test_policy *.deb; do [[ ! -f $f ]] || sha256sum "$f"; done)
 } >"$staging/manifest.tmp"
 mv "$staging/manifest.tmp" "$staging/manifest"
 rm -rf "$result"

@@ -20,10 +20,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SUITE=${VM_SUITE:-trixie}
+# python3-apt: Ansible's apt module (the policy_kernel role installs kernel packages with it) needs it and would
+# fetch it from the network, which guests do not reach.
 # grub-pc, fdisk and e2fsprogs: vm/bootdisk.sh partitions a disk, copies this file system onto it and installs
 # GRUB from inside a guest (whose network reaches nothing).
 PACKAGES=(
-    systemd-sysv udev dbus openssh-server python3 iproute2 procps util-linux kmod
+    systemd-sysv udev dbus openssh-server python3 python3-apt iproute2 procps util-linux kmod
     grub-pc fdisk e2fsprogs
 )
 KERNEL_PACKAGE=linux-image-cloud-amd64

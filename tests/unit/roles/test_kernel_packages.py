@@ -1,0 +1,145 @@
+"""The policy_kernel role's package path (tasks/packages.yml) and its module lists (tasks/modules.yml), run on this
+machine (ansible_connection: local): the refusals before anything changes, check mode's report, and the list a
+localmod build reads. Installing and booting the packages is scripts/test-kernel-deb.sh's, in a guest.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import simhosts as sim  # noqa: E402
+
+pytestmark = sim.needs_ansible_playbook
+
+PLAY = """
+- name: A task file of the policy_kernel role
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read the build
+      ansible.builtin.set_fact:
+        __policy_kernel_manifest: "{{{{ manifest }}}}"
+        policy_kernel_release: "{{{{ release }}}}"
+      when: manifest is defined
+    - name: Run {tasks}.yml
+      ansible.builtin.include_role:
+        name: policygroups.core.policy_kernel
+        tasks_from: {tasks}
+"""
+RELEASE = "6.12.118-policy-localmod"
+
+
+def host_facts() -> tuple[str, str]:
+    """This machine's Debian release (codename) and architecture as dpkg names it."""
+    release = next(line.split("=", 1)[1].strip().strip('"') for line in Path("/etc/os-release").read_text().splitlines()
+                   if line.startswith("VERSION_CODENAME="))
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+    return release, arch
+
+
+def build(tmp_path: Path, release: str, arch: str) -> tuple[Path, dict[str, str]]:
+    """A fake localmod build: a manifest and an image package file (never installed by these tests)."""
+    directory = tmp_path / "build"
+    directory.mkdir()
+    version = "6.12.118-1~deb12u1+policy.0123abcd"
+    image = f"linux-image-{RELEASE}_{version}_{arch}.deb"
+    (directory / image).write_bytes(b"not a package")
+    manifest = {"flavour": "localmod", "architecture": arch, "debian_releases": release, "package_version": version,
+                "packages": f"{image} linux-headers-{RELEASE}_{version}_{arch}.deb"}
+    return directory, manifest
+
+
+def run(tmp_path: Path, tasks: str, variables: dict, *args: str) -> str:
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    (tmp_path / "play.yml").write_text(PLAY.format(tasks=tasks))
+    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), *args)
+    return f"rc={result.returncode}\n{result.stdout}"
+
+
+@pytest.fixture(name="facts")
+def fixture_facts() -> tuple[str, str]:
+    if not Path("/etc/debian_version").exists():
+        pytest.skip("not a Debian machine")
+    return host_facts()
+
+
+def test_packages_of_another_architecture_are_refused(tmp_path: Path, facts: tuple[str, str]) -> None:
+    release, arch = facts
+    other = "arm64" if arch != "arm64" else "amd64"
+    directory, manifest = build(tmp_path, release, other)
+    out = run(tmp_path, "packages", {"manifest": manifest, "release": RELEASE, "policy_kernel_build_dir": str(directory),
+                                     "policy_kernel_package_cache": str(tmp_path / "cache")}, "--check")
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert f"built for Debian {release} on {other}" in out and "Nothing was changed" in out
+    assert not (tmp_path / "cache").exists()
+
+
+def test_packages_of_another_release_are_refused(tmp_path: Path, facts: tuple[str, str]) -> None:
+    release, arch = facts
+    directory, manifest = build(tmp_path, "sid-not-this", arch)
+    out = run(tmp_path, "packages", {"manifest": manifest, "release": RELEASE, "policy_kernel_build_dir": str(directory),
+                                     "policy_kernel_package_cache": str(tmp_path / "cache")})
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert f"this host runs Debian {release} on {arch}" in out and "--release " + release in out
+    assert not (tmp_path / "cache").exists(), "the refusal came after a change"
+
+
+def test_check_mode_reports_the_image_it_would_install(tmp_path: Path, facts: tuple[str, str]) -> None:
+    release, arch = facts
+    directory, manifest = build(tmp_path, release, arch)
+    out = run(tmp_path, "packages", {"manifest": manifest, "release": RELEASE, "policy_kernel_build_dir": str(directory),
+                                     "policy_kernel_package_cache": str(tmp_path / "cache")}, "--check")
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert f"would install linux-image-{RELEASE} {manifest['package_version']} (installed: none)" in out
+    assert "linux-headers" not in out.split("PLAY RECAP")[0].split("Report what check mode would install")[-1]
+    assert not (tmp_path / "cache").exists(), "check mode copied the package"
+
+
+def test_a_build_without_the_image_package_is_refused(tmp_path: Path, facts: tuple[str, str]) -> None:
+    release, arch = facts
+    directory, manifest = build(tmp_path, release, arch)
+    manifest["packages"] = "linux-libc-dev_1_amd64.deb"
+    out = run(tmp_path, "packages", {"manifest": manifest, "release": RELEASE, "policy_kernel_build_dir": str(directory),
+                                     "policy_kernel_package_cache": str(tmp_path / "cache")}, "--check")
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert f"has no package file for linux-image-{RELEASE}" in out
+
+
+LSMOD = """Module                  Size  Used by
+virtio_net             77824  0
+zram                   45056  2
+"""
+
+
+def test_module_list_names_the_host_release_and_architecture(tmp_path: Path, facts: tuple[str, str]) -> None:
+    release, arch = facts
+    fake = tmp_path / "lsmod"
+    fake.write_text(f"#!/bin/sh\nprintf '%s' '{LSMOD}'\n")
+    fake.chmod(0o755)
+    out = run(tmp_path, "modules", {"policy_kernel_modules_dir": str(tmp_path / "modules"),
+                                    "__policy_kernel_lsmod_command": [str(fake)]})
+    assert out.startswith("rc=0\n"), out[-3000:]
+    text = (tmp_path / "modules" / "localhost.lsmod").read_text()
+    assert text == f"# policygroups modules: host=localhost release={release} architecture={arch}\n{LSMOD}"
+
+
+def test_module_list_needs_a_destination(tmp_path: Path) -> None:
+    out = run(tmp_path, "modules", {})
+    assert out.startswith("rc=2\n") and "set policy_kernel_modules_dir" in out, out[-3000:]
+
+
+def test_rollback_in_check_mode_changes_nothing_here(tmp_path: Path) -> None:
+    # this machine runs no policy kernel and has none installed: nothing to remove, no reboot asked for
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    out = run(tmp_path, "absent", {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg")}, "--check")
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert "changed=0" in out, out[-3000:]
