@@ -99,7 +99,7 @@ def test_check_mode_reports_the_image_it_would_install(tmp_path: Path, facts: tu
                                      "policy_kernel_package_cache": str(tmp_path / "cache")}, "--check")
     assert out.startswith("rc=0\n"), out[-3000:]
     assert f"would install linux-image-{RELEASE} {manifest['package_version']} (installed: none)" in out
-    assert "linux-headers" not in out.split("PLAY RECAP")[0].split("Report what check mode would install")[-1]
+    assert "linux-headers" not in out.split("PLAY RECAP", maxsplit=1)[0].split("Report what check mode would install")[-1]
     assert not (tmp_path / "cache").exists(), "check mode copied the package"
 
 
@@ -143,3 +143,18 @@ def test_rollback_in_check_mode_changes_nothing_here(tmp_path: Path) -> None:
     out = run(tmp_path, "absent", {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg")}, "--check")
     assert out.startswith("rc=0\n"), out[-3000:]
     assert "changed=0" in out, out[-3000:]
+
+
+def test_an_apt_package_that_is_no_policy_kernel_image_is_refused(tmp_path: Path) -> None:
+    out = run(tmp_path, "main", {"policy_kernel_apt_package": "linux-image-amd64"}, "--check")
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert "policy_kernel_apt_package must name the image package of a policy kernel" in out
+
+
+def test_an_apt_package_without_a_candidate_changes_nothing(tmp_path: Path, facts: tuple[str, str]) -> None:
+    # a policy kernel no apt source of this machine has: apt refuses it, in check mode as in a run
+    out = run(tmp_path, "main", {"policy_kernel_apt_package": f"linux-image-{RELEASE}",
+                                 "policy_kernel_set_default": False}, "--check")
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert "Install the image package from the host's apt sources" in out
+    assert f"linux-image-{RELEASE}" in out.split("Install the image package from the host's apt sources")[-1]
