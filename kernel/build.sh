@@ -396,7 +396,7 @@ cp "$obj/.config" "$staging/config"
 if [[ $flavour != guest ]]; then
     mv "$cache"/linux-*.deb "$staging/"
     rm -f "$cache"/linux-*.buildinfo "$cache"/linux-*.changes
-    [[ -z $modules_file ]] || cp "$modules_file" "$staging/modules"
+    [[ -z $modules_file ]] || install -m 0644 "$modules_file" "$staging/modules"
 fi
 cp "$checkpatch_log" "$staging/checkpatch.log"
 printf '%s\n' "$release" >"$staging/kernelrelease"

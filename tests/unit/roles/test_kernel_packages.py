@@ -124,11 +124,30 @@ def test_module_list_names_the_host_release_and_architecture(tmp_path: Path, fac
     fake = tmp_path / "lsmod"
     fake.write_text(f"#!/bin/sh\nprintf '%s' '{LSMOD}'\n")
     fake.chmod(0o755)
+    builtin = tmp_path / "modules.builtin"
+    builtin.write_text("kernel/fs/ext4/ext4.ko\nkernel/drivers/block/virtio_blk.ko\nkernel/crypto/crc32c-generic.ko\n")
     out = run(tmp_path, "modules", {"policy_kernel_modules_dir": str(tmp_path / "modules"),
-                                    "__policy_kernel_lsmod_command": [str(fake)]})
+                                    "__policy_kernel_lsmod_command": [str(fake)],
+                                    "__policy_kernel_modules_builtin": str(builtin)})
     assert out.startswith("rc=0\n"), out[-3000:]
     text = (tmp_path / "modules" / "localhost.lsmod").read_text()
-    assert text == f"# policygroups modules: host=localhost release={release} architecture={arch}\n{LSMOD}"
+    head, rest = text.split("\n", 1)
+    assert head == f"# policygroups modules: host=localhost release={release} architecture={arch}"
+    assert rest.startswith(LSMOD)
+    # what the running kernel has built in is listed too, as lsmod would name it: a localmod build keeps it
+    assert rest[len(LSMOD):].splitlines()[1:] == ["crc32c_generic 0 0", "ext4 0 0", "virtio_blk 0 0"]
+
+
+def test_module_list_without_modules_builtin_is_lsmod_alone(tmp_path: Path, facts: tuple[str, str]) -> None:
+    fake = tmp_path / "lsmod"
+    fake.write_text(f"#!/bin/sh\nprintf '%s' '{LSMOD}'\n")
+    fake.chmod(0o755)
+    out = run(tmp_path, "modules", {"policy_kernel_modules_dir": str(tmp_path / "modules"),
+                                    "__policy_kernel_lsmod_command": [str(fake)],
+                                    "__policy_kernel_modules_builtin": str(tmp_path / "none")})
+    assert out.startswith("rc=0\n"), out[-3000:]
+    lines = (tmp_path / "modules" / "localhost.lsmod").read_text().splitlines()
+    assert lines[-1].startswith("# built into ") and lines[-1].endswith(": 0")
 
 
 def test_module_list_needs_a_destination(tmp_path: Path) -> None:
