@@ -72,9 +72,11 @@ collect_modules() {
     [[ -f ${list} ]] || fail "no ${list}"
     head -n1 "${list}" | grep -qE "^# policygroups modules: host=${guest} release=[a-z]+ architecture=amd64$" \
         || fail "the list does not name the guest's release and architecture: $(head -n1 "${list}")"
-    n=$(($(wc -l <"${list}") - 2))
+    n=$(grep -cvE '^(#|Module )' "${list}")
     [[ ${n} -ge 5 ]] || fail "only ${n} modules listed"
-    say "${n} modules: $(awk 'NR > 2 { print $1 }' "${list}" | sort | paste -sd' ' | cut -c1-200)"
+    grep -qx 'ext4 0 0' "${list}" || grep -q '^ext4 ' "${list}" || fail "ext4, the root file system's, is not listed"
+    say "${n} modules (loaded, or built into ${stock_release}): $(grep -vE '^(#|Module )' "${list}" | cut -d' ' -f1 \
+        | sort | paste -sd' ' | cut -c1-200)"
 }
 
 build() {
