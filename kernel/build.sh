@@ -21,7 +21,9 @@
 #                                else this machine's
 #   --unpatched                  same configuration, without kernel/patches/ (baseline for benchmarks;
 #                                the series-only options of the fragment are then not required)
-#   --patches DIR                apply DIR/*.patch instead of kernel/patches/ (to try a series in progress)
+#   --patches DIR                apply DIR/*.patch instead of kernel/patches/ (to try a series in progress, or
+#                                to build a prefix of it: options of the fragment's series section that no
+#                                Kconfig of the patched tree defines are then not required)
 #   --allow-checkpatch-findings  record checkpatch findings in checkpatch.log but do not fail on them
 #                                (for work in progress; the result is cached under a different key)
 #   --jobs N                     parallel make jobs (default: number of CPUs)
@@ -67,6 +69,7 @@ flavour=guest
 module_lists=()
 releases=()
 patch_dir=
+own_series=0
 allow_findings=0
 list_only=0
 jobs=$(nproc)
@@ -76,7 +79,7 @@ while (($#)); do
         --flavour) shift; flavour=${1:?--flavour needs a name} ;;
         --release) shift; releases+=("${1:?--release needs a codename}") ;;
         --modules) shift; module_lists+=("$(realpath -e "${1:?--modules needs a file}")") || die "no such file: $1" ;;
-        --patches) shift; patch_dir=$(cd "${1:?--patches needs a directory}" && pwd) ;;
+        --patches) shift; patch_dir=$(cd "${1:?--patches needs a directory}" && pwd); own_series=1 ;;
         --allow-checkpatch-findings) allow_findings=1 ;;
         --jobs) shift; jobs=${1:?--jobs needs a number} ;;
         --list-patches) list_only=1 ;;
@@ -331,8 +334,17 @@ if [[ -f $obj/.config.prev ]] && cmp -s "$obj/.config" "$obj/.config.prev"; then
 fi
 rm -f "$obj/.config.prev"
 
+# With --patches (a series in progress, or a prefix of kernel/patches/), an option of the fragment's
+# series section that no Kconfig of the patched tree defines belongs to a later patch: not required.
+series_opts=" $(sed -n '/^# --- series/,$p' "$fragment" | grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' | sed 's/^# //' | paste -sd' ') "
 dropped=()
 while IFS= read -r line; do
+    opt=${line#\# }; opt=${opt%%[= ]*}
+    if ((own_series)) && [[ $series_opts == *" $opt "* ]] &&
+        ! grep -rqsx --include='Kconfig*' "config ${opt#CONFIG_}" "$tree"; then
+        note "$opt: no Kconfig of this series defines it (a later patch does): not required"
+        continue
+    fi
     case $line in
         CONFIG_*=*) grep -qxF -- "$line" "$obj/.config" || dropped+=("$line") ;;
         '# CONFIG_'*' is not set')

@@ -256,7 +256,7 @@ save_state() {
         echo "key: ${STATE_KEY}"
         echo "image: ${IMAGE_DIR##*/}"
         echo "kernel: ${KERNEL_LABEL}"
-        echo "machine: ${MEM} MB, ${SMP} cpu, ${ACCEL}, append '${EXTRA_APPEND}'"
+        echo "machine: ${MEM} MB, ${SMP} cpu, ${NUMA} NUMA node(s), ${ACCEL}, append '${EXTRA_APPEND}'"
         echo "saved: $(date -u +%Y-%m-%dT%H:%M:%SZ) from ${NAME} in $((SECONDS - t0)) s"
     } >"${tmp}/manifest"
     rm -rf "${out}"
