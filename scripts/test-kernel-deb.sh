@@ -45,25 +45,10 @@ kernel_play() {  # kernel_play LOG ARGS...: playbooks/kernel.yml on the guest
     playbook "${log}" -i "${work}/inventory.ini" playbooks/kernel.yml -e policy_kernel_reboot_timeout=900 "$@"
 }
 
-prepare() {
-    scripts/setup-venv.sh >/dev/null
-    vm/image.sh >/dev/null
-    vm/bootdisk.sh | tail -n1 >"${work}/bootdisk-dir"
-    say "boot disk $(<"${work}/bootdisk-dir")"
-}
-
 boot() {
-    vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    vm/up.sh "${guest}" bootdisk || fail "${guest} did not boot from the GRUB disk (vm/up.sh said why, above)"
-    stock_release=$(in_guest uname -r)
+    grub_disk_boot "${guest}" policy_canary
     # shellcheck disable=SC2016  # expanded in the guest
-    in_guest 'grep -q BOOT_IMAGE= /proc/cmdline && test -e /boot/initrd.img-$(uname -r)' \
-        || fail "the guest was not booted by GRUB with an initramfs"
-    cat >"${work}/inventory.ini" <<INI
-[policy_canary]
-${guest} ansible_host=127.0.0.1 ansible_port=$(<".cache/vm/guests/${guest}/port") ansible_user=root ansible_ssh_private_key_file=${repo}/.cache/vm/id_ed25519
-INI
-    say "guest up: ${stock_release}, $(in_guest cat /proc/cmdline)"
+    in_guest 'test -e /boot/initrd.img-$(uname -r)' || fail "the guest was not booted with an initramfs"
 }
 
 collect_modules() {
@@ -161,7 +146,7 @@ rollback() {
     say "rolled back to ${stock_release}"
 }
 
-step "prepare (venv, image, boot disk)" prepare
+step "prepare (venv, image, boot disk)" grub_disk_prepare
 step "boot ${guest} from the GRUB disk (stock kernel)" boot
 step "a. kernel.yml collects the guest's modules" collect_modules
 step "b. build the localmod packages" build

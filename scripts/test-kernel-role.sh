@@ -28,39 +28,19 @@ cd "${repo}"
 guest=kr-grub
 work=.cache/test-kernel-role
 playbook_timeout=${KERNEL_ROLE_PLAYBOOK_TIMEOUT:-1800}
-t_all=${SECONDS}
-timings=()
+TEST_NAME=test-kernel-role
+TEST_WORK=${work}
+# shellcheck source=scripts/lib/steps.sh
+source scripts/lib/steps.sh
 mkdir -p "${work}"
 rm -f "${work}"/*.log
 
-say() { printf 'test-kernel-role: %s\n' "$*"; }
-fail() { say "FAIL: $*"; exit 1; }
-
-report() {
-    local rc=$?
-    vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    printf '\n=== test-kernel-role: step times\n'
-    printf '  %s\n' "${timings[@]}"
-    printf '  %-44s %5d s\n' total "$((SECONDS - t_all))"
-    if [[ ${rc} -eq 0 ]]; then say "passed"; else say "FAILED (exit ${rc}); logs in ${work}/"; fi
-}
-trap report EXIT
-trap 'exit 130' INT TERM
-
-step() {  # step NAME COMMAND...: run one step, print and record its time
-    local name=$1 t0=${SECONDS} rc=0
-    shift
-    printf '\n=== test-kernel-role: %s (%s)\n' "${name}" "$(date -u +%H:%M:%S)"
-    "$@" || rc=$?
-    timings+=("$(printf '%-44s %5d s  %s' "${name}" "$((SECONDS - t0))" "$([[ ${rc} -eq 0 ]] && echo ok || echo FAILED)")")
-    printf '=== test-kernel-role: %s: %d s\n' "${name}" "$((SECONDS - t0))"
-    return "${rc}"
-}
+cleanup() { vm/down.sh "${guest}" >/dev/null 2>&1 || true; }
+steps_begin
 
 in_guest() { vm/ssh.sh "${guest}" "$@"; }
 
 prepare() {
-    scripts/setup-venv.sh >/dev/null
     if [[ -z "${POLICY_KERNEL_DIR:-}" ]]; then
         kernel/build.sh >"${work}/kernel-build.log"
         POLICY_KERNEL_DIR=$(tail -n1 "${work}/kernel-build.log")
@@ -72,23 +52,13 @@ prepare() {
     release=$(<"${POLICY_KERNEL_DIR}/kernelrelease")
     image_sha=$(sha256sum "${POLICY_KERNEL_DIR}/bzImage" | cut -d' ' -f1)
     say "reference kernel ${release} from ${POLICY_KERNEL_DIR}"
-    vm/image.sh >/dev/null
-    vm/bootdisk.sh | tail -n1 >"${work}/bootdisk-dir"
-    say "boot disk $(<"${work}/bootdisk-dir")"
+    grub_disk_prepare
 }
 
 boot() {
-    vm/down.sh "${guest}" >/dev/null 2>&1 || true
-    vm/up.sh "${guest}" bootdisk || fail "${guest} did not boot from the GRUB disk (vm/up.sh said why, above)"
-    stock_release=$(in_guest uname -r)
+    grub_disk_boot "${guest}" kr
     [[ "${stock_release}" != "${release}" ]] || fail "the fresh guest already runs ${release}"
     in_guest 'test -f /boot/grub/grub.cfg && test -x /usr/sbin/update-grub' || fail "the guest has no GRUB"
-    in_guest 'grep -q BOOT_IMAGE= /proc/cmdline' || fail "the guest was not booted by GRUB (no BOOT_IMAGE=)"
-    say "guest up: ${stock_release}, booted by GRUB ($(in_guest cat /proc/cmdline))"
-    cat >"${work}/inventory.ini" <<INI
-[kr]
-${guest} ansible_host=127.0.0.1 ansible_port=$(<".cache/vm/guests/${guest}/port") ansible_user=root ansible_ssh_private_key_file=${repo}/.cache/vm/id_ed25519
-INI
 }
 
 # run_role LOG [ANSIBLE-PLAYBOOK ARGS...]: the role once, through a playbook that prints its facts.
@@ -110,14 +80,9 @@ run_role() {
           reboot_required={{ policy_kernel_reboot_required }} abi={{ policy_kernel_abi_version | default('none') }}
 YAML
     # ServerAlive: a connection left open across the reboot (QEMU's forwarded port keeps it up while
-    # the guest is gone) is dropped after 15 s instead of hanging (an ssh once hung 12 min that way).
-    ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections" ANSIBLE_HOST_KEY_CHECKING=false \
-        ANSIBLE_PYTHON_INTERPRETER=auto_silent ANSIBLE_TIMEOUT=30 ANSIBLE_PIPELINING=true \
-        ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default \
-        ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=no \
--o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR -o ServerAliveInterval=5 \
--o ServerAliveCountMax=3" \
-        timeout "${playbook_timeout}" .venv/bin/ansible-playbook -i "${work}/inventory.ini" "${work}/site.yml" \
+    # the guest is gone) is dropped after 30 s (steps.sh's ansible_env) instead of hanging (an ssh once hung 12 min).
+    env "${ansible_env[@]}" ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_FORCE_COLOR=0 \
+        timeout "${playbook_timeout}" ansible-playbook -i "${work}/inventory.ini" "${work}/site.yml" \
         -e "policy_kernel_build_dir=${POLICY_KERNEL_DIR}" -e policy_kernel_reboot_timeout=900 "$@" \
         >"${log}" 2>&1 || rc=$?
     grep -E '^(TASK|RUNNING HANDLER) |^(changed|fatal|failed):|KR_FACTS|PLAY RECAP|^kr-grub ' "${log}" \

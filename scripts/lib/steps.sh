@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the test scripts that work in guests as a sequence of named steps (scripts/test-team.sh,
-# scripts/test-assess.sh): progress lines with the time of day, each step's wall time, a report at exit, and
+# scripts/test-assess.sh, the kernel role tests): progress lines with the time of day, each step's wall time, a report at exit, and
 # ansible-playbook runs logged to a file with their failures shown.
 #
 # The sourcing script sets TEST_NAME (the prefix of every line) and TEST_WORK (the log directory), may define
@@ -65,4 +65,27 @@ playbook() {
     local log=$1 rc=0
     run_playbook "$@" || rc=$?
     [[ ${rc} -eq 0 ]] || { tail -n 40 "${log}"; fail "ansible-playbook exited ${rc} (log: ${log})"; }
+}
+
+# Guests that boot through GRUB, as a Debian host does (scripts/test-kernel-role.sh, scripts/test-kernel-deb.sh).
+# grub_disk_prepare: the venv, the guest image and the partitioned GRUB disk of vm/bootdisk.sh.
+grub_disk_prepare() {
+    scripts/setup-venv.sh >/dev/null
+    vm/image.sh >/dev/null
+    vm/bootdisk.sh | tail -n1 >"${TEST_WORK}/bootdisk-dir"
+    say "boot disk $(<"${TEST_WORK}/bootdisk-dir")"
+}
+
+# grub_disk_boot GUEST GROUP: a fresh GUEST from the GRUB disk, checked to be booted by GRUB (BOOT_IMAGE= on its
+# command line); sets stock_release (its kernel) and writes TEST_WORK/inventory.ini with GUEST in GROUP.
+grub_disk_boot() {
+    local guest=$1 group=$2
+    vm/down.sh "${guest}" >/dev/null 2>&1 || true
+    vm/up.sh "${guest}" bootdisk || fail "${guest} did not boot from the GRUB disk (vm/up.sh said why, above)"
+    stock_release=$(vm/ssh.sh "${guest}" uname -r)
+    vm/ssh.sh "${guest}" 'grep -q BOOT_IMAGE= /proc/cmdline' || fail "${guest} was not booted by GRUB (no BOOT_IMAGE=)"
+    printf '[%s]\n%s ansible_host=127.0.0.1 ansible_port=%s ansible_user=root ansible_ssh_private_key_file=%s\n' \
+        "${group}" "${guest}" "$(<".cache/vm/guests/${guest}/port")" "${repo}/.cache/vm/id_ed25519" \
+        >"${TEST_WORK}/inventory.ini"
+    say "guest up: ${stock_release}, booted by GRUB ($(vm/ssh.sh "${guest}" cat /proc/cmdline))"
 }
