@@ -173,7 +173,9 @@ def probe(group: str, policy_root: Path, size_mb: int, memory_max: str, timeout:
           zswap: bool = False) -> dict[str, Any]:
     token = uuid.uuid4().hex[:8]
     unit = f"member-probe-{token}.service"
-    go, done = Path(f"/run/member-probe-{token}.go"), Path(f"/run/member-probe-{token}.done")
+    # On disk, not in /run: a file the helper writes on tmpfs is shmem charged to its memory cgroup, which zswap
+    # may write back whatever the policy group says (the policy covers the group's anonymous memory).
+    go, done = Path(f"/var/tmp/member-probe-{token}.go"), Path(f"/var/tmp/member-probe-{token}.done")
     subprocess.run(
         ["systemd-run", "--quiet", "--collect", f"--unit={unit}", "--property=OOMPolicy=continue",
          f"--property=MemoryMax={memory_max}", "--property=MemorySwapMax=infinity",
