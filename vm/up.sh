@@ -77,12 +77,16 @@ if [[ "${KERNEL}" == bootdisk ]]; then
     BOOTDISK_DIR=$("${VM_DIR}/bootdisk.sh" | tail -n1)
     [[ -f "${BOOTDISK_DIR}/disk.qcow2" ]] || die "vm/bootdisk.sh printed no disk directory"
 fi
-# --numa N: N NUMA nodes, the memory and the CPUs split evenly between them (node i: CPUs i*SMP/N and on).
+# --numa N: N NUMA nodes, the memory and the CPUs split evenly between them (node i: CPUs i*SMP/N and on), one
+# socket per node: with QEMU's default topology (one socket, every CPU a core of it) CPUs that share a last-level
+# cache sit on different nodes, which the kernel warns about at boot (topology_sane) and schedules oddly.
 NUMA_ARGS=()
+SMP_ARG=${SMP}
 if [[ "${NUMA}" != 1 ]]; then
     if ! [[ "${NUMA}" =~ ^[2-8]$ ]] || (( SMP % NUMA != 0 || MEM % NUMA != 0 )); then
         die "--numa ${NUMA}: 2 to 8 nodes that divide --smp ${SMP} and --mem ${MEM}"
     fi
+    SMP_ARG="${SMP},sockets=${NUMA},cores=$((SMP / NUMA)),threads=1"
     for ((node = 0; node < NUMA; node++)); do
         per=$((SMP / NUMA))
         NUMA_ARGS+=(-object "memory-backend-ram,id=mem${node},size=$((MEM / NUMA))M"
@@ -207,7 +211,7 @@ qemu_args() {
     local append=() slow="file=${2},if=virtio,id=slowswap,format=raw,cache=unsafe"
     [[ ${#KERNEL_ARGS[@]} -gt 0 ]] && append=(-append "${4} ${APPEND_REST}")
     [[ -n "${SLOW_SWAP_IOPS}" ]] && slow+=",throttling.iops-total=${SLOW_SWAP_IOPS}"
-    printf '%s\0' "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP}" "${NUMA_ARGS[@]}" -display none -nodefaults \
+    printf '%s\0' "${ACCEL_ARGS[@]}" -m "${MEM}" -smp "${SMP_ARG}" "${NUMA_ARGS[@]}" -display none -nodefaults \
         -no-user-config \
         "${BOOT_ARGS[@]}" "${append[@]}" \
         -drive "file=${1},if=virtio,id=root,format=qcow2,cache=unsafe,discard=unmap" \
