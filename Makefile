@@ -14,6 +14,9 @@ test-static: setup  ## unit tests, ansible-test sanity, ansible-lint
 kernel:  ## build (or fetch from cache) the reference kernel: series applies, checkpatch --strict clean, builds
 	kernel/build.sh
 
+kernel-prefixes:  ## build every prefix of the series on its own (patch 1 alone, 1-2, ..., all; cached; long when cold)
+	kernel/build-prefixes.sh
+
 test-kernel:  ## build the reference kernel, smoke-test the ABI in a guest, run the kernel selftest there
 	scripts/test-kernel.sh
 
@@ -55,4 +58,4 @@ experiment: setup  ## run an experiment in guests and write its report with plot
 bench: setup  ## benchmarks (print ratios; not pass/fail)
 	scripts/bench.sh
 
-.PHONY: help setup test-static kernel test-kernel test-kernel-role test-kernel-deb image test-vm test-policyfs test-fleet test-assess test-team test-experiment test demo experiment bench
+.PHONY: help setup test-static kernel kernel-prefixes test-kernel test-kernel-role test-kernel-deb image test-vm test-policyfs test-fleet test-assess test-team test-experiment test demo experiment bench
