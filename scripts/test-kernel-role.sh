@@ -81,7 +81,8 @@ run_role() {
 YAML
     # ServerAlive: a connection left open across the reboot (QEMU's forwarded port keeps it up while
     # the guest is gone) is dropped after 30 s (steps.sh's ansible_env) instead of hanging (an ssh once hung 12 min).
-    env "${ansible_env[@]}" ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_FORCE_COLOR=0 \
+    # Skipped tasks are shown here (steps.sh hides them): the steps assert that the reboot task was skipped.
+    env "${ansible_env[@]}" ANSIBLE_DISPLAY_SKIPPED_HOSTS=true ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_FORCE_COLOR=0 \
         timeout "${playbook_timeout}" ansible-playbook -i "${work}/inventory.ini" "${work}/site.yml" \
         -e "policy_kernel_build_dir=${POLICY_KERNEL_DIR}" -e policy_kernel_reboot_timeout=900 "$@" \
         >"${log}" 2>&1 || rc=$?
