@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the test scripts that work in guests as a sequence of named steps (scripts/test-team.sh,
-# scripts/test-assess.sh, the kernel role tests): progress lines with the time of day, each step's wall time, a report at exit, and
-# ansible-playbook runs logged to a file with their failures shown.
+# scripts/test-assess.sh, scripts/test-kernel-role.sh, scripts/test-kernel-deb.sh): progress lines with the time
+# of day, each step's wall time, a report at exit, and ansible-playbook runs logged to a file with their failures
+# shown.
 #
 # The sourcing script sets TEST_NAME (the prefix of every line) and TEST_WORK (the log directory), may define
 # cleanup (run first at exit, e.g. to stop guests), then calls steps_begin. repo: the checkout's root.
