@@ -347,9 +347,7 @@ while IFS= read -r line; do
     fi
     case $line in
         CONFIG_*=*) grep -qxF -- "$line" "$obj/.config" || dropped+=("$line") ;;
-        '# CONFIG_'*' is not set')
-            opt=${line#\# }; opt=${opt%% *}
-            grep -q "^$opt=" "$obj/.config" && dropped+=("$line") ;;
+        '# CONFIG_'*' is not set') grep -q "^$opt=" "$obj/.config" && dropped+=("$line") ;;
     esac
 done <"$active_fragment"
 if ((${#dropped[@]})); then
