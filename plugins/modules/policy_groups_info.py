@@ -213,19 +213,10 @@ policy_groups_info:
       sample: true
 """
 
-import os
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
-from ansible_collections.policygroups.core.plugins.module_utils._engine._info import add_stats, host_info, persisted_drift, read_persisted
-from ansible_collections.policygroups.core.plugins.module_utils._engine._io import HostIO
-from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import (
-    COMMON_ARGS,
-    backend_from,
-    systemd_resolver,
-)
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS
+from ansible_collections.policygroups.core.plugins.module_utils._module._probe import ProbeError, probe
 
 INFO_ARGS = {key: spec for key, spec in COMMON_ARGS.items() if key != "lock_timeout"}
 
@@ -241,49 +232,13 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    io = HostIO(params["host_root"])
     try:
-        backend = backend_from({**params, "lock_timeout": None}, module)
-    except PolicyGroupsError as exc:
-        module.fail_json(msg=str(exc))
+        info, _backend = probe(module, params, persist_path=params["persist_path"],
+                               restore_unit=params["restore_unit"], stats=params["stats"])
+    except ProbeError as exc:
+        module.fail_json(msg=str(exc), **({} if exc.info is None else {"policy_groups_info": exc.info}))
         return
-    info, state = host_info(backend, io)
-    if params["stats"] and state is not None:
-        try:
-            warnings = add_stats(backend, info, state)
-        except PolicyGroupsError as exc:
-            module.fail_json(msg=str(exc), policy_groups_info=info)
-            return
-        for warning in warnings:
-            module.warn(warning)
-    if params["persist_path"]:
-        try:
-            doc = read_persisted(io, params["persist_path"])
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg=f"cannot read the persisted policy {params['persist_path']}: {exc}", policy_groups_info=info)
-            return
-        info["persisted"] = doc
-        if doc is None:
-            info["persisted_drift"] = []
-        elif state is None:
-            info["persisted_drift"] = [{"op": "error", "group": None, "key": None, "before": None, "after": None, "msg": info["reason"]}]
-        else:
-            info["persisted_drift"] = persisted_drift(doc, state, systemd_resolver(module), backend.pid_exists)
-    if params["restore_unit"]:
-        info["restore_unit_enabled"] = unit_enabled(module, params["restore_unit"], params["host_root"])
     module.exit_json(changed=False, policy_groups_info=info, check_mode=module.check_mode)
-
-
-def unit_enabled(module: Any, unit: str, host_root: str | None) -> bool | None:
-    """Whether systemd enables ``unit`` at boot (``systemctl is-enabled``: "enabled" or "enabled-runtime" is yes,
-    anything else it answers is no); None when it cannot be asked (a re-rooted host, no systemctl)."""
-    if os.path.normpath(host_root or "/") != "/":
-        return None
-    systemctl = module.get_bin_path("systemctl")
-    if not systemctl:
-        return None
-    _rc, out, _err = module.run_command([systemctl, "is-enabled", "--", unit])
-    return out.strip() in ("enabled", "enabled-runtime")
 
 
 if __name__ == "__main__":

@@ -127,48 +127,27 @@ failed_operation:
   sample: {op: set_tiers, group: null, key: tiers, before: [], after: [{name: fast, start_priority: 100}]}
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS, VERIFY_ARG, run_reconcile
-from ansible_collections.policygroups.core.plugins.module_utils._engine._model import HostPolicy, normalize_tiers
-from ansible_collections.policygroups.core.plugins.module_utils._engine._reconcile import Outcome
-from ansible_collections.policygroups.core.plugins.module_utils._engine._report import tiers_view
-from ansible_collections.policygroups.core.plugins.module_utils._engine._state import HostState
-
-
-def desired_tiers(given: list[dict[str, Any]], actual: HostState, purge: bool) -> HostPolicy:
-    """The tier table to reach: the given one, or with ``purge=false`` the host's updated by the given one."""
-    items = [{"name": t["name"], "start_priority": t["start_priority"]} for t in given]
-    if not purge:
-        named = {t["name"] for t in items}
-        items += [t.to_dict() for t in actual.tiers or () if t.name not in named]
-    return HostPolicy(groups=(), tiers=normalize_tiers(items, "tiers"))
-
-
-def shape(result: dict[str, Any], outcome: Outcome[Any]) -> None:
-    result.pop("groups", None)
-    result["tiers"] = tiers_view(outcome.after.tiers)
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS, VERIFY_ARG
+from ansible_collections.policygroups.core.plugins.module_utils._module._tiers import TIER_OPTIONS, tiers_result
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             **COMMON_ARGS,
-            "tiers": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {"name": {"type": "str", "required": True}, "start_priority": {"type": "int", "required": True}},
-            },
+            "tiers": {"type": "list", "elements": "dict", "required": True, "options": TIER_OPTIONS},
             "purge": {"type": "bool", "default": True},
             "verify": VERIFY_ARG,
         },
         supports_check_mode=True,
     )
-    tiers, purge = module.params["tiers"], module.params["purge"]
-    run_reconcile(module, lambda actual: desired_tiers(tiers, actual, purge), purge=False, diff="tiers", shape=shape)
+    ok, result, _outcome = tiers_result(module, module.params["tiers"], module.params["purge"])
+    if ok:
+        module.exit_json(**result)
+    else:
+        module.fail_json(**result)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,25 @@ def ansible_playbook(cwd: Path, *args: str, env: dict[str, str] | None = None) -
                           text=True, check=False)
 
 
+RESULT_LINE = re.compile(r"^(?:ok|changed|fatal|failed): \[(\S+?)\](?: => |: FAILED! => )(\{.*\})$", re.MULTILINE)
+
+
+def task_results(output: str, task: str, host: str) -> list[dict[str, Any]]:
+    """The results ``host`` got from the tasks whose name contains ``task``, from a run with ``-v`` and
+    ``json_results_env()`` (one line of JSON per result)."""
+    found: list[dict[str, Any]] = []
+    for block in output.split("\nTASK [")[1:]:
+        header, _sep, body = block.partition("\n")
+        if task in header:
+            found += [json.loads(m.group(2)) for m in RESULT_LINE.finditer(body) if m.group(1) == host]
+    return found
+
+
+def json_results_env(**extra: str) -> dict[str, str]:
+    """``ansible_env`` with each result on one line of JSON when ansible-playbook runs with ``-v``."""
+    return ansible_env(ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_CALLBACK_FORMAT_PRETTY="false", **extra)
+
+
 def recap(output: str) -> dict[str, dict[str, int]]:
     """The PLAY RECAP of ansible-playbook's output: per host, its changed, unreachable and failed counts."""
     return {m.group(1): {"changed": int(m.group(3)), "unreachable": int(m.group(4)), "failed": int(m.group(5))}

@@ -33,14 +33,14 @@ def engine_unsupported(module: Any) -> str:
     return "fail" if mode == "fail" else "warn"
 
 
-def run_groups(
+def groups_result(
     module: Any,
     desired: Callable[[HostState], HostPolicy],
     purge: bool,
     missing: str = "fail",
     planned_tiers: list[dict[str, Any]] | None = None,
-) -> None:
-    """Reconcile with the backend the options and the host select, then exit the module. Both backends run
+) -> tuple[bool, dict[str, Any], Outcome[Any] | None]:
+    """Reconcile with the backend the options and the host select: (ok, result, outcome). Both backends run
     the same loop and return the same keys; what the host cannot express is left out and warned about with
     ``on_unsupported=drop``."""
     params = module.params
@@ -50,5 +50,21 @@ def run_groups(
             module.warn(f"left out, not supported on this host: group {finding['group']!r}: "
                         f"{finding['policy']}: {finding['reason']}")
 
-    _modcommon.run_reconcile(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers, shape=warn,
-                             unsupported=engine_unsupported(module), restart_units=params["restart_units"])
+    return _modcommon.reconcile_result(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers,
+                                       shape=warn, unsupported=engine_unsupported(module),
+                                       restart_units=params["restart_units"])
+
+
+def run_groups(
+    module: Any,
+    desired: Callable[[HostState], HostPolicy],
+    purge: bool,
+    missing: str = "fail",
+    planned_tiers: list[dict[str, Any]] | None = None,
+) -> None:
+    """``groups_result``, then exit the module with it."""
+    ok, result, _outcome = groups_result(module, desired, purge, missing=missing, planned_tiers=planned_tiers)
+    if ok:
+        module.exit_json(**result)
+    else:
+        module.fail_json(**result)

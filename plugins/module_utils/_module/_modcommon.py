@@ -124,7 +124,7 @@ def systemd_resolver(module: Any) -> Callable[[str], str | None]:
     return resolve
 
 
-def run_reconcile(
+def reconcile_result(
     module: Any,
     desired: Callable[[HostState], HostPolicy],
     purge: bool,
@@ -134,8 +134,10 @@ def run_reconcile(
     planned_tiers: list[dict[str, Any]] | None = None,
     unsupported: str = "fail",
     restart_units: bool = False,
-) -> None:
-    """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise.
+) -> tuple[bool, dict[str, Any], Outcome[Any] | None]:
+    """Reconcile with the backend the module's options select: (ok, the result the module returns, the outcome;
+    None when the engine refused before any write). ``run_reconcile`` exits with it; a module that does more
+    than one step in its run (policy_groups_converge) goes on.
 
     ``planned_tiers`` (the module option of that name): in check mode, plan against this tier table."""
     params = module.params
@@ -157,16 +159,32 @@ def run_reconcile(
             verify=bool(params.get("verify")),
         )
     except UnsupportedPolicyError as exc:
-        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[], backend=exc.backend,
-                         unsupported=[f.to_dict() for f in exc.findings])
-        return
+        return False, {"msg": str(exc), "changed": False, "changes": [], "applied": [], "backend": exc.backend,
+                       "unsupported": [f.to_dict() for f in exc.findings]}, None
     except PolicyGroupsError as exc:
-        module.fail_json(msg=str(exc), changed=False, changes=[], applied=[])
-        return
+        return False, {"msg": str(exc), "changed": False, "changes": [], "applied": []}, None
     result = outcome.result(diff=diff)
     if shape is not None:
         shape(result, outcome)
-    if not outcome.ok:
+    return outcome.ok, result, outcome
+
+
+def run_reconcile(
+    module: Any,
+    desired: Callable[[HostState], HostPolicy],
+    purge: bool,
+    diff: str = "groups",
+    missing: str = "fail",
+    shape: Callable[[dict[str, Any], Outcome[Any]], None] | None = None,
+    planned_tiers: list[dict[str, Any]] | None = None,
+    unsupported: str = "fail",
+    restart_units: bool = False,
+) -> None:
+    """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise."""
+    ok, result, _outcome = reconcile_result(module, desired, purge, diff=diff, missing=missing, shape=shape,
+                                            planned_tiers=planned_tiers, unsupported=unsupported,
+                                            restart_units=restart_units)
+    if ok:
+        module.exit_json(**result)
+    else:
         module.fail_json(**result)
-        return
-    module.exit_json(**result)

@@ -18,7 +18,7 @@ from ansible.errors import AnsibleValueOmittedError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-APPLY = Path(__file__).resolve().parents[3] / "roles" / "policy_groups" / "tasks" / "apply.yml"
+APPLY = Path(__file__).resolve().parents[3] / "roles" / "policy_groups" / "tasks" / "converge.yml"
 FLEET_TIERS = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
 
 
@@ -36,6 +36,11 @@ def test_tier_names_resolve_in_the_fleet_table_when_the_tier_step_was_left_out()
     skipped = {"skipped": True, "changed": False}
     assert tiers_argument(item={"tier": "fast"}, policy_groups_tiers_result=skipped,
                           policy_swap_tiers=FLEET_TIERS) == FLEET_TIERS
+
+
+def test_tier_names_resolve_in_the_fleet_table_when_the_tier_result_is_undefined() -> None:
+    # the converge task publishes policy_groups_tiers_result only when its tier step ran
+    assert tiers_argument(item={"tier": "fast"}, policy_swap_tiers=FLEET_TIERS) == FLEET_TIERS
 
 
 def test_tier_names_resolve_in_the_table_the_tier_step_installed() -> None:

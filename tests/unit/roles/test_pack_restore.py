@@ -1,4 +1,4 @@
-"""roles/policy_groups/files/pack-restore.py: the boot-time restore as one runnable zip, as the role installs it."""
+"""The boot-time restore as one runnable zip (module_utils/_fleet/_restore_pack.py), as the role installs it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
@@ -25,11 +26,14 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))
 
 from fakekernel import FakeKernel, HostSpec  # noqa: E402
 
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._restore_pack import (  # noqa: E402
+    PackError,
+    pack_bytes,
+)
+
 
 def pack(out: Path) -> Path:
-    engine = [str(ENGINE / package) for package in PACKAGES]
-    subprocess.run([sys.executable, str(FILES / "pack-restore.py"), str(out), str(FILES / "policygroups-restore.py"),
-                    *engine], check=True)
+    out.write_bytes(pack_bytes(str(FILES / "policygroups-restore.py"), [str(ENGINE / p) for p in PACKAGES]))
     return out
 
 
@@ -43,17 +47,10 @@ def test_archive_layout_and_reproducible_bytes(tmp_path: Path) -> None:
     assert {n.split("/")[1] for n in names if n.count("/") == 2} == set(PACKAGES)
 
 
-def test_new_tempdir_packs_into_a_private_directory_and_prints_the_path(tmp_path: Path) -> None:
-    engine = [str(ENGINE / package) for package in PACKAGES]
-    argv = [sys.executable, str(FILES / "pack-restore.py"), "--new-tempdir", "restore.pyz",
-            str(FILES / "policygroups-restore.py"), *engine]
-    run = subprocess.run(argv, capture_output=True, text=True, check=True, env={"TMPDIR": str(tmp_path)})
-    out = Path(run.stdout.strip())
-    assert out.name == "restore.pyz" and out.parent.parent == tmp_path and out.parent.name.endswith(".policygroups")
-    assert oct(out.parent.stat().st_mode & 0o777) == "0o700"
-    assert out.read_bytes() == pack(tmp_path / "plain.pyz").read_bytes()
-    refused = subprocess.run(argv[:3] + ["../x.pyz"] + argv[4:], capture_output=True, text=True, check=False)
-    assert refused.returncode == 2 and refused.stdout == ""
+def test_a_directory_that_is_no_package_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "loose").mkdir()
+    with pytest.raises(PackError, match="no __init__.py"):
+        pack_bytes(str(FILES / "policygroups-restore.py"), [str(tmp_path / "loose")])
 
 
 def test_the_packed_restore_runs_with_the_host_python_alone(tmp_path: Path) -> None:

@@ -17,16 +17,12 @@ PLAY = sim.ROLE_PLAY
 RESTORE = sim.RESTORE_PYZ
 
 
-def converge(tmp_path: Path) -> str:
-    run = sim.ansible_playbook(tmp_path, "-i", str(tmp_path / "inv.json"), "play.yml")
+def converge(tmp_path: Path) -> dict[str, bool]:
+    """Run the role; which persisted files its converge task wrote (what -> changed)."""
+    run = sim.ansible_playbook(tmp_path, "-i", str(tmp_path / "inv.json"), "play.yml", "-v", env=sim.json_results_env())
     assert run.returncode == 0, run.stdout[-3000:]
-    return run.stdout
-
-
-def installed_items(output: str) -> set[str]:
-    """The per-item result lines of the task that installs the restore, the persisted policy and the unit."""
-    section = output.split("Install the restore, the persisted policy and the restore unit", 1)[1].split("TASK", 1)[0]
-    return {line.strip() for line in section.splitlines() if "=> (item=" in line}
+    [result] = sim.task_results(run.stdout, "in one module run", "h1")
+    return {f["what"]: f["changed"] for f in result["persist_result"]["files"]}
 
 
 def test_a_deleted_or_altered_restore_is_reinstalled(tmp_path: Path) -> None:
@@ -35,16 +31,18 @@ def test_a_deleted_or_altered_restore_is_reinstalled(tmp_path: Path) -> None:
     sim.simulated_host(root, converged_to=document)  # a plain tree cannot act as a kernel across processes
     sim.write_inventory(tmp_path / "inv.json", {"h1": sim.local_host(root)}, document)
     (tmp_path / "play.yml").write_text(PLAY)
-    converge(tmp_path)
+    assert converge(tmp_path) == {"restore": True, "policy": True, "unit": True}
     installed = (root / RESTORE).read_bytes()
     assert installed[:2] == b"PK"
-    assert installed_items(converge(tmp_path)) == {"ok: [h1] => (item=restore)", "ok: [h1] => (item=policy)",
-                                                   "ok: [h1] => (item=unit)"}
-
+    assert converge(tmp_path) == {"restore": False, "policy": False, "unit": False}
     (root / RESTORE).write_bytes(installed[: len(installed) // 2])
-    assert "changed: [h1] => (item=restore)" in installed_items(converge(tmp_path))
+    assert converge(tmp_path) == {"restore": True, "policy": False, "unit": False}
     assert (root / RESTORE).read_bytes() == installed
-
     (root / RESTORE).unlink()
-    converge(tmp_path)
+    assert converge(tmp_path)["restore"] is True
     assert (root / RESTORE).read_bytes() == installed
+    (root / RESTORE).unlink()
+    (root / RESTORE).symlink_to(root / "etc" / "elsewhere.pyz")  # a link planted where the restore goes
+    run = sim.ansible_playbook(tmp_path, "-i", str(tmp_path / "inv.json"), "play.yml")
+    assert run.returncode != 0 and "is a symbolic link" in run.stdout
+    assert not (root / "etc" / "elsewhere.pyz").exists(), "the role wrote through a symbolic link"

@@ -29,6 +29,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._engine._reconci
 from ansible_collections.policygroups.core.plugins.module_utils._engine._model import normalize
 from ansible_collections.policygroups.core.plugins.module_utils._engine._systemctl import parse_show
 from ansible_collections.policygroups.core.plugins.modules import policy_groups_info
+from ansible_collections.policygroups.core.plugins.module_utils._module import _probe
 
 from .fakesystemd import DEFAULT_PROPERTIES, FakeSystemd
 
@@ -457,7 +458,7 @@ def test_stats_are_refused_pointing_to_the_cgroups_memory_stat(host: FakeSystemd
 def test_policy_groups_info_with_stats_fails_on_the_systemd_backend(
         host: FakeSystemd, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     run(host, DEMO)
-    monkeypatch.setattr(policy_groups_info, "backend_from", lambda params, module=None: backend_for(host))
+    monkeypatch.setattr(_probe, "backend_from", lambda params, module=None: backend_for(host))
     for stats, failed in ((False, False), (True, True)):
         with patch_module_args({"host_root": str(host.root), "stats": stats}), pytest.raises(SystemExit):
             policy_groups_info.main()

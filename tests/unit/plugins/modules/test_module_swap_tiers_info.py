@@ -8,6 +8,7 @@ from typing import Any, Callable
 from fakekernel import FakeKernel
 
 from ansible_collections.policygroups.core.plugins.modules import policy_groups, policy_groups_info, swap_tiers
+from ansible_collections.policygroups.core.plugins.module_utils._module import _probe
 
 TIERS = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
 
@@ -88,11 +89,11 @@ class _Systemctl:
 
 def test_restore_unit_enabled_is_what_systemctl_answers() -> None:
     enabled = _Systemctl("enabled")
-    assert policy_groups_info.unit_enabled(enabled, "policygroups-restore.service", "/") is True
+    assert _probe.unit_enabled(enabled, "policygroups-restore.service", "/") is True
     assert enabled.calls == [["/usr/bin/systemctl", "is-enabled", "--", "policygroups-restore.service"]]
     for answer in ("disabled", "not-found", "masked", "static"):
-        assert policy_groups_info.unit_enabled(_Systemctl(answer), "u.service", "/") is False
-    assert policy_groups_info.unit_enabled(_Systemctl(None), "u.service", "/") is None
+        assert _probe.unit_enabled(_Systemctl(answer), "u.service", "/") is False
+    assert _probe.unit_enabled(_Systemctl(None), "u.service", "/") is None
 
 
 def test_restore_unit_is_not_asked_on_a_re_rooted_host(

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: policygroups.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for policygroups.core.policy_groups_converge: one host's policy in one module run.
+
+On the controller: render the host's policy (the render filter: document, layers, selection, host facts), pack
+the boot-time restore and the persisted document. On the host, in one run of policygroups.core.policy_host:
+probe, apply tiers and groups, verify, persist. The facts the rendering needs come from the host's last probe
+(``facts``, usually the cached ``policy_groups_facts``); the module compares them with its own probe before it
+changes anything, and when they differ (or there were none) returns its probe instead, and the plan is rendered
+again and sent once more. A host whose facts are known costs one module run; one whose facts are not, or
+changed, two.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+from ansible.plugins.filter.core import to_nice_json
+
+import ansible_collections.policygroups.core.plugins.module_utils as module_utils_package
+from ansible_collections.policygroups.core.plugins.filter.render import RenderError, render
+from ansible_collections.policygroups.core.plugins.module_utils._fleet._restore_pack import PackError, pack_bytes
+from ansible_collections.policygroups.core.plugins.module_utils._module._probe import render_facts
+
+HOST_MODULE = "policygroups.core.policy_host"
+# The module's options this action passes through as given.
+PASSED = ("policy_root", "backend", "host_root", "lock_timeout", "tiers_purge", "purge", "missing_members",
+          "restart_units", "verify", "on_unsupported")
+# What the probe holds that is not a fact of the host (the role's policy_groups_facts leaves them out).
+NOT_FACTS = ("persisted", "persisted_drift", "restore_unit_enabled")
+
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "policy_groups": {"type": "raw"},
+    "policy_swap_tiers": {"type": "raw"},
+    "layers": {"type": "dict", "default": {}},
+    "select": {"type": "dict", "default": {}},
+    "facts": {"type": "raw"},
+    "on_unsupported": {"type": "str", "default": "fail", "choices": ["fail", "drop"]},
+    "apply": {"type": "bool", "default": True},
+    "persist": {"type": "bool", "default": True},
+    "persist_path": {"type": "path", "default": "/etc/policygroups/policy.json"},
+    "restore": {"type": "dict", "options": {
+        "entry_point": {"type": "path", "required": True},
+        "packages": {"type": "list", "elements": "str", "required": True},
+        "path": {"type": "path", "required": True},
+        "unit": {"type": "str", "required": True},
+        "unit_content": {"type": "str", "required": True},
+        "wanted_by": {"type": "str", "default": "sysinit.target"},
+        "legacy": {"type": "list", "elements": "path", "default": []},
+    }},
+    "policy_root": {"type": "path", "default": "/sys/fs/cgroup/policy"},
+    "backend": {"type": "str", "default": "auto", "choices": ["auto", "policyfs", "systemd"]},
+    "host_root": {"type": "path", "default": "/"},
+    "lock_timeout": {"type": "float", "default": 60.0},
+    "tiers_purge": {"type": "bool", "default": True},
+    "purge": {"type": "bool", "default": False},
+    "missing_members": {"type": "str", "default": "fail", "choices": ["fail", "skip"]},
+    "restart_units": {"type": "bool", "default": False},
+    "verify": {"type": "bool", "default": True},
+}
+
+
+def host_facts(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The probe without what is not a fact of the host: what the role keeps as ``policy_groups_facts``."""
+    return {key: value for key, value in info.items() if key not in NOT_FACTS}
+
+
+def persisted_document(args: Mapping[str, Any], rendered: Mapping[str, Any]) -> dict[str, Any]:
+    """The document the boot-time restore reads: the rendered policy minus PIDs and absent groups."""
+    return {
+        "format": 1,
+        "policy_root": args["policy_root"],
+        "purge": bool(args["purge"]),
+        "tiers_purge": bool(args["tiers_purge"]),
+        "policy_swap_tiers": rendered["persist"]["policy_swap_tiers"],
+        "policy_groups": rendered["persist"]["policy_groups"],
+    }
+
+
+class ActionModule(ActionBase):
+    """Render on the controller, then probe, apply, verify and persist on the host in one module run."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        document = {"policy_groups": args["policy_groups"], "policy_swap_tiers": args["policy_swap_tiers"]}
+        facts = args["facts"] if isinstance(args["facts"], Mapping) else None
+        try:
+            restore = self._restore_files(args)
+        except (OSError, PackError) as exc:
+            return {**result, "failed": True, "changed": False, "msg": f"cannot pack the boot-time restore: {exc}"}
+        runs = 0
+        probe_only = False
+        while True:
+            try:
+                rendered = render(document, facts, layers=args["layers"] or None, select=args["select"] or None,
+                                  host=task_vars.get("inventory_hostname"), on_unsupported=args["on_unsupported"])
+            except RenderError as exc:
+                return {**result, "failed": True, "changed": False, "msg": str(exc)}
+            if facts is not None and args["on_unsupported"] == "fail" and rendered["unsupported"]:
+                if runs and not probe_only:
+                    return self._unsupported(result, rendered, facts, runs)
+                probe_only = True  # the facts may be stale: probe before failing, never apply what may be refused
+            module_args = self._module_args(args, rendered, facts, restore, probe_only)
+            answer = self._execute_module(module_name=HOST_MODULE, module_args=module_args, task_vars=task_vars)
+            runs += 1
+            info = answer.get("policy_groups_info")
+            if answer.get("failed") or not (answer.get("rerender") or probe_only) or runs >= 3:
+                break
+            if not isinstance(info, Mapping):
+                break
+            if probe_only and render_facts(info) == render_facts(facts):
+                return self._unsupported(result, rendered, info, runs)
+            facts, probe_only = dict(info), False
+        return self._result(result, answer, rendered, runs)
+
+    def _module_args(self, args: Mapping[str, Any], rendered: Mapping[str, Any], facts: Mapping[str, Any] | None,
+                     restore: list[dict[str, str]] | None, probe_only: bool) -> dict[str, Any]:
+        module_args: dict[str, Any] = {key: args[key] for key in PASSED}
+        module_args.update(
+            rendered_facts=render_facts(facts),
+            probe_only=probe_only,
+            apply=bool(args["apply"]),
+            tiers=rendered["policy_swap_tiers"],
+            groups=rendered["policy_groups"],
+            persist_path=args["persist_path"] if args["restore"] else None,
+            restore_unit=args["restore"]["unit"] if args["restore"] else None,
+        )
+        if args["persist"] and restore is not None:
+            policy = to_nice_json(persisted_document(args, rendered), sort_keys=True) + "\n"
+            files = [*restore[:1], {"what": "policy", "path": args["persist_path"],
+                                    "content": base64.b64encode(policy.encode()).decode()}, *restore[1:]]
+            module_args["persist"] = {"files": files, "wanted_by": args["restore"]["wanted_by"],
+                                      "legacy": args["restore"]["legacy"]}
+        return module_args
+
+    @staticmethod
+    def _restore_files(args: Mapping[str, Any]) -> list[dict[str, str]] | None:
+        """The restore zip and its unit, base64-encoded, for the module's ``persist.files``."""
+        restore = args["restore"]
+        if not restore or not args["persist"]:
+            return None
+        base = os.path.dirname(module_utils_package.__file__)
+        archive = pack_bytes(restore["entry_point"], [os.path.join(base, name) for name in restore["packages"]])
+        unit_path = f"/etc/systemd/system/{restore['unit']}"
+        return [{"what": "restore", "path": restore["path"], "content": base64.b64encode(archive).decode()},
+                {"what": "unit", "path": unit_path, "content": base64.b64encode(restore["unit_content"].encode()).decode()}]
+
+    @staticmethod
+    def _unsupported(result: dict[str, Any], rendered: Mapping[str, Any], facts: Mapping[str, Any], runs: int
+                     ) -> dict[str, Any]:
+        messages = [u["message"] for u in rendered["unsupported"]]
+        return {**result, "failed": True, "changed": False, "rendered": dict(rendered), "module_runs": runs,
+                "msg": "this host cannot honour the policy (set policy_groups_on_unsupported: drop to apply the "
+                       "rest): " + "; ".join(messages), "unsupported": messages,
+                "ansible_facts": {"policy_groups_facts": host_facts(facts)}}
+
+    @staticmethod
+    def _result(result: dict[str, Any], answer: dict[str, Any], rendered: Mapping[str, Any], runs: int
+                ) -> dict[str, Any]:
+        info = answer.get("policy_groups_info")
+        out = {**result, **{k: v for k, v in answer.items() if k not in ("invocation", "_ansible_parsed")}}
+        out.update(rendered=dict(rendered), module_runs=runs)
+        diffs = [d for key in ("tiers_result", "groups_result") for d in [(answer.get(key) or {}).get("diff")] if d]
+        diffs += list((answer.get("persist_result") or {}).get("diff") or [])
+        if diffs:
+            out["diff"] = diffs
+        if isinstance(info, Mapping):
+            out["ansible_facts"] = {"policy_groups_facts": host_facts(info)}
+        if answer.get("rerender") and not answer.get("failed"):
+            out.update(failed=True, msg="the host's facts changed twice while its policy was being rendered")
+        return out

@@ -1,0 +1,152 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Persist a host's policy for the boot-time restore, inside the module run that applied it: the restore (one
+runnable zip), the persisted document and the restore unit, each written only when its bytes differ, atomically
+(a temporary file in the same directory, renamed into place); the unit enabled when it changed or is not enabled;
+then what was written flushed to disk. Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
+class PersistError(Exception):
+    """A persisted file could not be written; nothing after it was."""
+
+
+@dataclass(frozen=True)
+class PersistFile:
+    what: str  # restore, policy or unit
+    path: str  # as on the host (without the host_root prefix)
+    content: bytes
+
+
+@dataclass
+class PersistSpec:
+    files: list[PersistFile]
+    unit_name: str
+    wanted_by: str
+    legacy: list[str] = field(default_factory=list)  # paths of earlier versions' restore layout, removed on change
+    prefix: str = ""  # host_root other than /: files are re-rooted and systemd is not asked
+
+
+def _refuse_links(path: str, prefix: str) -> None:
+    """Refuse a path any component of which (below ``prefix``) is a symbolic link: the role never writes through
+    one, so a link planted in a managed directory cannot redirect a write as root elsewhere."""
+    current = prefix or "/"
+    for part in path.strip("/").split("/"):
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            raise PersistError(f"refusing to write {path}: {current} is a symbolic link")
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise PersistError(f"{path} exists and is not a regular file")
+        return handle.read()
+
+
+def _owned_by_root(fd: int) -> None:
+    if os.geteuid() == 0:
+        os.fchown(fd, 0, 0)
+
+
+def _write(module: Any, path: str, content: bytes) -> None:
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".policygroups-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            os.fchmod(handle.fileno(), FILE_MODE)
+            _owned_by_root(handle.fileno())
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _systemctl(module: Any, *argv: str) -> None:
+    systemctl = module.get_bin_path("systemctl", required=True)
+    rc, _out, err = module.run_command([systemctl, *argv])
+    if rc != 0:
+        raise PersistError(f"systemctl {' '.join(argv)} failed (rc={rc}): {err.strip()}")
+
+
+def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[str, Any]:
+    """Bring the persisted files and the restore unit to ``spec``; in check mode only say what would change.
+    ``unit_enabled`` is what the probe read (None: not asked). Returns the result's ``persist`` entry:
+    ``changed``, ``files`` (what, path, changed), ``directories`` made, ``enabled`` (the unit was or would be
+    enabled by this run), ``removed`` (legacy paths), ``flushed`` (paths given to sync). Raises PersistError."""
+    check = bool(module.check_mode)
+    prefix = spec.prefix.rstrip("/")
+    out: dict[str, Any] = {"changed": False, "files": [], "directories": [], "enabled": False, "removed": [],
+                           "flushed": []}
+    written: list[str] = []
+    for path in dict.fromkeys(os.path.dirname(f.path) for f in spec.files):
+        target = prefix + path
+        _refuse_links(path, prefix)
+        if not os.path.isdir(target):
+            out["directories"].append(path)
+            if not check:
+                os.makedirs(target, mode=DIR_MODE)
+                os.chmod(target, DIR_MODE)
+    for item in spec.files:
+        target = prefix + item.path
+        _refuse_links(item.path, prefix)
+        before = _read(target)
+        changed = before != item.content
+        out["files"].append({"what": item.what, "path": item.path, "changed": changed})
+        if changed and item.what != "restore":  # text files: the diff a --diff run shows
+            out.setdefault("diff", []).append({
+                "before_header": item.path, "after_header": item.path,
+                "before": (before or b"").decode("utf-8", "replace"), "after": item.content.decode("utf-8", "replace")})
+        if changed and not check:
+            _write(module, target, item.content)
+            written.append(target)
+    files_changed = any(f["changed"] for f in out["files"])
+    unit_changed = any(f["changed"] for f in out["files"] if f["what"] == "unit")
+    if files_changed:
+        for path in spec.legacy:
+            target = prefix + path
+            if os.path.lexists(target):
+                out["removed"].append(path)
+                if not check:
+                    if os.path.isdir(target) and not os.path.islink(target):
+                        shutil.rmtree(target)
+                    else:
+                        os.unlink(target)
+    wants = ""
+    if not prefix and (unit_changed or not unit_enabled):
+        out["enabled"] = not unit_enabled
+        if not check:
+            if unit_changed:
+                _systemctl(module, "daemon-reload")
+            if not unit_enabled:
+                _systemctl(module, "enable", "--", spec.unit_name)
+                wants = f"/etc/systemd/system/{spec.wanted_by}.wants"
+    # Renames and links need their directories flushed as well (coreutils sync fsyncs each path it names): the
+    # files, the directories they were renamed into, the parents of directories made, the .wants/ directory.
+    made = [prefix + d for d in out["directories"]]
+    named = [*written, *map(os.path.dirname, written), *map(os.path.dirname, made), wants]
+    flushed = list(dict.fromkeys(p for p in named if p))
+    if flushed and not check:
+        sync = module.get_bin_path("sync", required=True)
+        rc, _out, err = module.run_command([sync, "--", *flushed])
+        if rc != 0:
+            raise PersistError(f"sync of the persisted files failed (rc={rc}): {err.strip()}")
+        out["flushed"] = flushed
+    out["changed"] = files_changed or bool(out["directories"]) or out["enabled"] or bool(out["removed"])
+    return out

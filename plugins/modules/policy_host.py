@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: policy_host
+short_description: Probe a host, apply its rendered policy, verify and persist it, in one module run
+version_added: 0.4.0
+description:
+  - The host half of M(policygroups.core.policy_groups_converge), which renders one host's policy on the
+    controller and runs this module with the result. Use that one; this module takes an already rendered plan.
+  - Probes the host first (as M(policygroups.core.policy_groups_info)). When the probe's rendering facts differ
+    from O(rendered_facts), the facts the plan was rendered against, it changes nothing and returns
+    RV(rerender=true) with the probe, so the caller renders again; otherwise it reconciles the swap tiers
+    (as M(policygroups.core.swap_tiers)), then the groups (as M(policygroups.core.policy_groups)), each under
+    the host lock and verified with O(verify), and writes O(persist), all in the same run.
+author:
+  - Policy groups contributors (@policygroups)
+extends_documentation_fragment:
+  - policygroups.core._common.attributes
+  - ansible.builtin.action_common_attributes
+  - policygroups.core._common.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
+  - policygroups.core._group.groups
+  - policygroups.core._group.missing_members
+  - policygroups.core._common
+  - policygroups.core._common.lock
+  - policygroups.core._common.verify
+  - policygroups.core._common.mainline
+attributes:
+  check_mode:
+    support: full
+    details: Reports what each step would change; the groups are planned against the tier table the tier step
+      would write, and the persisted files are compared, not written.
+  diff_mode:
+    support: full
+options:
+  rendered_facts:
+    description:
+      - The rendering facts (the part of the probe that rendering reads) the plan was rendered against; null
+        when it was rendered without facts, which always asks for a rendering against this host's.
+    type: raw
+  probe_only:
+    description: Probe and return, changing nothing.
+    type: bool
+    default: false
+  apply:
+    description: Reconcile tiers and groups (V(false) - probe, and persist if O(persist) is given).
+    type: bool
+    default: true
+  tiers:
+    description:
+      - The swap tier table to reach; null leaves the host's tiers unmanaged.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Tier name.
+        type: str
+        required: true
+      start_priority:
+        description: Lowest swap priority of the tier.
+        type: int
+        required: true
+  tiers_purge:
+    description: Remove tiers that O(tiers) does not name.
+    type: bool
+    default: true
+  groups:
+    description: The rendered groups, as the fleet document's C(policy_groups) items.
+    type: list
+    elements: dict
+    default: []
+  purge:
+    description: Remove groups on the host that O(groups) does not name.
+    type: bool
+    default: false
+  persist_path:
+    description: Read the persisted policy from here for the probe (its C(persisted_drift)).
+    type: path
+  restore_unit:
+    description: Ask systemd whether this unit is enabled, for the probe and for O(persist).
+    type: str
+  persist:
+    description:
+      - The files to persist for the boot-time restore and its unit. Each is compared with the host's file and
+        written atomically when it differs; never through a symbolic link. The unit O(restore_unit) is enabled
+        when it changed or is not enabled (not with O(host_root) other than V(/)); what was written is flushed.
+    type: dict
+    suboptions:
+      files:
+        description: The files, in order.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          what:
+            description: A name for the file in the result.
+            type: str
+            required: true
+          path:
+            description: Absolute path on the host.
+            type: path
+            required: true
+          content:
+            description: Its content, base64-encoded.
+            type: str
+            required: true
+      wanted_by:
+        description: The target whose C(.wants/) the unit is enabled into (flushed after enabling).
+        type: str
+        default: sysinit.target
+      legacy:
+        description: Paths of an earlier layout, removed when any file changed.
+        type: list
+        elements: path
+        default: []
+notes:
+  - Not meant to be called on its own; M(policygroups.core.policy_groups_converge) and the C(policy_groups) role
+    call it.
+seealso:
+  - module: policygroups.core.policy_groups_converge
+"""
+
+EXAMPLES = r"""
+---
+- name: Probe only (what the converge action does when it has no facts to render against)
+  policygroups.core.policy_host:
+    probe_only: true
+  register: probe
+"""
+
+RETURN = r"""
+rerender:
+  description: The host's rendering facts differ from O(rendered_facts); nothing was changed.
+  type: bool
+  returned: always
+policy_groups_info:
+  description: The probe, as M(policygroups.core.policy_groups_info) returns it.
+  type: dict
+  returned: always
+check_mode:
+  description: Whether the module ran in check mode.
+  type: bool
+  returned: always
+tiers_result:
+  description: The tier step's result, as M(policygroups.core.swap_tiers) returns it.
+  type: dict
+  returned: when the tier step ran
+groups_result:
+  description: The group step's result, as M(policygroups.core.policy_groups) returns it.
+  type: dict
+  returned: when the group step ran
+persist_result:
+  description:
+    - C(changed), C(files) (what, path, changed), C(directories) made, C(enabled) (the unit was or would be
+      enabled), C(removed) (legacy paths), C(flushed) (paths given to sync).
+  type: dict
+  returned: when O(persist) is given
+"""
+
+import base64
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.policygroups.core.plugins.module_utils._module._mainline_module import (
+    MAINLINE_ARGS,
+    groups_result,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import (
+    COMMON_ARGS,
+    GROUP_ARGS,
+    MISSING_ARG,
+    VERIFY_ARG,
+    desired_groups,
+    group_document,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._module._persist import (
+    PersistError,
+    PersistFile,
+    PersistSpec,
+    persist,
+)
+from ansible_collections.policygroups.core.plugins.module_utils._module._probe import ProbeError, probe, render_facts
+from ansible_collections.policygroups.core.plugins.module_utils._module._tiers import TIER_OPTIONS, tiers_result
+
+PERSIST_ARGS: dict[str, Any] = {
+    "files": {"type": "list", "elements": "dict", "required": True, "options": {
+        "what": {"type": "str", "required": True},
+        "path": {"type": "path", "required": True},
+        "content": {"type": "str", "required": True, "no_log": False},
+    }},
+    "wanted_by": {"type": "str", "default": "sysinit.target"},
+    "legacy": {"type": "list", "elements": "path", "default": []},
+}
+
+
+def persist_spec(params: dict[str, Any]) -> PersistSpec:
+    given = params["persist"]
+    root = (params["host_root"] or "/").rstrip("/")
+    return PersistSpec(
+        files=[PersistFile(f["what"], f["path"], base64.b64decode(f["content"])) for f in given["files"]],
+        unit_name=params["restore_unit"] or "",
+        wanted_by=given["wanted_by"],
+        legacy=list(given["legacy"]),
+        prefix=root,
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            **COMMON_ARGS,
+            "rendered_facts": {"type": "raw"},
+            "probe_only": {"type": "bool", "default": False},
+            "apply": {"type": "bool", "default": True},
+            "tiers": {"type": "list", "elements": "dict", "options": TIER_OPTIONS},
+            "tiers_purge": {"type": "bool", "default": True},
+            "groups": {"type": "list", "elements": "dict", "default": [], "options": GROUP_ARGS},
+            "purge": {"type": "bool", "default": False},
+            "missing_members": MISSING_ARG,
+            **MAINLINE_ARGS,
+            "verify": VERIFY_ARG,
+            "persist_path": {"type": "path"},
+            "restore_unit": {"type": "str"},
+            "persist": {"type": "dict", "options": PERSIST_ARGS},
+        },
+        required_by={"persist": ["restore_unit"]},
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        info, _backend = probe(module, params, persist_path=params["persist_path"], restore_unit=params["restore_unit"])
+    except ProbeError as exc:
+        module.fail_json(msg=str(exc), **({} if exc.info is None else {"policy_groups_info": exc.info}))
+        return
+    result: dict[str, Any] = {"changed": False, "rerender": False, "policy_groups_info": info,
+                              "check_mode": module.check_mode}
+    if params["probe_only"] or render_facts(info) != params["rendered_facts"]:
+        result["rerender"] = not params["probe_only"]
+        module.exit_json(**result)
+        return
+    planned = None
+    if params["apply"] and params["tiers"] is not None:
+        ok, result["tiers_result"], _outcome = tiers_result(module, params["tiers"], params["tiers_purge"])
+        if not ok:
+            module.fail_json(**{**result, "msg": f"swap tiers: {result['tiers_result'].get('msg')}"})
+            return
+        result["changed"] = bool(result["tiers_result"]["changed"])
+        planned = result["tiers_result"].get("tiers") if module.check_mode else None
+    if params["apply"]:
+        desired = desired_groups([group_document(group) for group in params["groups"]])
+        ok, result["groups_result"], _outcome = groups_result(module, desired, params["purge"],
+                                                              missing=params["missing_members"],
+                                                              planned_tiers=planned)
+        if not ok:
+            module.fail_json(**{**result, "msg": f"policy groups: {result['groups_result'].get('msg')}"})
+            return
+        result["changed"] = result["changed"] or bool(result["groups_result"]["changed"])
+    if params["persist"]:
+        try:
+            result["persist_result"] = persist(module, persist_spec(params), info.get("restore_unit_enabled"))
+        except (PersistError, OSError) as exc:
+            module.fail_json(**{**result, "msg": f"persisting the policy: {exc}"})
+            return
+        result["changed"] = result["changed"] or result["persist_result"]["changed"]
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
