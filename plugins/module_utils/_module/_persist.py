@@ -39,13 +39,30 @@ class PersistSpec:
 
 
 def _refuse_links(path: str, prefix: str) -> None:
-    """Refuse a path any component of which (below ``prefix``) is a symbolic link: the role never writes through
-    one, so a link planted in a managed directory cannot redirect a write as root elsewhere."""
-    current = prefix or "/"
-    for part in path.strip("/").split("/"):
-        current = os.path.join(current, part)
-        if os.path.islink(current):
-            raise PersistError(f"refusing to write {path}: {current} is a symbolic link")
+    """Refuse a file, or a directory it is written into, that is a symbolic link: the role never writes through one,
+    so a link planted where a persisted file goes cannot redirect a write as root elsewhere. (The system's own
+    directories above, such as /usr/local/lib, are the system's business.)"""
+    for target in (prefix + path, prefix + os.path.dirname(path)):
+        if os.path.islink(target):
+            raise PersistError(f"refusing to write {path}: {target} is a symbolic link")
+
+
+def _attributes_wrong(target: str) -> bool:
+    """Whether an existing file is not root's (when we are root) with mode 0644: a persisted policy others can
+    write would be applied as root at the next boot."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    wrong_owner = os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0)
+    return stat.S_IMODE(st.st_mode) != FILE_MODE or wrong_owner
+
+
+def _set_attributes(target: str) -> None:
+    """Mode 0644, owned by root when we are root (the target was checked not to be a symbolic link)."""
+    os.chmod(target, FILE_MODE)
+    if os.geteuid() == 0:
+        os.chown(target, 0, 0, follow_symlinks=False)
 
 
 def _read(path: str) -> bytes | None:
@@ -97,7 +114,8 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
     written: list[str] = []
     for path in dict.fromkeys(os.path.dirname(f.path) for f in spec.files):
         target = prefix + path
-        _refuse_links(path, prefix)
+        if os.path.islink(target):
+            raise PersistError(f"refusing to write into {path}: {target} is a symbolic link")
         if not os.path.isdir(target):
             out["directories"].append(path)
             if not check:
@@ -107,14 +125,19 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
         target = prefix + item.path
         _refuse_links(item.path, prefix)
         before = _read(target)
-        changed = before != item.content
+        content_changed = before != item.content
+        attributes = not content_changed and _attributes_wrong(target)
+        changed = content_changed or attributes
         out["files"].append({"what": item.what, "path": item.path, "changed": changed})
-        if changed and item.what != "restore":  # text files: the diff a --diff run shows
+        if attributes and not check:
+            _set_attributes(target)
+        if content_changed and item.what != "restore":  # text files: the diff a --diff run shows
             out.setdefault("diff", []).append({
                 "before_header": item.path, "after_header": item.path,
                 "before": (before or b"").decode("utf-8", "replace"), "after": item.content.decode("utf-8", "replace")})
-        if changed and not check:
+        if content_changed and not check:
             _write(module, target, item.content)
+            _set_attributes(target)  # atomic_move keeps a replaced file's owner and mode
             written.append(target)
     files_changed = any(f["changed"] for f in out["files"])
     unit_changed = any(f["changed"] for f in out["files"] if f["what"] == "unit")

@@ -41,6 +41,10 @@ def test_a_deleted_or_altered_restore_is_reinstalled(tmp_path: Path) -> None:
     (root / RESTORE).unlink()
     assert converge(tmp_path)["restore"] is True
     assert (root / RESTORE).read_bytes() == installed
+    policy = root / "etc/policygroups/policy.json"
+    policy.chmod(0o666)  # a persisted policy others can write would be applied as root at the next boot
+    assert converge(tmp_path) == {"restore": False, "policy": True, "unit": False}
+    assert oct(policy.stat().st_mode & 0o777) == "0o644" and converge(tmp_path)["policy"] is False
     (root / RESTORE).unlink()
     (root / RESTORE).symlink_to(root / "etc" / "elsewhere.pyz")  # a link planted where the restore goes
     run = sim.ansible_playbook(tmp_path, "-i", str(tmp_path / "inv.json"), "play.yml")
