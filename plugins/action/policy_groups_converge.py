@@ -24,6 +24,8 @@ from ansible.plugins.filter.core import to_nice_json
 
 import ansible_collections.policygroups.core.plugins.module_utils as module_utils_package
 from ansible_collections.policygroups.core.plugins.filter.render import RenderError, render
+from ansible_collections.policygroups.core.plugins.module_utils._engine._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT
+from ansible_collections.policygroups.core.plugins.module_utils._engine._members import MISSING_CHOICES
 from ansible_collections.policygroups.core.plugins.module_utils._fleet._restore_pack import PackError, pack_bytes
 from ansible_collections.policygroups.core.plugins.module_utils._module._probe import render_facts
 
@@ -53,13 +55,13 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
         "wanted_by": {"type": "str", "default": "sysinit.target"},
         "legacy": {"type": "list", "elements": "path", "default": []},
     }},
-    "policy_root": {"type": "path", "default": "/sys/fs/cgroup/policy"},
-    "backend": {"type": "str", "default": "auto", "choices": ["auto", "policyfs", "systemd"]},
+    "policy_root": {"type": "path", "default": DEFAULT_POLICY_ROOT},
+    "backend": {"type": "str", "default": "auto", "choices": list(BACKEND_CHOICES)},
     "host_root": {"type": "path", "default": "/"},
     "lock_timeout": {"type": "float", "default": 60.0},
     "tiers_purge": {"type": "bool", "default": True},
     "purge": {"type": "bool", "default": False},
-    "missing_members": {"type": "str", "default": "fail", "choices": ["fail", "skip"]},
+    "missing_members": {"type": "str", "default": "fail", "choices": list(MISSING_CHOICES)},
     "restart_units": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": True},
 }

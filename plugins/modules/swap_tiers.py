@@ -129,7 +129,7 @@ failed_operation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS, VERIFY_ARG
+from ansible_collections.policygroups.core.plugins.module_utils._module._modcommon import COMMON_ARGS, VERIFY_ARG, exit_result
 from ansible_collections.policygroups.core.plugins.module_utils._module._tiers import TIER_OPTIONS, tiers_result
 
 
@@ -144,10 +144,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     ok, result, _outcome = tiers_result(module, module.params["tiers"], module.params["purge"])
-    if ok:
-        module.exit_json(**result)
-    else:
-        module.fail_json(**result)
+    exit_result(module, ok, result)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,4 @@ def run_groups(
 ) -> None:
     """``groups_result``, then exit the module with it."""
     ok, result, _outcome = groups_result(module, desired, purge, missing=missing, planned_tiers=planned_tiers)
-    if ok:
-        module.exit_json(**result)
-    else:
-        module.fail_json(**result)
+    _modcommon.exit_result(module, ok, result)

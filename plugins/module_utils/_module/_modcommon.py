@@ -136,8 +136,8 @@ def reconcile_result(
     restart_units: bool = False,
 ) -> tuple[bool, dict[str, Any], Outcome[Any] | None]:
     """Reconcile with the backend the module's options select: (ok, the result the module returns, the outcome;
-    None when the engine refused before any write). ``run_reconcile`` exits with it; a module that does more
-    than one step in its run (policy_groups_converge) goes on.
+    None when the engine refused before any write). A module of one step exits with it (``exit_result``); one
+    that does more in its run (policy_host) goes on.
 
     ``planned_tiers`` (the module option of that name): in check mode, plan against this tier table."""
     params = module.params
@@ -169,21 +169,8 @@ def reconcile_result(
     return outcome.ok, result, outcome
 
 
-def run_reconcile(
-    module: Any,
-    desired: Callable[[HostState], HostPolicy],
-    purge: bool,
-    diff: str = "groups",
-    missing: str = "fail",
-    shape: Callable[[dict[str, Any], Outcome[Any]], None] | None = None,
-    planned_tiers: list[dict[str, Any]] | None = None,
-    unsupported: str = "fail",
-    restart_units: bool = False,
-) -> None:
-    """Reconcile and exit the module: ``exit_json`` on success, ``fail_json`` with what was applied otherwise."""
-    ok, result, _outcome = reconcile_result(module, desired, purge, diff=diff, missing=missing, shape=shape,
-                                            planned_tiers=planned_tiers, unsupported=unsupported,
-                                            restart_units=restart_units)
+def exit_result(module: Any, ok: bool, result: dict[str, Any]) -> None:
+    """Exit the module with a step's result: ``exit_json`` when it succeeded, ``fail_json`` otherwise."""
     if ok:
         module.exit_json(**result)
     else:

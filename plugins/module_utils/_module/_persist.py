@@ -38,13 +38,12 @@ class PersistSpec:
     prefix: str = ""  # host_root other than /: files are re-rooted and systemd is not asked
 
 
-def _refuse_links(path: str, prefix: str) -> None:
-    """Refuse a file, or a directory it is written into, that is a symbolic link: the role never writes through one,
-    so a link planted where a persisted file goes cannot redirect a write as root elsewhere. (The system's own
-    directories above, such as /usr/local/lib, are the system's business.)"""
-    for target in (prefix + path, prefix + os.path.dirname(path)):
-        if os.path.islink(target):
-            raise PersistError(f"refusing to write {path}: {target} is a symbolic link")
+def _refuse_link(path: str, target: str) -> None:
+    """Refuse a persisted file, or a directory one is written into, that is a symbolic link: the role never writes
+    through one, so a link planted where a persisted file goes cannot redirect a write as root elsewhere. (The
+    system's own directories above, such as /usr/local/lib, are the system's business.)"""
+    if os.path.islink(target):
+        raise PersistError(f"refusing to write {path}: {target} is a symbolic link")
 
 
 def _attributes_wrong(target: str) -> bool:
@@ -89,7 +88,7 @@ def _write(module: Any, path: str, content: bytes) -> None:
             handle.write(content)
             os.fchmod(handle.fileno(), FILE_MODE)
             _owned_by_root(handle.fileno())
-        module.atomic_move(tmp, path)
+        module.atomic_move(tmp, path, keep_dest_attrs=False)  # not the replaced file's owner and mode
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -114,8 +113,7 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
     written: list[str] = []
     for path in dict.fromkeys(os.path.dirname(f.path) for f in spec.files):
         target = prefix + path
-        if os.path.islink(target):
-            raise PersistError(f"refusing to write into {path}: {target} is a symbolic link")
+        _refuse_link(path, target)
         if not os.path.isdir(target):
             out["directories"].append(path)
             if not check:
@@ -123,7 +121,7 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
                 os.chmod(target, DIR_MODE)
     for item in spec.files:
         target = prefix + item.path
-        _refuse_links(item.path, prefix)
+        _refuse_link(item.path, target)  # its directory was checked above
         before = _read(target)
         content_changed = before != item.content
         attributes = not content_changed and _attributes_wrong(target)
@@ -137,7 +135,7 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
                 "before": (before or b"").decode("utf-8", "replace"), "after": item.content.decode("utf-8", "replace")})
         if content_changed and not check:
             _write(module, target, item.content)
-            _set_attributes(target)  # atomic_move keeps a replaced file's owner and mode
+            _set_attributes(target)  # atomic_move gives a file it creates the mode of the umask
             written.append(target)
     files_changed = any(f["changed"] for f in out["files"])
     unit_changed = any(f["changed"] for f in out["files"] if f["what"] == "unit")
