@@ -1,14 +1,15 @@
 #!/bin/sh
 # Guest side of the swap-out benchmark: run `swapout` with the process (a) in no policy group and
-# (b) in a policy group whose swap tiers allow the benchmark's device, and print one line per case:
+# (b) in a policy group whose swap tiers allow the benchmark's device, alternating A B B A, and
+# print one line per case (median of its rounds, the warm-up round of each segment dropped):
 #
 #   case=<name> kernel=<release> runs=<n> median_mib_per_s=<x> min=<x> max=<x>
 #
-# Needs root. Sets up its own zram swap device (priority 100, tier "fast") unless BENCH_SWAP names
-# an existing one; on a kernel without policy groups only case (a) runs. Everything it creates is
-# removed on exit.
+# Needs root. Sets up its own zram swap device (priority 100, tier "fast") and turns every other
+# one off while it runs; on a kernel without policy groups every segment runs case (a). Everything
+# it creates is removed on exit.
 #
-# Usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]
+# Usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]   (ROUNDS per segment, four segments)
 set -eu
 
 bin=${1:?usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]}
@@ -56,16 +57,26 @@ summarize() { # name, then the swapout output on stdin
         /^round=/ { for (i = 1; i <= NF; i++) if ($i ~ /^mib_per_s=/) { split($i, kv, "="); v[++n] = kv[2] } }
         END {
             if (n == 0) { print "case=" name " kernel=" rel " runs=0"; exit 1 }
-            # drop the first (warm-up) round when there are more than two
-            s = (n > 2) ? 2 : 1; m = 0
-            for (i = s; i <= n; i++) w[++m] = v[i]
+            m = 0
+            for (i = 1; i <= n; i++) w[++m] = v[i]
             for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (w[j] < w[i]) { t = w[i]; w[i] = w[j]; w[j] = t }
             med = (m % 2) ? w[(m + 1) / 2] : (w[m / 2] + w[m / 2 + 1]) / 2
             printf "case=%s kernel=%s runs=%d median_mib_per_s=%.1f min=%.1f max=%.1f\n", name, rel, m, med, w[1], w[m]
         }'
 }
 
-"$bin" "$size" "$rounds" | summarize nogroup
+# The cases alternate in the order A B B A (no group, group, group, no group), each segment ROUNDS
+# rounds with its first dropped as warm-up, so that what changes over a boot (zram's allocator, page
+# cache, the host) weighs on both cases alike. On a kernel without policy groups the B segments run
+# in no group as well, so that every case of every kernel is measured at the same positions.
+work=$(mktemp -d)
+segment() { # case name, then "group" to run in the policy group
+    if [ "${2:-}" = group ]; then
+        sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$group" "$bin" "$size" "$rounds"
+    else
+        "$bin" "$size" "$rounds"
+    fi | awk 'NR > 1' >>"$work/$1"
+}
 
 if grep -qw policy /proc/cgroups; then
     if ! grep -q " $root cgroup " /proc/mounts; then
@@ -75,5 +86,12 @@ if grep -qw policy /proc/cgroups; then
     fi
     mkdir "$group"
     echo fast >"$group/policy.swap.tiers"
-    sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$group" "$bin" "$size" "$rounds" | summarize group
+    segment nogroup; segment group group; segment group group; segment nogroup
+    summarize nogroup <"$work/nogroup"
+    summarize group <"$work/group"
+else
+    segment nogroup; segment nogroup_b; segment nogroup_b; segment nogroup
+    cat "$work/nogroup_b" >>"$work/nogroup"
+    summarize nogroup <"$work/nogroup"
 fi
+rm -rf "$work"

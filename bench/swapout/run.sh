@@ -9,14 +9,15 @@
 # A ratio of 1.00 means equal throughput; below 1 is slower. Not pass/fail: numbers vary with the
 # host (under TCG emulation the absolute MiB/s are small; compare ratios only).
 #
-# Usage: bench/swapout/run.sh [SIZE_MIB [ROUNDS [REPEATS]]]   (defaults 128, 7, 2)
+# Usage: bench/swapout/run.sh [SIZE_MIB [ROUNDS [REPEATS]]]   (defaults 128, 4, 2)
+#   ROUNDS per segment: each boot runs the cases A B B A (guest.sh), the first round of each dropped.
 #   REPEATS boots each kernel that many times, alternating, to average out host noise.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 size=${1:-128}
-rounds=${2:-7}
+rounds=${2:-4}
 repeats=${3:-2}
 out=$repo/.cache/bench/swapout
 mkdir -p "$out"
