@@ -9,12 +9,15 @@ probe, apply tiers and groups, verify, persist. The facts the rendering needs co
 (``facts``, usually the cached ``policy_groups_facts``); the module compares them with its own probe before it
 changes anything, and when they differ (or there were none) returns its probe instead, and the plan is rendered
 again and sent once more. A host whose facts are known costs one module run; one whose facts are not, or
-changed, two.
+changed, two. The persisted files go as digests where the facts say the host has them (``persisted_sha256``)
+and with their bytes where not; a host whose files changed behind the facts answers which it lacks, and they are
+sent in a second run.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -72,6 +75,15 @@ def host_facts(info: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in info.items() if key not in NOT_FACTS}
 
 
+def persist_file(what: str, path: str, content: bytes, host_sha256: Any) -> dict[str, str]:
+    """One entry of the module's ``persist.files``: its digest, and its bytes unless the host has them."""
+    digest = hashlib.sha256(content).hexdigest()
+    entry = {"what": what, "path": path, "sha256": digest}
+    if host_sha256 != digest:
+        entry["content"] = base64.b64encode(content).decode()
+    return entry
+
+
 def persisted_document(args: Mapping[str, Any], rendered: Mapping[str, Any]) -> dict[str, Any]:
     """The document the boot-time restore reads: the rendered policy minus PIDs and absent groups."""
     return {
@@ -117,17 +129,24 @@ class ActionModule(ActionBase):
             answer = self._execute_module(module_name=HOST_MODULE, module_args=module_args, task_vars=task_vars)
             runs += 1
             info = answer.get("policy_groups_info")
-            if answer.get("failed") or not (answer.get("rerender") or probe_only) or runs >= 3:
+            if answer.get("failed") or not (answer.get("rerender") or probe_only or answer.get("need_content")):
+                break
+            if runs >= 3:
                 break
             if not isinstance(info, Mapping):
                 break
             if probe_only and render_facts(info) == render_facts(facts):
                 return self._unsupported(result, rendered, info, runs)
-            facts, probe_only = dict(info), False
-        return self._result(result, answer, rendered, runs)
+            facts, probe_only = dict(info), False  # its persisted_sha256 says which bytes to send now
+        if answer.get("need_content") and not answer.get("failed"):
+            return {**result, "failed": True, "changed": False, "module_runs": runs,
+                    "msg": f"the persisted files changed on the host while they were being sent: {answer['need_content']}"}
+        out = self._result(result, answer, rendered, runs)
+        out["persist_sent"] = [f["what"] for f in (module_args.get("persist") or {}).get("files", []) if "content" in f]
+        return out
 
     def _module_args(self, args: Mapping[str, Any], rendered: Mapping[str, Any], facts: Mapping[str, Any] | None,
-                     restore: list[dict[str, str]] | None, probe_only: bool) -> dict[str, Any]:
+                     restore: list[tuple[str, str, bytes]] | None, probe_only: bool) -> dict[str, Any]:
         module_args: dict[str, Any] = {key: args[key] for key in PASSED}
         module_args.update(
             rendered_facts=render_facts(facts),
@@ -139,24 +158,24 @@ class ActionModule(ActionBase):
             restore_unit=args["restore"]["unit"] if args["restore"] else None,
         )
         if args["persist"] and restore is not None:
-            policy = to_nice_json(persisted_document(args, rendered), sort_keys=True) + "\n"
-            files = [*restore[:1], {"what": "policy", "path": args["persist_path"],
-                                    "content": base64.b64encode(policy.encode()).decode()}, *restore[1:]]
-            module_args["persist"] = {"files": files, "wanted_by": args["restore"]["wanted_by"],
-                                      "legacy": args["restore"]["legacy"]}
+            policy = (to_nice_json(persisted_document(args, rendered), sort_keys=True) + "\n").encode()
+            known = (facts or {}).get("persisted_sha256") or {}
+            files = [*restore[:1], ("policy", args["persist_path"], policy), *restore[1:]]
+            module_args["persist"] = {"files": [persist_file(what, path, content, known.get(path))
+                                                for what, path, content in files],
+                                      "wanted_by": args["restore"]["wanted_by"], "legacy": args["restore"]["legacy"]}
         return module_args
 
     @staticmethod
-    def _restore_files(args: Mapping[str, Any]) -> list[dict[str, str]] | None:
-        """The restore zip and its unit, base64-encoded, for the module's ``persist.files``."""
+    def _restore_files(args: Mapping[str, Any]) -> list[tuple[str, str, bytes]] | None:
+        """The restore zip and its unit (what, path, bytes), for the module's ``persist.files``."""
         restore = args["restore"]
         if not restore or not args["persist"]:
             return None
         base = os.path.dirname(module_utils_package.__file__)
         archive = pack_bytes(restore["entry_point"], [os.path.join(base, name) for name in restore["packages"]])
         unit_path = f"/etc/systemd/system/{restore['unit']}"
-        return [{"what": "restore", "path": restore["path"], "content": base64.b64encode(archive).decode()},
-                {"what": "unit", "path": unit_path, "content": base64.b64encode(restore["unit_content"].encode()).decode()}]
+        return [("restore", restore["path"], archive), ("unit", unit_path, restore["unit_content"].encode())]
 
     @staticmethod
     def _unsupported(result: dict[str, Any], rendered: Mapping[str, Any], facts: Mapping[str, Any], runs: int

@@ -16,6 +16,10 @@ description:
     RV(rerender=true) with the probe, so the caller renders again; otherwise it reconciles the swap tiers
     (as M(policygroups.core.swap_tiers)), then the groups (as M(policygroups.core.policy_groups)), each under
     the host lock and verified with O(verify), and writes O(persist), all in the same run.
+  - Each persisted file comes with the SHA-256 of the bytes it must have, and its bytes only when the caller does
+    not know the host to have them (the probe's C(persisted_sha256), cached with the facts). When a file whose
+    bytes were left out differs from its digest, the module changes nothing and returns RV(need_content), so
+    the caller sends them.
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
@@ -104,10 +108,13 @@ options:
             description: Absolute path on the host.
             type: path
             required: true
-          content:
-            description: Its content, base64-encoded.
+          sha256:
+            description: The SHA-256 (hex) of the content the file must have.
             type: str
             required: true
+          content:
+            description: Its content, base64-encoded; left out when the host is believed to have it already.
+            type: str
       wanted_by:
         description: The target whose C(.wants/) the unit is enabled into (flushed after enabling).
         type: str
@@ -138,9 +145,18 @@ rerender:
   type: bool
   returned: always
 policy_groups_info:
-  description: The probe, as M(policygroups.core.policy_groups_info) returns it.
+  description:
+    - The probe, as M(policygroups.core.policy_groups_info) returns it; with O(persist), also
+      C(persisted_sha256), the SHA-256 of each persisted file by path as the host has it after this run (null
+      for an absent file).
   type: dict
   returned: always
+need_content:
+  description: The persisted files (their C(what)) that differ from their digest and whose content was not sent;
+    nothing was changed.
+  type: list
+  elements: str
+  returned: when the content of a file that differs was not sent
 check_mode:
   description: Whether the module ran in check mode.
   type: bool
@@ -182,6 +198,8 @@ from ansible_collections.policygroups.core.plugins.module_utils._module._persist
     PersistError,
     PersistFile,
     PersistSpec,
+    digests,
+    missing_content,
     persist,
 )
 from ansible_collections.policygroups.core.plugins.module_utils._module._probe import ProbeError, probe, render_facts
@@ -191,7 +209,8 @@ PERSIST_ARGS: dict[str, Any] = {
     "files": {"type": "list", "elements": "dict", "required": True, "options": {
         "what": {"type": "str", "required": True},
         "path": {"type": "path", "required": True},
-        "content": {"type": "str", "required": True, "no_log": False},
+        "sha256": {"type": "str", "required": True},
+        "content": {"type": "str", "no_log": False},
     }},
     "wanted_by": {"type": "str", "default": "sysinit.target"},
     "legacy": {"type": "list", "elements": "path", "default": []},
@@ -202,7 +221,8 @@ def persist_spec(params: dict[str, Any]) -> PersistSpec:
     given = params["persist"]
     root = (params["host_root"] or "/").rstrip("/")
     return PersistSpec(
-        files=[PersistFile(f["what"], f["path"], base64.b64decode(f["content"])) for f in given["files"]],
+        files=[PersistFile(f["what"], f["path"], f["sha256"],
+                           None if f["content"] is None else base64.b64decode(f["content"])) for f in given["files"]],
         unit_name=params["restore_unit"] or "",
         wanted_by=given["wanted_by"],
         legacy=list(given["legacy"]),
@@ -237,11 +257,17 @@ def main() -> None:
     except ProbeError as exc:
         module.fail_json(msg=str(exc), **({} if exc.info is None else {"policy_groups_info": exc.info}))
         return
+    spec = persist_spec(params) if params["persist"] else None
+    if spec is not None:
+        info["persisted_sha256"] = digests(spec)
     result: dict[str, Any] = {"changed": False, "rerender": False, "policy_groups_info": info,
                               "check_mode": module.check_mode}
     if params["probe_only"] or render_facts(info) != params["rendered_facts"]:
         result["rerender"] = not params["probe_only"]
         module.exit_json(**result)
+        return
+    if spec is not None and (missing := missing_content(spec, info["persisted_sha256"])):
+        module.exit_json(**result, need_content=missing)  # before any change: the next run has the bytes
         return
     planned = None
     if params["apply"] and params["tiers"] is not None:
@@ -260,13 +286,15 @@ def main() -> None:
             module.fail_json(**{**result, "msg": f"policy groups: {result['groups_result'].get('msg')}"})
             return
         result["changed"] = result["changed"] or bool(result["groups_result"]["changed"])
-    if params["persist"]:
+    if spec is not None:
         try:
-            result["persist_result"] = persist(module, persist_spec(params), info.get("restore_unit_enabled"))
+            result["persist_result"] = persist(module, spec, info.get("restore_unit_enabled"))
         except (PersistError, OSError) as exc:
             module.fail_json(**{**result, "msg": f"persisting the policy: {exc}"})
             return
         result["changed"] = result["changed"] or result["persist_result"]["changed"]
+        if not module.check_mode:
+            info["persisted_sha256"] = {item.path: item.sha256 for item in spec.files}
     module.exit_json(**result)
 
 

@@ -3,10 +3,13 @@
 """Persist a host's policy for the boot-time restore, inside the module run that applied it: the restore (one
 runnable zip), the persisted document and the restore unit, each written only when its bytes differ, atomically
 (a temporary file in the same directory, renamed into place); the unit enabled when it changed or is not enabled;
-then what was written flushed to disk. Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
+then what was written flushed to disk. Each file comes with the SHA-256 of the bytes it must have; its bytes may be
+left out when the caller believes the host has them (``digests`` tells it, ``missing_content`` says when it was
+wrong). Takes the AnsibleModule as a parameter; imports nothing from Ansible."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -26,7 +29,8 @@ class PersistError(Exception):
 class PersistFile:
     what: str  # restore, policy or unit
     path: str  # as on the host (without the host_root prefix)
-    content: bytes
+    sha256: str  # hex digest of the bytes the file must have
+    content: bytes | None  # those bytes; None when the caller sent only the digest
 
 
 @dataclass
@@ -73,6 +77,30 @@ def _read(path: str) -> bytes | None:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise PersistError(f"{path} exists and is not a regular file")
         return handle.read()
+
+
+def sha256(content: bytes | None) -> str | None:
+    return None if content is None else hashlib.sha256(content).hexdigest()
+
+
+def _current(path: str) -> bytes | None:
+    """The file's bytes for a digest: None when absent, or not a regular file we would read (persist refuses it)."""
+    try:
+        return _read(path)
+    except (OSError, PersistError):
+        return None
+
+
+def digests(spec: PersistSpec) -> dict[str, str | None]:
+    """The SHA-256 of each persisted file as the host has it now (None: absent or not a file we would read), by
+    path: what the caller caches to know which bytes it need not send next time."""
+    prefix = spec.prefix.rstrip("/")
+    return {item.path: sha256(_current(prefix + item.path)) for item in spec.files}
+
+
+def missing_content(spec: PersistSpec, current: dict[str, str | None]) -> list[str]:
+    """The files (their ``what``) whose bytes the host lacks and the caller did not send."""
+    return [item.what for item in spec.files if item.content is None and current.get(item.path) != item.sha256]
 
 
 def _owned_by_root(fd: int) -> None:
@@ -123,17 +151,19 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
         target = prefix + item.path
         _refuse_link(item.path, target)  # its directory was checked above
         before = _read(target)
-        content_changed = before != item.content
+        content_changed = sha256(before) != item.sha256
+        if content_changed and item.content is None:
+            raise PersistError(f"{item.path} differs from what it must be and its content was not sent")
         attributes = not content_changed and _attributes_wrong(target)
         changed = content_changed or attributes
         out["files"].append({"what": item.what, "path": item.path, "changed": changed})
         if attributes and not check:
             _set_attributes(target)
-        if content_changed and item.what != "restore":  # text files: the diff a --diff run shows
+        if content_changed and item.content is not None and item.what != "restore":  # text: what --diff shows
             out.setdefault("diff", []).append({
                 "before_header": item.path, "after_header": item.path,
                 "before": (before or b"").decode("utf-8", "replace"), "after": item.content.decode("utf-8", "replace")})
-        if content_changed and not check:
+        if content_changed and item.content is not None and not check:
             _write(module, target, item.content)
             _set_attributes(target)  # atomic_move gives a file it creates the mode of the umask
             written.append(target)

@@ -1,6 +1,8 @@
 """The policy_groups role reinstalls its boot-time restore when the installed file is not the one it would
 install (deleted, truncated, edited): the installed file itself is compared, not a stamp written beside it.
-Runs the role on a simulated host tree (ansible_connection: local, host_root)."""
+With a fact cache, a host whose files the cached facts say are current is sent their digests, not their bytes;
+one whose files changed behind the cache costs a second module run, which sends them. Runs the role on a
+simulated host tree (ansible_connection: local, host_root)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,19 @@ PLAY = sim.ROLE_PLAY
 RESTORE = sim.RESTORE_PYZ
 
 
-def converge(tmp_path: Path) -> dict[str, bool]:
-    """Run the role; which persisted files its converge task wrote (what -> changed)."""
-    run = sim.ansible_playbook(tmp_path, "-i", str(tmp_path / "inv.json"), "play.yml", "-v", env=sim.json_results_env())
+def converge(tmp_path: Path, runs: int | None = None, sent: list[str] | None = None) -> dict[str, bool]:
+    """Run the role (facts cached between runs, as an operator's configuration keeps them); which persisted files
+    its converge task wrote (what -> changed). ``runs``: the module runs it must have taken; ``sent``: the files
+    whose bytes its last module run must have been sent (the others went as digests)."""
+    env = sim.json_results_env(ANSIBLE_CACHE_PLUGIN="ansible.builtin.jsonfile",
+                               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
+    run = sim.ansible_playbook(tmp_path, "-i", str(tmp_path / "inv.json"), "play.yml", "-v", env=env)
     assert run.returncode == 0, run.stdout[-3000:]
     [result] = sim.task_results(run.stdout, "in one module run", "h1")
+    if runs is not None:
+        assert result["module_runs"] == runs
+    if sent is not None:
+        assert result["persist_sent"] == sent
     return {f["what"]: f["changed"] for f in result["persist_result"]["files"]}
 
 
@@ -31,16 +41,21 @@ def test_a_deleted_or_altered_restore_is_reinstalled(tmp_path: Path) -> None:
     sim.simulated_host(root, converged_to=document)  # a plain tree cannot act as a kernel across processes
     sim.write_inventory(tmp_path / "inv.json", {"h1": sim.local_host(root)}, document)
     (tmp_path / "play.yml").write_text(PLAY)
-    assert converge(tmp_path) == {"restore": True, "policy": True, "unit": True}
+    # no facts cached: a probing run, then one that is sent every file
+    assert converge(tmp_path, runs=2, sent=["restore", "policy", "unit"]) == {"restore": True, "policy": True,
+                                                                              "unit": True}
     installed = (root / RESTORE).read_bytes()
     assert installed[:2] == b"PK"
-    assert converge(tmp_path) == {"restore": False, "policy": False, "unit": False}
+    # converged, and the cached facts say so: one run, digests only
+    assert converge(tmp_path, runs=1, sent=[]) == {"restore": False, "policy": False, "unit": False}
     (root / RESTORE).write_bytes(installed[: len(installed) // 2])
-    assert converge(tmp_path) == {"restore": True, "policy": False, "unit": False}
+    # changed behind the cache: the first run finds the digest wrong and changes nothing; the second is sent it
+    assert converge(tmp_path, runs=2, sent=["restore"]) == {"restore": True, "policy": False, "unit": False}
     assert (root / RESTORE).read_bytes() == installed
     (root / RESTORE).unlink()
-    assert converge(tmp_path)["restore"] is True
+    assert converge(tmp_path, runs=2, sent=["restore"])["restore"] is True
     assert (root / RESTORE).read_bytes() == installed
+    assert converge(tmp_path, runs=1, sent=[]) == {"restore": False, "policy": False, "unit": False}
     policy = root / "etc/policygroups/policy.json"
     policy.chmod(0o666)  # a persisted policy others can write would be applied as root at the next boot
     assert converge(tmp_path) == {"restore": False, "policy": True, "unit": False}
