@@ -75,11 +75,12 @@ def host_facts(info: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in info.items() if key not in NOT_FACTS}
 
 
-def persist_file(what: str, path: str, content: bytes, host_sha256: Any) -> dict[str, str]:
-    """One entry of the module's ``persist.files``: its digest, and its bytes unless the host has them."""
+def persist_file(what: str, path: str, content: bytes, host_sha256: Any, send: bool = True) -> dict[str, str]:
+    """One entry of the module's ``persist.files``: its digest, and its bytes when ``send`` and the host does not
+    have them (``host_sha256``: the digest of its file, as its facts say)."""
     digest = hashlib.sha256(content).hexdigest()
     entry = {"what": what, "path": path, "sha256": digest}
-    if host_sha256 != digest:
+    if send and host_sha256 != digest:
         entry["content"] = base64.b64encode(content).decode()
     return entry
 
@@ -160,8 +161,10 @@ class ActionModule(ActionBase):
         if args["persist"] and restore is not None:
             policy = (to_nice_json(persisted_document(args, rendered), sort_keys=True) + "\n").encode()
             known = (facts or {}).get("persisted_sha256") or {}
+            # a run without facts, or one that only probes, returns before persisting: no bytes for it
+            send = facts is not None and not probe_only
             files = [*restore[:1], ("policy", args["persist_path"], policy), *restore[1:]]
-            module_args["persist"] = {"files": [persist_file(what, path, content, known.get(path))
+            module_args["persist"] = {"files": [persist_file(what, path, content, known.get(path), send)
                                                 for what, path, content in files],
                                       "wanted_by": args["restore"]["wanted_by"], "legacy": args["restore"]["legacy"]}
         return module_args
