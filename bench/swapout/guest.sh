@@ -19,10 +19,12 @@ root=/sys/fs/cgroup/policy
 tiers=/sys/kernel/mm/swap/tiers
 group=$root/bench_swapout
 zram=
+work=
 mounted=0
 tiers_added=0
 
 cleanup() {
+    if [ -n "$work" ]; then rm -rf "$work"; fi
     # Order matters: a tier named by a group or covering an active device cannot be removed.
     if [ -d "$group" ]; then rmdir "$group" 2>/dev/null || true; fi
     if [ -n "$zram" ]; then swapoff "/dev/$zram" 2>/dev/null || true; fi
@@ -57,11 +59,9 @@ summarize() { # name, then the swapout output on stdin
         /^round=/ { for (i = 1; i <= NF; i++) if ($i ~ /^mib_per_s=/) { split($i, kv, "="); v[++n] = kv[2] } }
         END {
             if (n == 0) { print "case=" name " kernel=" rel " runs=0"; exit 1 }
-            m = 0
-            for (i = 1; i <= n; i++) w[++m] = v[i]
-            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (w[j] < w[i]) { t = w[i]; w[i] = w[j]; w[j] = t }
-            med = (m % 2) ? w[(m + 1) / 2] : (w[m / 2] + w[m / 2 + 1]) / 2
-            printf "case=%s kernel=%s runs=%d median_mib_per_s=%.1f min=%.1f max=%.1f\n", name, rel, m, med, w[1], w[m]
+            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            printf "case=%s kernel=%s runs=%d median_mib_per_s=%.1f min=%.1f max=%.1f\n", name, rel, n, med, v[1], v[n]
         }'
 }
 
@@ -94,4 +94,3 @@ else
     cat "$work/nogroup_b" >>"$work/nogroup"
     summarize nogroup <"$work/nogroup"
 fi
-rm -rf "$work"
