@@ -47,7 +47,7 @@ test-assess: setup  ## assess.yml on stock- and reference-kernel guests; each st
 test-experiment: setup  ## the experiment loop as a smoke test: the shipped experiment in quick mode in guests, its report checked, a lost run resumed
 	scripts/test-experiment.sh
 
-test: test-static test-kernel test-vm test-policyfs test-kernel-role test-experiment  ## what CI runs (test-fleet, the demo checked, is separate: see docs/testing-vms.md)
+test: test-static test-kernel test-vm test-policyfs test-kernel-role test-experiment test-fleet  ## what CI runs (docs/testing-vms.md)
 
 demo: setup  ## roll the example fleet out into VMs, tamper, show the drift report, clean up
 	scripts/demo.sh

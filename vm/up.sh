@@ -440,9 +440,18 @@ fi
 # A cold boot of Debian's own kernel (stock, or bootdisk's through GRUB), which no test here is about, is tried a
 # second time when it panics before SSH answers: under software emulation it has panicked in early boot, rarely
 # and not reproducibly ("Fatal exception in interrupt"), where the same guest boots on the next try. The panic is
-# shown and its console kept under .cache/vm/panics/. A panic of any other kernel (the one under test) fails at once.
+# shown and its console kept under .cache/vm/panics/. A panic of any other kernel (the one under test) fails at
+# once, but for one: an int3 trap before init runs (emulator_oops). Jump labels patch kernel text at boot with
+# text_poke_bp(), which puts an int3 on the instruction while it is rewritten; under multi-threaded TCG another
+# vCPU can run a stale translation of it after the patching finished, and the trap finds no patch in progress
+# ("Oops: int3", then "Fatal exception in interrupt"). Seen once with the reference kernel, in sched_clock's key
+# at "sched_clock: Marking stable"; the same kernel booted at once on the next try, as Debian's does.
 BOOT_TRIES=1
 [[ "${KERNEL}" == stock || "${KERNEL}" == bootdisk ]] && BOOT_TRIES=2
+# emulator_oops CONSOLE_LOG: the panic in it is an int3 trap in early boot, before the kernel ran init.
+emulator_oops() {
+    grep -q '^Oops: int3' "$1" && ! grep -q -e 'as init process' -e '^systemd\[1\]' "$1"
+}
 for (( try = 1; try <= BOOT_TRIES; try++ )); do
     if [[ -n "${BOOTDISK_DIR}" ]]; then
         start_qemu "${BOOTDISK_DIR}/disk.qcow2" qcow2 || die "${NAME}: QEMU did not start"
@@ -454,6 +463,7 @@ for (( try = 1; try <= BOOT_TRIES; try++ )); do
     while :; do
         guest_alive "${NAME}" || fail_boot "QEMU exited during boot"
         if grep -q -e 'Kernel panic' -e 'end Kernel panic' "${DIR}/console.log"; then
+            (( try == 1 )) && emulator_oops "${DIR}/console.log" && BOOT_TRIES=2
             (( try < BOOT_TRIES )) || fail_boot "kernel panic during boot"
             panicked=yes
             break
@@ -466,7 +476,7 @@ for (( try = 1; try <= BOOT_TRIES; try++ )); do
     mkdir -p "${VM_CACHE}/panics"
     kept="${VM_CACHE}/panics/${NAME}-$(date +%Y%m%d-%H%M%S).log"
     cp "${DIR}/console.log" "${kept}"
-    show_console "Debian's kernel panicked during boot (try ${try} of ${BOOT_TRIES}; console kept)" "${kept}"
+    show_console "${KERNEL_LABEL} panicked during boot (try ${try} of ${BOOT_TRIES}; console kept)" "${kept}"
     log "${NAME}: booting it again"
     kill_guest
 done
