@@ -288,7 +288,8 @@ def main() -> None:
         result["changed"] = result["changed"] or bool(result["groups_result"]["changed"])
     if spec is not None:
         try:
-            result["persist_result"] = persist(module, spec, info.get("restore_unit_enabled"))
+            result["persist_result"] = persist(module, spec, info.get("restore_unit_enabled"),
+                                               current=info["persisted_sha256"])
         except (PersistError, OSError) as exc:
             module.fail_json(**{**result, "msg": f"persisting the policy: {exc}"})
             return

@@ -73,9 +73,10 @@ def _read(path: str) -> bytes | None:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a directory with its own error
+        os.close(fd)
+        raise PersistError(f"{path} exists and is not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise PersistError(f"{path} exists and is not a regular file")
         return handle.read()
 
 
@@ -129,9 +130,12 @@ def _systemctl(module: Any, *argv: str) -> None:
         raise PersistError(f"systemctl {' '.join(argv)} failed (rc={rc}): {err.strip()}")
 
 
-def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[str, Any]:
+def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None,
+            current: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Bring the persisted files and the restore unit to ``spec``; in check mode only say what would change.
-    ``unit_enabled`` is what the probe read (None: not asked). Returns the result's ``persist`` entry:
+    ``unit_enabled`` is what the probe read (None: not asked); ``current`` the files' digests the probe took in
+    this run (``digests``): a file whose digest there is already the one it must have is not read again. Returns
+    the result's ``persist`` entry:
     ``changed``, ``files`` (what, path, changed), ``directories`` made, ``enabled`` (the unit was or would be
     enabled by this run), ``removed`` (legacy paths), ``flushed`` (paths given to sync). Raises PersistError."""
     check = bool(module.check_mode)
@@ -150,8 +154,11 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None) -> dict[s
     for item in spec.files:
         target = prefix + item.path
         _refuse_link(item.path, target)  # its directory was checked above
-        before = _read(target)
-        content_changed = sha256(before) != item.sha256
+        if current is not None and current.get(item.path) == item.sha256:
+            before, content_changed = None, False
+        else:
+            before = _read(target)
+            content_changed = sha256(before) != item.sha256
         if content_changed and item.content is None:
             raise PersistError(f"{item.path} differs from what it must be and its content was not sent")
         attributes = not content_changed and _attributes_wrong(target)

@@ -94,3 +94,38 @@ def test_persist_compares_digests_and_writes_what_it_was_sent(tmp_path: Path) ->
     assert unchanged["files"] == [{"what": "policy", "path": POLICY, "changed": False}]
     written = persist(Module(), spec(tmp_path, entry("policy", POLICY, b"[]\n")), None)
     assert written["files"][0]["changed"] and (tmp_path / POLICY.lstrip("/")).read_bytes() == b"[]\n"
+
+
+def test_persist_reads_no_file_the_probe_found_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the digests the probe took in the same run (``current``), a file that has its bytes is not read again
+    (its mode is still checked); one that differs is read, for the diff and to refuse what is not a regular file."""
+    from ansible_collections.policygroups.core.plugins.module_utils._module import _persist
+
+    (tmp_path / "etc/policygroups").mkdir(parents=True)
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)
+    (tmp_path / POLICY.lstrip("/")).write_bytes(b"{}\n")
+    os.chmod(tmp_path / POLICY.lstrip("/"), 0o600)
+    (tmp_path / UNIT.lstrip("/")).mkdir()  # a directory where the unit goes
+    files = spec(tmp_path, entry("policy", POLICY, b"{}\n", send=False), entry("unit", UNIT, b"[Unit]\n"))
+    current = digests(files)
+    reads: list[str] = []
+    real_read = _persist._read
+
+    def counting_read(path: str) -> bytes | None:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(_persist, "_read", counting_read)
+    with pytest.raises(PersistError, match="not a regular file"):
+        persist(Module(), files, None, current=current)
+    assert reads == [str(tmp_path) + UNIT]
+    os.rmdir(tmp_path / UNIT.lstrip("/"))
+    os.chmod(tmp_path / POLICY.lstrip("/"), 0o600)  # the refused run had set it before it reached the unit
+    now = digests(files)
+    reads.clear()
+    done = persist(Module(), files, None, current=now)
+    assert done["files"] == [{"what": "policy", "path": POLICY, "changed": True},  # mode 0600 -> 0644
+                             {"what": "unit", "path": UNIT, "changed": True}]
+    assert reads == [str(tmp_path) + UNIT]
+    assert oct(os.stat(tmp_path / POLICY.lstrip("/")).st_mode & 0o777) == "0o644"
+    assert (tmp_path / UNIT.lstrip("/")).read_bytes() == b"[Unit]\n"
