@@ -144,9 +144,15 @@ if ((${#missing[@]})); then
     note "installing build dependencies: ${missing[*]}"
     apt_opts=(-o DPkg::Lock::Timeout=600 -qq)
     if [[ $(id -u) -ne 0 ]]; then apt=(sudo apt-get); else apt=(apt-get); fi
+    # apt-get update does not wait for another one's lock (DPkg::Lock::Timeout is dpkg's only): the project's
+    # scripts that install packages, which CI runs side by side, take turns on .cache/apt.lock
+    mkdir -p "$repo/.cache"
+    exec {apt_lock}>"$repo/.cache/apt.lock"
+    flock -w 1800 "$apt_lock" || die "waited 30 minutes for another package installation (.cache/apt.lock)"
     "${apt[@]}" "${apt_opts[@]}" update >/dev/null
     DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${apt_opts[@]}" install -y --no-install-recommends \
         "${missing[@]}" >/dev/null
+    exec {apt_lock}>&-
 fi
 [[ -r $SOURCE_TARBALL ]] || die "$SOURCE_TARBALL is missing although $SOURCE_PACKAGE is installed"
 src_version=$(dpkg-query -W -f='${Version}' "$SOURCE_PACKAGE")

@@ -61,11 +61,18 @@ ensure_debs() {
     done
     [[ ${#missing[@]} -eq 0 ]] && return 0
     echo "test-static: installing ${missing[*]}"
-    local sudo=()
+    local sudo=() lock rc=0
     [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    # apt-get update does not wait for another one's lock: take turns with the project's other installers (CI
+    # builds the kernel and the guest image next to this stage)
+    mkdir -p "$repo/.cache"
+    exec {lock}>"$repo/.cache/apt.lock"
+    flock -w 1800 "$lock" || { echo "test-static: waited 30 minutes for .cache/apt.lock" >&2; exec {lock}>&-; return 1; }
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null &&
         DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 install -y \
-            --no-install-recommends "${missing[@]}" >/dev/null
+            --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    exec {lock}>&-
+    return "${rc}"
 }
 
 # The oldest ansible-core meta/runtime.yml claims (requires_ansible): sanity runs on it too, besides the

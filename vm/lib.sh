@@ -24,9 +24,15 @@ ensure_packages() {
     local sudo=()
     [[ ${EUID} -ne 0 ]] && sudo=(sudo)
     export DEBIAN_FRONTEND=noninteractive
+    # apt-get update does not wait for another one's lock: take turns with the project's other installers
+    local lock
+    mkdir -p "${REPO_ROOT}/.cache"
+    exec {lock}>"${REPO_ROOT}/.cache/apt.lock"
+    flock -w 1800 "${lock}" || die "waited 30 minutes for another package installation (.cache/apt.lock)"
     "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null
     "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
         "${missing[@]}" >/dev/null
+    exec {lock}>&-
 }
 
 # ssh_key: the harness's own key pair, generated once and kept in the cache.
@@ -73,7 +79,7 @@ cached_build() {
         flock "${CACHED_BUILD_LOCK}"
         if [[ ! -f "${out}/manifest" ]]; then
             local tmp="${dir}/.build-${hash}-$$"
-            rm -rf "${dir}/.build-${hash}-"*
+            rm -rf --one-file-system "${dir}/.build-${hash}-"*
             mkdir -p "${tmp}"
             "${build_fn}" "${out}" "${tmp}"
             for old in "${dir}"/*/; do

@@ -448,9 +448,12 @@ fi
 # at "sched_clock: Marking stable"; the same kernel booted at once on the next try, as Debian's does.
 BOOT_TRIES=1
 [[ "${KERNEL}" == stock || "${KERNEL}" == bootdisk ]] && BOOT_TRIES=2
-# emulator_oops CONSOLE_LOG: the panic in it is an int3 trap in early boot, before the kernel ran init.
+# emulator_oops CONSOLE_LOG: the panic in it is an int3 trap in interrupt context in early boot, before the
+# kernel ran init (printk timestamps, when a kernel has them, are allowed for).
 emulator_oops() {
-    grep -q '^Oops: int3' "$1" && ! grep -q -e 'as init process' -e '^systemd\[1\]' "$1"
+    local ts='^(\[ *[0-9.]+\] )?'
+    grep -Eq "${ts}Oops: int3" "$1" && grep -Eq "${ts}Kernel panic - not syncing: Fatal exception in interrupt" "$1" \
+        && ! grep -Eq -e 'as init process' -e "${ts}systemd\[1\]" "$1"
 }
 for (( try = 1; try <= BOOT_TRIES; try++ )); do
     if [[ -n "${BOOTDISK_DIR}" ]]; then

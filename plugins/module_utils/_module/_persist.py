@@ -70,10 +70,16 @@ def _set_attributes(target: str) -> None:
 
 def _read(path: str) -> bytes | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: a FIFO planted there must not block the open (a regular file ignores the flag)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a directory with its own error
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)  # before fdopen, which refuses a directory with its own error
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
         os.close(fd)
         raise PersistError(f"{path} exists and is not a regular file")
     with os.fdopen(fd, "rb") as handle:
@@ -134,7 +140,8 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None,
             current: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Bring the persisted files and the restore unit to ``spec``; in check mode only say what would change.
     ``unit_enabled`` is what the probe read (None: not asked); ``current`` the files' digests the probe took in
-    this run (``digests``): a file whose digest there is already the one it must have is not read again. Returns
+    this run (``digests``), under the host lock: a file whose digest there is already the one it must have is not
+    read again (a change by someone else between the probe and this step is seen by the next run). Returns
     the result's ``persist`` entry:
     ``changed``, ``files`` (what, path, changed), ``directories`` made, ``enabled`` (the unit was or would be
     enabled by this run), ``removed`` (legacy paths), ``flushed`` (paths given to sync). Raises PersistError."""

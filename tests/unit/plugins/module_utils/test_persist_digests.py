@@ -129,3 +129,12 @@ def test_persist_reads_no_file_the_probe_found_unchanged(tmp_path: Path, monkeyp
     assert reads == [str(tmp_path) + UNIT]
     assert oct(os.stat(tmp_path / POLICY.lstrip("/")).st_mode & 0o777) == "0o644"
     assert (tmp_path / UNIT.lstrip("/")).read_bytes() == b"[Unit]\n"
+
+
+def test_a_fifo_in_place_of_a_persisted_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    (tmp_path / "etc/policygroups").mkdir(parents=True)
+    os.mkfifo(tmp_path / POLICY.lstrip("/"))
+    files = spec(tmp_path, entry("policy", POLICY, b"{}\n"))
+    assert digests(files) == {POLICY: None}
+    with pytest.raises(PersistError, match="not a regular file"):
+        persist(Module(), files, None)
