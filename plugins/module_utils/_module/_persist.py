@@ -75,13 +75,11 @@ def _read(path: str) -> bytes | None:
     except FileNotFoundError:
         return None
     try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)  # before fdopen, which refuses a directory with its own error
-    except OSError:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a directory with its own error
+            raise PersistError(f"{path} exists and is not a regular file")
+    except BaseException:
         os.close(fd)
         raise
-    if not regular:
-        os.close(fd)
-        raise PersistError(f"{path} exists and is not a regular file")
     with os.fdopen(fd, "rb") as handle:
         return handle.read()
 
