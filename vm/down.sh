@@ -4,8 +4,8 @@
 #   vm/down.sh NAME...     stop these guests
 #   vm/down.sh --all       stop every guest under .cache/vm/guests/
 #
-# Only the QEMU process whose PID vm/up.sh recorded (and whose command line names the guest) is
-# signalled: TERM, then KILL after 5 s. The console log is kept in .cache/vm/logs/NAME.console.log.
+# Only the processes whose PIDs vm/up.sh recorded (and whose command lines name the guest) are signalled:
+# the guest's vm/reboot-watch.sh, then its QEMU (TERM, then KILL after 5 s). The console log is kept in .cache/vm/logs/NAME.console.log.
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -27,6 +27,8 @@ status=0
 for name in "${names[@]}"; do
     dir=$(guest_dir "${name}")
     [[ -d "${dir}" ]] || continue
+    # Its reboot watcher first, or it would start the machine again.
+    stop_reboot_watch "${name}"
     if guest_alive "${name}"; then
         pid=$(<"${dir}/qemu.pid")
         kill "${pid}" 2>/dev/null || true

@@ -64,6 +64,21 @@ guest_alive() {
         && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "-name ${1} "
 }
 
+# stop_reboot_watch NAME: end the guest's vm/reboot-watch.sh (if its recorded PID is still that watcher).
+stop_reboot_watch() {
+    local dir pid
+    dir=$(guest_dir "$1")
+    [[ -f "${dir}/reboot-watch.pid" ]] || return 0
+    pid=$(<"${dir}/reboot-watch.pid")
+    if [[ -n "${pid}" && -r "/proc/${pid}/cmdline" ]] \
+        && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "reboot-watch.sh ${1} "; then
+        kill "${pid}" 2>/dev/null || true
+        pkill -P "${pid}" 2>/dev/null || true   # its wait for QEMU's exit
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "${dir}/reboot-watch.pid"
+}
+
 # cached_build KIND HASH BUILD_FN GUEST_ENV_KEY: print ${VM_CACHE}/KIND/HASH, building it first when it has no
 # manifest. BUILD_FN OUT TMP builds into TMP and moves it to OUT; builds of one KIND are serialised by a lock
 # and start from an empty TMP. Afterwards other entries of KIND are removed unless a guest's guest.env still

@@ -19,7 +19,8 @@
 # with a second virtio disk formatted as swap and labelled "slowswap". Inside the guest,
 # test-swap.service (from vm/guest/) turns on zram0 at priority 100 and slowswap at priority 10.
 # SSH is forwarded from a free port on 127.0.0.1 only; the guest has no other network access.
-# State lives in .cache/vm/guests/NAME/: qemu.pid, port, console.log, overlay.qcow2, guest.env, qmp.sock.
+# State lives in .cache/vm/guests/NAME/: qemu.pid, port, console.log, overlay.qcow2, guest.env, qmp.sock,
+# qemu.args and reboot-watch.pid (vm/reboot-watch.sh, which starts the machine again when the guest reboots).
 #
 # Saved states: a guest with a bzImage or "stock" and no --drive starts from a saved, booted state
 # (.cache/vm/states/KEY/: a QEMU migration stream and the two disks as they were when it was saved)
@@ -27,7 +28,8 @@
 # id and fresh randomness over SSH. When none fits it boots cold and saves its own state on the way
 # (about 2 s). KEY hashes the QEMU version, the command line less the guest's own name, files, port
 # and identity, the image and the kernel's (and initramfs') contents. A reboot inside the guest is
-# a real boot of the same -kernel with this guest's own command line. VM_SAVED_STATE=off always boots
+# a real boot of the same -kernel with this guest's own command line, in a new QEMU process (QEMU runs with
+# -no-reboot; vm/reboot-watch.sh says why). VM_SAVED_STATE=off always boots
 # cold and saves nothing. Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
 # Every guest's Python keeps the compiled code of Ansible's module payloads (vm/zipcache.py: more
 # than a second of every task under emulation); VM_PYCACHE=off leaves it out.
@@ -251,6 +253,12 @@ save_state() {
         done
     fi
     qmp cont >/dev/null || log "${NAME}: could not resume the guest after saving its state"
+    # The guest writes to overlay-live.qcow2 (over overlay.qcow2) from now on: so must its QEMU after a reboot.
+    if [[ -f "${DIR}/overlay-live.qcow2" ]]; then
+        local args from="/overlay.qcow2," to="/overlay-live.qcow2,"
+        mapfile -d '' args <"${DIR}/qemu.args"
+        printf '%s\0' "${args[@]//"${from}"/"${to}"}" >"${DIR}/qemu.args"
+    fi
     if [[ "${status}" != completed ]]; then
         log "${NAME}: saving the booted state failed (migration ${status:-not started}); the next guest boots cold"
         rm -rf "${tmp}"
@@ -323,9 +331,13 @@ start_qemu() {
         PORT=$(free_port)
         : >"${DIR}/console.log"
         mapfile -d '' args < <(qemu_args "${DIR}/overlay.qcow2" "${DIR}/slowswap.raw" "${PORT}" "${IDENTITY}")
+        # A reboot in the guest ends this QEMU (-no-reboot) and vm/reboot-watch.sh starts the machine again
+        # with qemu.args (so the console is appended to, not truncated).
+        args+=(-no-reboot -qmp "unix:${DIR}/qmp.sock,server=on,wait=off"
+            -chardev "file,id=console,path=${DIR}/console.log,append=on" -serial chardev:console
+            -pidfile "${DIR}/qemu.pid" -daemonize)
+        printf '%s\0' "${args[@]}" >"${DIR}/qemu.args"
         if qemu-system-x86_64 -name "${NAME}" "${args[@]}" "$@" \
-            -qmp "unix:${DIR}/qmp.sock,server=on,wait=off" \
-            -serial "file:${DIR}/console.log" -pidfile "${DIR}/qemu.pid" -daemonize \
             2>"${DIR}/qemu.err" 9>&-; then   # the guest must not inherit (and hold) the boot lock
             started=yes
             break
@@ -344,6 +356,12 @@ IMAGE_DIR=${IMAGE_DIR}
 BOOTDISK_DIR=${BOOTDISK_DIR}
 STATE_DIR=${STATE_DIR}
 ENV
+}
+
+# watch_reboots: start the guest's vm/reboot-watch.sh (in a session of its own, as the daemonised QEMU is).
+watch_reboots() {
+    setsid "${VM_DIR}/reboot-watch.sh" "${NAME}" </dev/null >>"${DIR}/reboot-watch.log" 2>&1 9>&- &
+    echo "$!" >"${DIR}/reboot-watch.pid"
 }
 
 ssh_answers() { ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 true 2>/dev/null; }
@@ -427,6 +445,7 @@ if [[ -n "${STATE_DIR}" ]]; then
     if restore; then
         ensure_swap
         install_zipcache
+        watch_reboots
         log "${NAME}: up in $(elapsed "${t_asked}" "${EPOCHREALTIME}") (restored: ${RESTORE_TIMES})"
         exit 0
     fi
@@ -493,4 +512,5 @@ install_zipcache
 if [[ "${SAVED_STATES}" == on ]]; then
     save_state
 fi
+watch_reboots
 exit 0

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Carry out a test guest's reboots in a new QEMU process (started by vm/up.sh, stopped by vm/down.sh).
+#
+#   vm/reboot-watch.sh NAME
+#
+# vm/up.sh starts every guest's QEMU with -no-reboot, so the reset a guest asks for when it reboots ends its
+# QEMU process. This watcher then starts the machine again with the same command line (.cache/vm/guests/NAME/
+# qemu.args: the same disks, port, kernel and identity, never the saved state it may have been restored from),
+# its console appended to the same log: the guest boots cold through its firmware and the -kernel or GRUB, as
+# after a power cycle.
+#
+# Why not QEMU's own reset: under software emulation (TCG) a reset keeps the code QEMU translated for the old
+# kernel, and every store to a page that still holds such code takes QEMU's slow path until the page is clean.
+# The next kernel's decompressor writes over those pages a byte at a time: from the reset to the kernel's first
+# line took 7-34 s, against 1 s in a new process (docs/testing-vms.md).
+#
+# Only an exit that follows a new "reboot: Restarting system" line in the console is a reboot. A power-off, a
+# kill, a triple fault or any other exit ends the watcher and the guest stays down, for the test to see.
+set -euo pipefail
+# shellcheck source=vm/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+[[ $# -eq 1 ]] || { echo "usage: $0 NAME" >&2; exit 2; }
+NAME=$1
+DIR=$(guest_dir "${NAME}")
+
+# Nothing inherited stays open (a caller's lock would be held for the guest's lifetime, and so by its QEMU).
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    (( fd > 2 )) && eval "exec ${fd}>&-" 2>/dev/null || true
+done
+
+reboots() { grep -a -c 'reboot: Restarting system' "${DIR}/console.log" 2>/dev/null || true; }
+
+seen=$(reboots)
+while :; do
+    pid=$(cat "${DIR}/qemu.pid" 2>/dev/null) || exit 0
+    tail --pid="${pid}" -s 0.1 -f /dev/null
+    [[ -f "${DIR}/qemu.args" ]] || exit 0   # vm/down.sh removed the guest
+    now=$(reboots)
+    if (( now <= seen )); then
+        log "${NAME}: QEMU ${pid} exited without a reboot; the guest stays down"
+        exit 0
+    fi
+    seen=${now}
+    mapfile -d '' args <"${DIR}/qemu.args"
+    if ! qemu-system-x86_64 -name "${NAME}" "${args[@]}" 2>>"${DIR}/qemu.err"; then
+        log "${NAME}: QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
+        exit 1
+    fi
+    sed -i "s/^PID=.*/PID=$(<"${DIR}/qemu.pid")/" "${DIR}/guest.env"
+    echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) QEMU ${pid} exited on the guest's reboot; started $(<"${DIR}/qemu.pid")" \
+        >>"${DIR}/reboots.log"
+done
