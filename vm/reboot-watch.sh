@@ -25,9 +25,9 @@ NAME=$1
 DIR=$(guest_dir "${NAME}")
 
 # Nothing inherited stays open (a caller's lock would be held for the guest's lifetime, and so by its QEMU).
-for fd in /proc/$$/fd/*; do
+for fd in "/proc/$$/fd"/*; do
     fd=${fd##*/}
-    (( fd > 2 )) && eval "exec ${fd}>&-" 2>/dev/null || true
+    if (( fd > 2 )); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
 done
 
 reboots() { grep -a -c 'reboot: Restarting system' "${DIR}/console.log" 2>/dev/null || true; }
