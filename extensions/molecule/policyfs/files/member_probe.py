@@ -219,8 +219,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("group", help="group path below the policy root, e.g. background/batch")
     parser.add_argument("--policy-root", type=Path, default=Path("/sys/fs/cgroup/policy"))
-    parser.add_argument("--size-mb", type=int, default=160)
-    parser.add_argument("--memory-max", default="64M")
+    parser.add_argument("--size-mb", type=int, default=96)
+    parser.add_argument("--memory-max", default="32M")
     parser.add_argument("--timeout", type=float, default=240.0)
     parser.add_argument("--zswap", action="store_true",
                         help="compressible pages, then memory.reclaim: report zswap's stores and writebacks")
