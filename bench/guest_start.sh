@@ -7,8 +7,11 @@
 # One cold boot with saved states turned off (VM_SAVED_STATE=off), then STARTS guests as the harness starts
 # them: the first of these boots cold and saves its state when none fits yet (reported as such), the others
 # start from the saved state. Prints each time, the median start from the saved state (the lower middle one
-# of an even count) and the ratio to the cold boot. The guest (bench-start) is stopped after each start and at
-# exit.
+# of an even count) and the ratio to the cold boot.
+# Then reboots: `systemctl reboot` in the guest until SSH answers with a new boot id, for a guest started from
+# the saved state and one that booted cold, each carried out as the harness does (a new QEMU process,
+# vm/reboot-watch.sh) and by QEMU's own reset (VM_REBOOT=reset), with the ratio. The guest (bench-start) is
+# stopped after each start and at exit.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,3 +50,33 @@ if [[ ${#restored[@]} -gt 0 ]]; then
     printf '  %-28s %6s s\n' "median start, saved state" "${median}"
     awk -v c="${cold}" -v m="${median}" 'BEGIN { printf "  %-28s %6.1f x\n", "cold boot / saved state", c / m }'
 fi
+
+# reboot ENV...: start the guest under env ENV..., reboot it from inside, set T to the seconds from the reboot
+# to SSH answering with a new boot id; stop the guest again.
+reboot() {
+    local before after t0
+    env "$@" vm/up.sh "${guest}" "${kernel}" 2>"${log}" >/dev/null || { cat "${log}" >&2; return 1; }
+    before=$(vm/ssh.sh "${guest}" cat /proc/sys/kernel/random/boot_id)
+    t0=${EPOCHREALTIME}
+    vm/ssh.sh "${guest}" 'systemd-run --quiet --on-active=1 systemctl reboot' || return 1
+    sleep 1
+    for _ in $(seq 600); do
+        after=$(timeout 10 vm/ssh.sh "${guest}" cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
+        [[ -n "${after}" && "${after}" != "${before}" ]] && break
+        sleep 0.5
+    done
+    [[ -n "${after}" && "${after}" != "${before}" ]] || { echo "guest_start: no new boot after the reboot" >&2; return 1; }
+    T=$(awk -v a="${t0}" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a - 1 }')   # less the timer's 1 s
+    vm/down.sh "${guest}" >/dev/null
+}
+
+printf 'reboot (systemctl reboot to SSH with a new boot id)\n'
+for started in "saved state" "cold boot"; do
+    saved=on
+    [[ "${started}" == "cold boot" ]] && saved=off
+    reboot VM_SAVED_STATE="${saved}" VM_REBOOT=new-process || exit 1
+    fresh=${T}
+    reboot VM_SAVED_STATE="${saved}" VM_REBOOT=reset || exit 1
+    printf '  %-28s %6s s new QEMU process, %6s s QEMU reset  (reset / new process %.1f x)\n' \
+        "after a ${started}" "${fresh}" "${T}" "$(awk -v a="${T}" -v b="${fresh}" 'BEGIN { print a / b }')"
+done

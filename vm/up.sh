@@ -29,8 +29,8 @@
 # (about 2 s). KEY hashes the QEMU version, the command line less the guest's own name, files, port
 # and identity, the image and the kernel's (and initramfs') contents. A reboot inside the guest is
 # a real boot of the same -kernel with this guest's own command line, in a new QEMU process (QEMU runs with
-# -no-reboot; vm/reboot-watch.sh says why). VM_SAVED_STATE=off always boots
-# cold and saves nothing. Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
+# -no-reboot; vm/reboot-watch.sh says why; VM_REBOOT=reset lets QEMU reset the machine itself, for
+# bench/guest_start.sh). VM_SAVED_STATE=off always boots cold and saves nothing. Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
 # Every guest's Python keeps the compiled code of Ansible's module payloads (vm/zipcache.py: more
 # than a second of every task under emulation); VM_PYCACHE=off leaves it out.
 #
@@ -201,6 +201,8 @@ fi
 # name, files, port and identity left out, the image and the kernel (and initramfs) file contents.
 VM_STATES="${VM_CACHE}/states"
 SAVED_STATES=${VM_SAVED_STATE:-on}
+REBOOT=${VM_REBOOT:-new-process}
+[[ "${REBOOT}" == new-process || "${REBOOT}" == reset ]] || die "VM_REBOOT must be new-process or reset"
 [[ ${#KERNEL_ARGS[@]} -gt 0 && ${#DRIVE_ARGS[@]} -eq 0 ]] || SAVED_STATES=off
 MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
 IDENTITY="systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
@@ -333,7 +335,8 @@ start_qemu() {
         mapfile -d '' args < <(qemu_args "${DIR}/overlay.qcow2" "${DIR}/slowswap.raw" "${PORT}" "${IDENTITY}")
         # A reboot in the guest ends this QEMU (-no-reboot) and vm/reboot-watch.sh starts the machine again
         # with qemu.args (so the console is appended to, not truncated).
-        args+=(-no-reboot -qmp "unix:${DIR}/qmp.sock,server=on,wait=off"
+        [[ "${REBOOT}" == reset ]] || args+=(-no-reboot)
+        args+=(-qmp "unix:${DIR}/qmp.sock,server=on,wait=off"
             -chardev "file,id=console,path=${DIR}/console.log,append=on" -serial chardev:console
             -pidfile "${DIR}/qemu.pid" -daemonize)
         printf '%s\0' "${args[@]}" >"${DIR}/qemu.args"
@@ -360,6 +363,7 @@ ENV
 
 # watch_reboots: start the guest's vm/reboot-watch.sh (in a session of its own, as the daemonised QEMU is).
 watch_reboots() {
+    [[ "${REBOOT}" == reset ]] && return 0
     setsid "${VM_DIR}/reboot-watch.sh" "${NAME}" </dev/null >>"${DIR}/reboot-watch.log" 2>&1 9>&- &
     echo "$!" >"${DIR}/reboot-watch.pid"
 }
