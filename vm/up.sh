@@ -109,6 +109,7 @@ if guest_alive "${NAME}"; then
     log "${NAME} is already running (port $(<"${DIR}/port"))"
     exit 0
 fi
+stop_reboot_watch "${NAME}"   # one left from an earlier guest of this name would start that guest's QEMU again
 
 KERNEL_ARGS=()
 if [[ "${KERNEL}" == stock ]]; then
@@ -153,6 +154,7 @@ free_port() {
 
 kill_guest() {
     local pid
+    stop_reboot_watch "${NAME}"
     [[ -f "${DIR}/qemu.pid" ]] || return 0
     pid=$(<"${DIR}/qemu.pid")
     if guest_alive "${NAME}"; then
