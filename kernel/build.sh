@@ -135,25 +135,9 @@ stage_done() {
 deps=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio ccache kmod rsync xz-utils
       perl git python3 "$SOURCE_PACKAGE")
 [[ $flavour == guest ]] || deps+=(dpkg-dev fakeroot debhelper "$CONFIG_PACKAGE")
-missing=()
-for p in "${deps[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [[ $status == "install ok installed" ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    note "installing build dependencies: ${missing[*]}"
-    apt_opts=(-o DPkg::Lock::Timeout=600 -qq)
-    if [[ $(id -u) -ne 0 ]]; then apt=(sudo apt-get); else apt=(apt-get); fi
-    # apt-get update does not wait for another one's lock (DPkg::Lock::Timeout is dpkg's only): the project's
-    # scripts that install packages, which CI runs side by side, take turns on .cache/apt.lock
-    mkdir -p "$repo/.cache"
-    exec {apt_lock}>"$repo/.cache/apt.lock"
-    flock -w 1800 "$apt_lock" || die "waited 30 minutes for another package installation (.cache/apt.lock)"
-    "${apt[@]}" "${apt_opts[@]}" update >/dev/null
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${apt_opts[@]}" install -y --no-install-recommends \
-        "${missing[@]}" >/dev/null
-    exec {apt_lock}>&-
-fi
+# shellcheck source=scripts/lib/apt.sh
+source "$repo/scripts/lib/apt.sh"
+ensure_debs "${deps[@]}" || die "could not install the build dependencies ${deps[*]}"
 [[ -r $SOURCE_TARBALL ]] || die "$SOURCE_TARBALL is missing although $SOURCE_PACKAGE is installed"
 src_version=$(dpkg-query -W -f='${Version}' "$SOURCE_PACKAGE")
 config_version=

@@ -53,27 +53,8 @@ stage_types() {
         --cache-dir "$repo/.cache/mypy" scripts/experiment.py experiments/report.py experiments/sampler.py)
 }
 
-# Debian packages a stage needs (installed quietly, only when missing).
-ensure_debs() {
-    local missing=() pkg
-    for pkg in "$@"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    echo "test-static: installing ${missing[*]}"
-    local sudo=() lock rc=0
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    # apt-get update does not wait for another one's lock: take turns with the project's other installers (CI
-    # builds the kernel and the guest image next to this stage)
-    mkdir -p "$repo/.cache"
-    exec {lock}>"$repo/.cache/apt.lock"
-    flock -w 1800 "$lock" || { echo "test-static: waited 30 minutes for .cache/apt.lock" >&2; exec {lock}>&-; return 1; }
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 install -y \
-            --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
-    exec {lock}>&-
-    return "${rc}"
-}
+# shellcheck source=scripts/lib/apt.sh
+source "$repo/scripts/lib/apt.sh"
 
 # The oldest ansible-core meta/runtime.yml claims (requires_ansible): sanity runs on it too, besides the
 # release requirements-dev.txt pins for development.

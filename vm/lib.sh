@@ -10,29 +10,12 @@ VM_KEY="${VM_CACHE}/id_ed25519"
 log() { printf '%s %s\n' "[vm $(date -u +%H:%M:%S)]" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# ensure_packages PKG...: apt-get install the Debian packages that are not installed yet.
-# Quiet (no apt-get update) when everything is present already.
+# shellcheck source=scripts/lib/apt.sh
+source "${REPO_ROOT}/scripts/lib/apt.sh"
+
+# ensure_packages PKG...: the Debian packages PKG... installed (ensure_debs), or the script ends.
 ensure_packages() {
-    local missing=() pkg
-    for pkg in "$@"; do
-        if [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "${pkg}" 2>/dev/null)" != "ii " ]]; then
-            missing+=("${pkg}")
-        fi
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    log "installing ${missing[*]}"
-    local sudo=()
-    [[ ${EUID} -ne 0 ]] && sudo=(sudo)
-    export DEBIAN_FRONTEND=noninteractive
-    # apt-get update does not wait for another one's lock: take turns with the project's other installers
-    local lock
-    mkdir -p "${REPO_ROOT}/.cache"
-    exec {lock}>"${REPO_ROOT}/.cache/apt.lock"
-    flock -w 1800 "${lock}" || die "waited 30 minutes for another package installation (.cache/apt.lock)"
-    "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null
-    "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
-        "${missing[@]}" >/dev/null
-    exec {lock}>&-
+    ensure_debs "$@" || die "could not install the Debian packages $*"
 }
 
 # ssh_key: the harness's own key pair, generated once and kept in the cache.
