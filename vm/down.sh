@@ -5,7 +5,8 @@
 #   vm/down.sh --all       stop every guest under .cache/vm/guests/
 #
 # Only the processes whose PIDs vm/up.sh recorded (and whose command lines name the guest) are signalled:
-# the guest's vm/reboot-watch.sh, then its QEMU (TERM, then KILL after 5 s). The console log is kept in .cache/vm/logs/NAME.console.log.
+# the guest's vm/reboot-watch.sh, then its QEMU (TERM, then KILL after 5 s). The console log is kept in
+# .cache/vm/logs/NAME.console.log.
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -28,9 +28,10 @@
 # id and fresh randomness over SSH. When none fits it boots cold and saves its own state on the way
 # (about 2 s). KEY hashes the QEMU version, the command line less the guest's own name, files, port
 # and identity, the image and the kernel's (and initramfs') contents. A reboot inside the guest is
-# a real boot of the same -kernel with this guest's own command line, in a new QEMU process (QEMU runs with
-# -no-reboot; vm/reboot-watch.sh says why; VM_REBOOT=reset lets QEMU reset the machine itself, for
-# bench/guest_start.sh). VM_SAVED_STATE=off always boots cold and saves nothing. Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
+# a real boot of the same -kernel with this guest's own command line, in a new QEMU process (QEMU
+# runs with -no-reboot; vm/reboot-watch.sh says why; VM_REBOOT=reset lets QEMU reset the machine
+# itself, for bench/guest_start.sh). VM_SAVED_STATE=off always boots cold and saves nothing.
+# Monitor (QMP) socket: qmp.sock in the guest's directory (vm/qmp.py).
 # Every guest's Python keeps the compiled code of Ansible's module payloads (vm/zipcache.py: more
 # than a second of every task under emulation); VM_PYCACHE=off leaves it out.
 #
