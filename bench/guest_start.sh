@@ -56,7 +56,8 @@ fi
 reboot() {
     local before after t0
     env "$@" vm/up.sh "${guest}" "${kernel}" 2>"${log}" >/dev/null || { cat "${log}" >&2; return 1; }
-    before=$(vm/ssh.sh "${guest}" cat /proc/sys/kernel/random/boot_id)
+    before=$(vm/ssh.sh "${guest}" cat /proc/sys/kernel/random/boot_id) || return 1
+    [[ -n "${before}" ]] || return 1
     t0=${EPOCHREALTIME}
     # (a timer's default accuracy is a minute: without AccuracySec it fired up to that late)
     vm/ssh.sh "${guest}" 'systemd-run --quiet --on-active=1 --timer-property=AccuracySec=100ms systemctl reboot' \

@@ -79,8 +79,8 @@ run_role() {
           KR_FACTS release={{ policy_kernel_release }} bootloader={{ policy_kernel_bootloader }}
           reboot_required={{ policy_kernel_reboot_required }} abi={{ policy_kernel_abi_version | default('none') }}
 YAML
-    # ServerAlive: a connection left open across the reboot (QEMU's forwarded port keeps it up while
-    # the guest is gone) is dropped after 30 s (steps.sh's ansible_env) instead of hanging (an ssh once hung 12 min).
+    # ServerAlive: a connection left open across the reboot (the guest's QEMU ends and a new one forwards the
+    # same port) is dropped after 30 s (steps.sh's ansible_env) instead of hanging (an ssh once hung 12 min).
     # Skipped tasks are shown here (steps.sh hides them): the steps assert that the reboot task was skipped.
     env "${ansible_env[@]}" ANSIBLE_DISPLAY_SKIPPED_HOSTS=true ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_FORCE_COLOR=0 \
         timeout "${playbook_timeout}" ansible-playbook -i "${work}/inventory.ini" "${work}/site.yml" \

@@ -47,7 +47,9 @@ guest_alive() {
         && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "-name ${1} "
 }
 
-# stop_reboot_watch NAME: end the guest's vm/reboot-watch.sh (if its recorded PID is still that watcher).
+# stop_reboot_watch NAME: end the guest's vm/reboot-watch.sh (if its recorded PID is still that watcher) with its
+# whole process group (it leads a session of its own): its wait for QEMU's exit, and the launcher of a QEMU it is
+# starting, which then gives up (a QEMU that started already has written qemu.pid: the caller stops it).
 stop_reboot_watch() {
     local dir pid
     dir=$(guest_dir "$1")
@@ -55,8 +57,7 @@ stop_reboot_watch() {
     pid=$(<"${dir}/reboot-watch.pid")
     if [[ -n "${pid}" && -r "/proc/${pid}/cmdline" ]] \
         && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "reboot-watch.sh ${1} "; then
-        kill "${pid}" 2>/dev/null || true
-        pkill -P "${pid}" 2>/dev/null || true   # its wait for QEMU's exit
+        kill -- "-${pid}" 2>/dev/null || kill "${pid}" 2>/dev/null || true
         for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
     fi
     rm -f "${dir}/reboot-watch.pid"

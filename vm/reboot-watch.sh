@@ -30,6 +30,8 @@ for fd in "/proc/$$/fd"/*; do
     if (( fd > 2 )); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
 done
 
+echo "$$" >"${DIR}/reboot-watch.pid"   # vm/down.sh stops this process group by it (setsid made it its leader)
+
 reboots() { grep -a -c 'reboot: Restarting system' "${DIR}/console.log" 2>/dev/null || true; }
 
 seen=$(reboots)
@@ -45,7 +47,9 @@ while :; do
     seen=${now}
     mapfile -d '' args <"${DIR}/qemu.args"
     if ! qemu-system-x86_64 -name "${NAME}" "${args[@]}" 2>>"${DIR}/qemu.err"; then
-        log "${NAME}: QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
+        why="QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
+        log "${NAME}: ${why}"
+        echo "reboot-watch.sh: ${why}" >>"${DIR}/console.log"   # where the tests waiting for the guest look
         exit 1
     fi
     sed -i "s/^PID=.*/PID=$(<"${DIR}/qemu.pid")/" "${DIR}/guest.env"

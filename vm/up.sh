@@ -110,7 +110,6 @@ if guest_alive "${NAME}"; then
     log "${NAME} is already running (port $(<"${DIR}/port"))"
     exit 0
 fi
-stop_reboot_watch "${NAME}"   # one left from an earlier guest of this name would start that guest's QEMU again
 
 KERNEL_ARGS=()
 if [[ "${KERNEL}" == stock ]]; then
@@ -165,6 +164,9 @@ kill_guest() {
     fi
     rm -f "${DIR}/qemu.pid"
 }
+# Not running (above), but a reboot watcher left from an earlier guest of this name could be starting its QEMU
+# again right now: stop both before this guest's directory is made anew.
+kill_guest
 
 # show_console WHY FILE: the console log FILE from its kernel panic on (and the 15 lines before), else its end.
 show_console() {
@@ -456,10 +458,18 @@ if [[ -n "${STATE_DIR}" ]]; then
         log "${NAME}: up in $(elapsed "${t_asked}" "${EPOCHREALTIME}") (restored: ${RESTORE_TIMES})"
         exit 0
     fi
-    log "${NAME}: the saved state ${STATE_DIR##*/} did not come up; removing it and booting cold"
     tail -n 20 "${DIR}/console.log" "${DIR}/qemu.err" >&2 2>/dev/null || true
     kill_guest
-    rm -rf --one-file-system "${STATE_DIR}"
+    rm -f "${DIR}/guest.env"
+    # A guest restored from it before opens its disk again at its next reboot (a new QEMU process): keep it then,
+    # and save nothing over it.
+    if grep -qs -F "STATE_DIR=${STATE_DIR}" "${VM_GUESTS}"/*/guest.env; then
+        log "${NAME}: the saved state ${STATE_DIR##*/} did not come up; booting cold (another guest runs on it)"
+        SAVED_STATES=off
+    else
+        log "${NAME}: the saved state ${STATE_DIR##*/} did not come up; removing it and booting cold"
+        rm -rf --one-file-system "${STATE_DIR}"
+    fi
     STATE_DIR=""
 fi
 

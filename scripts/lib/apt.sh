@@ -22,8 +22,9 @@ ensure_debs() {
         exec {lock}>&-
         return 1
     fi
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null \
-        && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -qq -o DPkg::Lock::Timeout=600 install -y \
+    # (through env: sudo's env_reset would drop a variable set before it)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 update >/dev/null \
+        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 install -y \
             --no-install-recommends "${missing[@]}" >/dev/null \
         || rc=$?
     exec {lock}>&-
