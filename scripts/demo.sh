@@ -296,6 +296,8 @@ while [[ "${boot_after}" == "${boot_before}" ]]; do
         || fail "${reboot_host} did not come back within ${VM_BOOT_TIMEOUT:-600} s (console: .cache/vm/guests/demo-${reboot_host}/console.log)"
     ! grep -q 'Kernel panic' ".cache/vm/guests/demo-${reboot_host}/console.log" 2>/dev/null \
         || fail "${reboot_host}'s kernel panicked in the reboot (console: .cache/vm/guests/demo-${reboot_host}/console.log)"
+    ! grep -q '^reboot-watch.sh:' ".cache/vm/guests/demo-${reboot_host}/console.log" 2>/dev/null \
+        || fail "${reboot_host} stayed down: $(grep '^reboot-watch.sh:' ".cache/vm/guests/demo-${reboot_host}/console.log")"
     sleep 3
     boot_after=$(guest "${reboot_host}" cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo "${boot_before}")
 done

@@ -15,7 +15,9 @@
 # line took 7-34 s, against 1 s in a new process (docs/testing-vms.md).
 #
 # Only an exit that follows a new "reboot: Restarting system" line in the console is a reboot. A power-off, a
-# kill, a triple fault or any other exit ends the watcher and the guest stays down, for the test to see.
+# kill, a triple fault or any other exit ends the watcher and the guest stays down, for the test to see: that,
+# and a restart that failed, end in a line "reboot-watch.sh: ..." in the console log, where the waits for a
+# rebooting guest look (extensions/molecule/policyfs/reboot.yml, scripts/demo.sh).
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -42,6 +44,8 @@ while :; do
     now=$(reboots)
     if (( now <= seen )); then
         log "${NAME}: QEMU ${pid} exited without a reboot; the guest stays down"
+        # where the tests waiting for a rebooting guest look (a power-off's console ends here too)
+        echo "reboot-watch.sh: QEMU exited without a reboot; the guest stays down" >>"${DIR}/console.log"
         exit 0
     fi
     seen=${now}
@@ -49,7 +53,7 @@ while :; do
     if ! qemu-system-x86_64 -name "${NAME}" "${args[@]}" 2>>"${DIR}/qemu.err"; then
         why="QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
         log "${NAME}: ${why}"
-        echo "reboot-watch.sh: ${why}" >>"${DIR}/console.log"   # where the tests waiting for the guest look
+        echo "reboot-watch.sh: ${why}" >>"${DIR}/console.log"
         exit 1
     fi
     sed -i "s/^PID=.*/PID=$(<"${DIR}/qemu.pid")/" "${DIR}/guest.env"
