@@ -36,6 +36,13 @@ echo "$$" >"${DIR}/reboot-watch.pid"   # vm/down.sh stops this process group by 
 
 reboots() { grep -a -c 'reboot: Restarting system' "${DIR}/console.log" 2>/dev/null || true; }
 
+# stays_down WHY: say why the guest stays down, here and in its console log, where the tests waiting for a
+# rebooting guest look (a power-off's console ends with it too).
+stays_down() {
+    log "${NAME}: $1"
+    echo "reboot-watch.sh: $1" >>"${DIR}/console.log"
+}
+
 seen=$(reboots)
 while :; do
     pid=$(cat "${DIR}/qemu.pid" 2>/dev/null) || exit 0
@@ -43,17 +50,13 @@ while :; do
     [[ -f "${DIR}/qemu.args" ]] || exit 0   # vm/down.sh removed the guest
     now=$(reboots)
     if (( now <= seen )); then
-        log "${NAME}: QEMU ${pid} exited without a reboot; the guest stays down"
-        # where the tests waiting for a rebooting guest look (a power-off's console ends here too)
-        echo "reboot-watch.sh: QEMU exited without a reboot; the guest stays down" >>"${DIR}/console.log"
+        stays_down "QEMU ${pid} exited without a reboot; the guest stays down"
         exit 0
     fi
     seen=${now}
     mapfile -d '' args <"${DIR}/qemu.args"
     if ! qemu-system-x86_64 -name "${NAME}" "${args[@]}" 2>>"${DIR}/qemu.err"; then
-        why="QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
-        log "${NAME}: ${why}"
-        echo "reboot-watch.sh: ${why}" >>"${DIR}/console.log"
+        stays_down "QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
         exit 1
     fi
     sed -i "s/^PID=.*/PID=$(<"${DIR}/qemu.pid")/" "${DIR}/guest.env"
