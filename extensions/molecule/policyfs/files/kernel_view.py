@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read, raw and without interpretation, what the kernel shows about policy groups on a test guest.
 
-Run on the guest as root:  python3 kernel_view.py [--policy-root DIR] [--unit UNIT...]
+Run on the guest as root:  python3 kernel_view.py [--policy-root DIR] [--unit UNIT...] [--boot-marker FILE]
 
 Prints one JSON object: the policy root's features, the swap tier table and /proc/swaps (raw text), every group
 directory with its policy.effective and policy.bind lines, and for each unit its main PID with that process's
 policy-hierarchy path (/proc/PID/cgroup), THP_enabled/THP_policy (/proc/PID/status) and oom_score_adj.
+With --boot-marker, FILE keeps the boot id of the first run (written when FILE is missing or empty) and "boot"
+says whether this run is in that boot ("first") or a later one ("later").
 The checks themselves are in verify.yml. Stdlib only.
 """
 
@@ -71,12 +73,27 @@ def view(root: Path, units: list[str]) -> dict[str, Any]:
     }
 
 
+def boot(marker: Path) -> str:
+    """Say "first" when this boot is the one marker records (recording it when there is none), else "later"."""
+    now = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    recorded = (lines(marker) or [""])[0].strip()
+    if not recorded:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(now + "\n")
+        recorded = now
+    return "first" if recorded == now else "later"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy-root", type=Path, default=Path("/sys/fs/cgroup/policy"))
     parser.add_argument("--unit", action="append", default=[])
+    parser.add_argument("--boot-marker", type=Path)
     args = parser.parse_args(argv)
-    print(json.dumps(view(args.policy_root, args.unit), sort_keys=True))
+    result = view(args.policy_root, args.unit)
+    if args.boot_marker:
+        result["boot"] = boot(args.boot_marker)
+    print(json.dumps(result, sort_keys=True))
     return 0
 
 

@@ -3,11 +3,17 @@
 """Observe, from user space, how the kernel treats a memory-hungry member of one policy group.
 
 Run on a test guest as root:
-  python3 member_probe.py GROUP_PATH [--policy-root DIR] [--size-mb N] [--memory-max SIZE] [--zswap]
+  python3 member_probe.py GROUP_PATH [--policy-root DIR] [--size-mb N] [--memory-max SIZE] [--memory-high SIZE]
+                          [--zswap]
 
 1. Starts a helper process in its own transient systemd service whose cgroup has ``MemoryMax`` far below
    the memory the helper will touch, so its anonymous pages must go to swap (or, without swap, it is
-   OOM-killed inside that cgroup).
+   OOM-killed inside that cgroup). With ``--memory-high`` the cgroup's ``MemoryHigh`` is that instead, below a
+   ``MemoryMax`` above what the helper touches: the kernel then reclaims and throttles the helper rather than
+   OOM-killing it when its swap device writes more slowly than the helper dirties pages. Under ``MemoryMax``
+   alone, reclaim does not wait for swap writes in flight (cgroup v2 memory reclaim skips pages under
+   writeback), so a slow device lets the charge fail its retries and the helper is killed with most of its
+   pages never swapped.
 2. Moves the helper into the policy group by writing its PID to ``GROUP_PATH/cgroup.procs`` and reads what
    the kernel now shows for it: ``THP_enabled``/``THP_policy`` (/proc/PID/status), ``ksm_merge_any``
    (/proc/PID/ksm_stat) and ``/proc/PID/oom_score_adj``.
@@ -170,7 +176,7 @@ def reclaim_into_zswap(unit: str) -> dict[str, int]:
 
 
 def probe(group: str, policy_root: Path, size_mb: int, memory_max: str, timeout: float,
-          zswap: bool = False) -> dict[str, Any]:
+          zswap: bool = False, memory_high: str | None = None) -> dict[str, Any]:
     token = uuid.uuid4().hex[:8]
     unit = f"member-probe-{token}.service"
     # On disk, not in /run: a file the helper writes on tmpfs is shmem charged to its memory cgroup, which zswap
@@ -178,12 +184,14 @@ def probe(group: str, policy_root: Path, size_mb: int, memory_max: str, timeout:
     go, done = Path(f"/var/tmp/member-probe-{token}.go"), Path(f"/var/tmp/member-probe-{token}.done")
     subprocess.run(
         ["systemd-run", "--quiet", "--collect", f"--unit={unit}", "--property=OOMPolicy=continue",
-         f"--property=MemoryMax={memory_max}", "--property=MemorySwapMax=infinity",
+         f"--property=MemoryMax={memory_max}", f"--property=MemoryHigh={memory_high or 'infinity'}",
+         "--property=MemorySwapMax=infinity",
          sys.executable, os.path.abspath(__file__), "--hog" + ("-compressible" if zswap else ""), str(size_mb),
          str(go), str(done)],
         check=True,
     )
-    result: dict[str, Any] = {"group": group, "unit": unit, "size_mb": size_mb, "memory_max": memory_max}
+    result: dict[str, Any] = {"group": group, "unit": unit, "size_mb": size_mb, "memory_max": memory_max,
+                              "memory_high": memory_high}
     deadline = time.monotonic() + timeout
     try:
         pid = unit_main_pid(unit, deadline)
@@ -221,11 +229,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--policy-root", type=Path, default=Path("/sys/fs/cgroup/policy"))
     parser.add_argument("--size-mb", type=int, default=96)
     parser.add_argument("--memory-max", default="32M")
+    parser.add_argument("--memory-high", default=None,
+                        help="reclaim and throttle above this instead (give --memory-max above --size-mb)")
     parser.add_argument("--timeout", type=float, default=240.0)
     parser.add_argument("--zswap", action="store_true",
                         help="compressible pages, then memory.reclaim: report zswap's stores and writebacks")
     args = parser.parse_args(argv)
-    result = probe(args.group, args.policy_root, args.size_mb, args.memory_max, args.timeout, args.zswap)
+    result = probe(args.group, args.policy_root, args.size_mb, args.memory_max, args.timeout, args.zswap,
+                   args.memory_high)
     print(json.dumps(result, sort_keys=True))
     return 0
 
