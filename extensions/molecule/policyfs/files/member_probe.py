@@ -228,14 +228,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("group", help="group path below the policy root, e.g. background/batch")
     parser.add_argument("--policy-root", type=Path, default=Path("/sys/fs/cgroup/policy"))
     parser.add_argument("--size-mb", type=int, default=96)
-    parser.add_argument("--memory-max", default="32M")
+    parser.add_argument("--memory-max", default=None, help="default 32M")
     parser.add_argument("--memory-high", default=None,
                         help="reclaim and throttle above this instead (give --memory-max above --size-mb)")
     parser.add_argument("--timeout", type=float, default=240.0)
     parser.add_argument("--zswap", action="store_true",
                         help="compressible pages, then memory.reclaim: report zswap's stores and writebacks")
     args = parser.parse_args(argv)
-    result = probe(args.group, args.policy_root, args.size_mb, args.memory_max, args.timeout, args.zswap,
+    if args.memory_high and args.memory_max is None:
+        parser.error("--memory-high needs a --memory-max above --size-mb (the default 32M would OOM-kill the helper)")
+    result = probe(args.group, args.policy_root, args.size_mb, args.memory_max or "32M", args.timeout, args.zswap,
                    args.memory_high)
     print(json.dumps(result, sort_keys=True))
     return 0
