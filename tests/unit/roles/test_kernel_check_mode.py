@@ -4,7 +4,8 @@ result.
 
 The cases run task files of the role (include_role tasks_from) on this machine (ansible_connection: local): they
 read the running kernel (uname -r, /proc/cgroups) and compare a unit under /etc/systemd/system. mount.yml runs
-in check mode only; the control case, outside check mode, runs verify.yml alone, which only reads.
+in check mode only; the control case, outside check mode, runs verify.yml alone, which only reads. Outside check
+mode too, reboot.yml then verify.yml: the running release is read once when the role did not reboot the host.
 """
 
 from __future__ import annotations
@@ -82,3 +83,40 @@ def test_verify_waits_for_the_mount_only_in_check_mode(tmp_path: Path, mode: str
     assert out.startswith("rc=0\n"), out[-3000:]
     assert "policy.abi_version cannot be read" not in out
     assert "Check that the running kernel speaks the expected policy ABI]" in out
+
+
+def task_status(out: str, name: str) -> str:
+    """The first status line (ok, changed, skipping, ...) after the header of the role's task ``name``."""
+    header = f"TASK [policygroups.core.policy_kernel : {name}]"
+    assert header in out, out[-3000:]
+    for line in out.split(header, 1)[1].splitlines()[1:]:
+        if line.split(":", 1)[0] in ("ok", "changed", "skipping", "fatal", "failed"):
+            return line.split(":", 1)[0]
+    raise AssertionError(f"no status after {header}")
+
+
+READ_AGAIN = "Read the running release again (after a reboot by the role, or where this file runs alone)"
+
+
+@pytest.mark.parametrize("installed", ["running", "other"])
+def test_verify_reads_the_release_again_only_after_a_reboot(tmp_path: Path, installed: str) -> None:
+    # reboot.yml read the release and the handler did not reboot (none was needed, or the role may not): verify.yml
+    # takes what reboot.yml read instead of a second round trip, and still knows whether a reboot is pending
+    release = platform.release() if installed == "running" else "0.0.0-policy-other"
+    variables = {"policy_kernel_release": release, "policy_kernel_policy_root": str(tmp_path / "policy"),
+                 "policy_kernel_verify": "false", "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "grub"}
+    out = run_tasks(tmp_path, ["reboot", "verify"], "none", variables)
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert task_status(out, READ_AGAIN) == "skipping"
+    pending = task_status(out, "Report a pending reboot that the role may not do")
+    assert pending == ("ok" if installed == "other" else "skipping")
+    # the ABI is read only from the kernel that was installed, whose release reboot.yml saw running
+    assert task_status(out, "Read the policy ABI version") == ("ok" if installed == "running" else "skipping")
+
+
+def test_verify_alone_reads_the_release(tmp_path: Path) -> None:
+    variables = {"policy_kernel_release": platform.release(), "policy_kernel_policy_root": str(tmp_path / "policy"),
+                 "policy_kernel_verify": "false"}
+    out = run_tasks(tmp_path, ["verify"], "none", variables)
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert task_status(out, READ_AGAIN) == "ok"
