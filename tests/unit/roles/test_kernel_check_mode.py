@@ -120,3 +120,16 @@ def test_verify_alone_reads_the_release(tmp_path: Path) -> None:
     out = run_tasks(tmp_path, ["verify"], "none", variables)
     assert out.startswith("rc=0\n"), out[-3000:]
     assert task_status(out, READ_AGAIN) == "ok"
+
+
+@pytest.mark.skipif(Path("/usr/sbin/update-grub").exists() and Path("/boot/grub/grub.cfg").exists(),
+                    reason="this machine has GRUB: bootloader.yml would configure it")
+@pytest.mark.parametrize("mode", ["cli", "none"])
+def test_a_host_without_grub_is_found_in_one_module_run(tmp_path: Path, mode: str) -> None:
+    # update-grub and grub.cfg, and with GRUB the root file system's UUID, in one round trip, also in check mode
+    out = run_tasks(tmp_path, ["bootloader"], mode, {"policy_kernel_release": "0.0.0-policy-other"})
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert task_status(out, "Look for GRUB and the root file system's UUID") == "ok"
+    assert task_status(out, "Report a host without a bootloader") == "ok"
+    assert "No bootloader on this host (no GRUB)" in out
+    assert out.count("TASK [policygroups.core.policy_kernel : Look for GRUB") == 1
