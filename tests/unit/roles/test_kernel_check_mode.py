@@ -38,10 +38,11 @@ INCLUDE = """    - name: Run {tasks}.yml
 SYSTEM_UNITS = Path("/etc/systemd/system")
 
 
-def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str]) -> str:
+def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str],
+              hosts: tuple[str, ...] = ("localhost",)) -> str:
     """Run the ``tasks`` files, in check mode by the play (``play``), by ``--check`` (``cli``) or not (``none``);
-    ``variables`` are extra vars, above the role's own vars."""
-    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    ``variables`` are extra vars, above the role's own vars; every one of ``hosts`` is this machine."""
+    inventory = sim.write_inventory(tmp_path / "inv.json", {h: {"ansible_connection": "local"} for h in hosts}, {})
     play_line, args = sim.check_mode_by(mode)
     (tmp_path / "play.yml").write_text(PLAY.format(play_check_mode=play_line,
                                                    includes="".join(INCLUDE.format(tasks=t) for t in tasks)))
@@ -49,13 +50,14 @@ def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, 
     return f"rc={result.returncode}\n{result.stdout}"
 
 
-def run_with_a_new_unit(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str]) -> tuple[str, str]:
+def run_with_a_new_unit(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str],
+                        hosts: tuple[str, ...] = ("localhost",)) -> tuple[str, str]:
     """Run ``tasks`` (mount.yml first) in check mode with a mount unit nothing installed, so that mount.yml's
     template would create it; check mode must not. Returns the output and the unit's name."""
     assert mode != "none", "mount.yml outside check mode would install and start a unit on this machine"
     unit = SYSTEM_UNITS / f"policygroups-test-{uuid.uuid4().hex[:12]}.service"
     try:
-        out = run_tasks(tmp_path, tasks, mode, {**variables, "__policy_kernel_mount_unit": unit.name})
+        out = run_tasks(tmp_path, tasks, mode, {**variables, "__policy_kernel_mount_unit": unit.name}, hosts)
         assert not unit.exists(), "check mode wrote the unit"
     finally:
         unit.unlink(missing_ok=True)
@@ -68,6 +70,18 @@ def test_mount_reports_the_new_unit_instead_of_enabling_it(tmp_path: Path, mode:
     out, unit = run_with_a_new_unit(tmp_path, ["mount"], mode, {})
     assert out.startswith("rc=0\n"), out[-3000:]
     assert f"{unit} would be installed and enabled" in out
+
+
+@pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
+@pytest.mark.parametrize("mode", ["play", "cli"])
+def test_check_mode_is_found_out_once_for_every_host(tmp_path: Path, mode: str) -> None:
+    # the controller runs the probe once (no round trip to any host), and every host of the batch gets its answer
+    out, unit = run_with_a_new_unit(tmp_path, ["mount"], mode, {}, hosts=("h1", "h2"))
+    assert out.startswith("rc=0\n"), out[-3000:]
+    probe = out.split("Find out whether the role runs in check mode]", 1)[1].split("TASK [", 1)[0]
+    assert "[h1" in probe and "h2" not in probe, probe  # once, for the batch
+    report = out.split("Report that the new unit would be enabled", 1)[1].split("TASK [", 1)[0]
+    assert report.count(f"{unit} would be installed and enabled") == 2, report
 
 
 @pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
