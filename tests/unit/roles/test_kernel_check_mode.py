@@ -112,15 +112,18 @@ def task_status(out: str, name: str) -> str:
 READ_AGAIN = "Read the running release again (after a reboot by the role, or where this file runs alone)"
 
 
+@pytest.mark.parametrize("probe", [True, False], ids=["probed", "alone"])
 @pytest.mark.parametrize("installed", ["running", "other"])
-def test_verify_reads_the_release_again_only_after_a_reboot(tmp_path: Path, installed: str) -> None:
-    # reboot.yml read the release and the handler did not reboot (none was needed, or the role may not): verify.yml
-    # takes what reboot.yml read instead of a second round trip, and still knows whether a reboot is pending
+def test_verify_reads_the_release_again_only_after_a_reboot(tmp_path: Path, installed: str, probe: bool) -> None:
+    # probe.yml (as in the role) or reboot.yml itself (tasks_from) read the release, and the handler did not reboot
+    # (none was needed, or the role may not): verify.yml takes what was read instead of another round trip, and
+    # still knows whether a reboot is pending
     release = platform.release() if installed == "running" else "0.0.0-policy-other"
     variables = {"policy_kernel_release": release, "policy_kernel_policy_root": str(tmp_path / "policy"),
                  "policy_kernel_verify": "false", "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "grub"}
-    out = run_tasks(tmp_path, ["reboot", "verify"], "none", variables)
+    out = run_tasks(tmp_path, ["probe", "reboot", "verify"] if probe else ["reboot", "verify"], "none", variables)
     assert out.startswith("rc=0\n"), out[-3000:]
+    assert task_status(out, "Read the running kernel's release") == ("skipping" if probe else "ok")
     assert task_status(out, READ_AGAIN) == "skipping"
     pending = task_status(out, "Report a pending reboot that the role may not do")
     assert pending == ("ok" if installed == "other" else "skipping")
@@ -139,11 +142,13 @@ def test_verify_alone_reads_the_release(tmp_path: Path) -> None:
 @pytest.mark.skipif(Path("/usr/sbin/update-grub").exists() and Path("/boot/grub/grub.cfg").exists(),
                     reason="this machine has GRUB: bootloader.yml would configure it")
 @pytest.mark.parametrize("mode", ["cli", "none"])
-def test_a_host_without_grub_is_found_in_one_module_run(tmp_path: Path, mode: str) -> None:
-    # update-grub and grub.cfg, and with GRUB the root file system's UUID, in one round trip, also in check mode
-    out = run_tasks(tmp_path, ["bootloader"], mode, {"policy_kernel_release": "0.0.0-policy-other"})
+def test_a_host_without_grub_is_found_by_the_probe(tmp_path: Path, mode: str) -> None:
+    # update-grub and grub.cfg, and with GRUB the root file system's UUID, in the probe's one round trip, also in
+    # check mode
+    out = run_tasks(tmp_path, ["probe", "bootloader"], mode, {"policy_kernel_release": "0.0.0-policy-other"})
     assert out.startswith("rc=0\n"), out[-3000:]
-    assert task_status(out, "Look for GRUB and the root file system's UUID") == "ok"
     assert task_status(out, "Report a host without a bootloader") == "ok"
     assert "No bootloader on this host (no GRUB)" in out
-    assert out.count("TASK [policygroups.core.policy_kernel : Look for GRUB") == 1
+    # bootloader.yml itself reaches the host no more: probe.yml read it
+    bootloader = out.split("TASK [Run bootloader.yml]", 1)[1]
+    assert "Record the bootloader (probe.yml" in bootloader and "Look for GRUB" not in bootloader

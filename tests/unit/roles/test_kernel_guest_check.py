@@ -1,6 +1,6 @@
 """The kernel role refuses to make the QEMU-only reference kernel the boot default outside a QEMU guest.
 
-guest_check.yml runs on this machine (ansible_connection: local) with its two probes pointed at fakes (the role's
+probe.yml then guest_check.yml run on this machine (ansible_connection: local) with the two probes pointed at fakes (the role's
 vars __policy_kernel_detect_virt_command and __policy_kernel_dmi_dir), so each case decides on known answers, not on what this
 machine happens to be.
 """
@@ -24,6 +24,10 @@ PLAY = """
   hosts: all
   gather_facts: false
   tasks:
+    - name: Run probe.yml (it reads the host)
+      ansible.builtin.include_role:
+        name: policygroups.core.policy_kernel
+        tasks_from: probe
     - name: Run guest_check.yml
       ansible.builtin.include_role:
         name: policygroups.core.policy_kernel
@@ -61,8 +65,12 @@ def run(tmp_path: Path, virt: str | None, vendor: str | None, set_default: bool 
 def test_qemu_guest_is_accepted(tmp_path: Path, virt: str | None, vendor: str | None) -> None:
     out = run(tmp_path, virt, vendor)
     assert out.startswith("rc=0") and '"msg": "accepted"' in out, out
-    # systemd-detect-virt and the DMI vendor are read in one module run on the host
-    assert out.count("TASK [policygroups.core.policy_kernel :") == 2, out
+    # systemd-detect-virt and the DMI vendor are read in the one module run that reads the host (probe.yml)
+    tasks = [line.split(" : ", 1)[1].split("]", 1)[0] for line in out.splitlines()
+             if line.startswith("TASK [policygroups.core.policy_kernel : ")]
+    assert tasks == ["Read the host (virtual machine, firmware vendor, bootloader, running kernel, its cgroup controllers)",
+                     "Record what the host said",
+                     "Refuse to make the guest kernel the boot default on a host that is not a QEMU guest"], tasks
 
 
 @pytest.mark.parametrize(("virt", "vendor"), [
