@@ -5,7 +5,8 @@ result.
 The cases run task files of the role (include_role tasks_from) on this machine (ansible_connection: local): they
 read the running kernel (uname -r, /proc/cgroups) and compare a unit under /etc/systemd/system. mount.yml runs
 in check mode only; the control case, outside check mode, runs verify.yml alone, which only reads. Outside check
-mode too, reboot.yml then verify.yml: the running release is read once when the role did not reboot the host.
+mode too: probe.yml reads the host once for the task files after it (main.yml tells them so, here the variable
+__policy_kernel_probed does), and a task file run alone reads the host itself.
 """
 
 from __future__ import annotations
@@ -29,7 +30,18 @@ PLAY = """
   hosts: all
   gather_facts: false
 {play_check_mode}  tasks:
-{includes}"""
+{pre}{includes}{post}"""
+# As the role's reboot handler leaves its result when it rebooted the host
+REBOOTED = """    - name: The role's handler rebooted the host
+      ansible.builtin.debug:
+        msg: rebooted
+      changed_when: true
+      register: __policy_kernel_rebooted
+"""
+SHOW_HOST = """    - name: Show what the probe read
+      ansible.builtin.debug:
+        var: __policy_kernel_host
+"""
 INCLUDE = """    - name: Run {tasks}.yml
       ansible.builtin.include_role:
         name: policygroups.core.policy_kernel
@@ -38,26 +50,25 @@ INCLUDE = """    - name: Run {tasks}.yml
 SYSTEM_UNITS = Path("/etc/systemd/system")
 
 
-def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str],
-              hosts: tuple[str, ...] = ("localhost",)) -> str:
+def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str], pre: str = "",
+              post: str = "") -> str:
     """Run the ``tasks`` files, in check mode by the play (``play``), by ``--check`` (``cli``) or not (``none``);
-    ``variables`` are extra vars, above the role's own vars; every one of ``hosts`` is this machine."""
-    inventory = sim.write_inventory(tmp_path / "inv.json", {h: {"ansible_connection": "local"} for h in hosts}, {})
+    ``variables`` are extra vars, above the role's own vars; ``pre`` and ``post`` are tasks before and after."""
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
     play_line, args = sim.check_mode_by(mode)
-    (tmp_path / "play.yml").write_text(PLAY.format(play_check_mode=play_line,
+    (tmp_path / "play.yml").write_text(PLAY.format(play_check_mode=play_line, pre=pre, post=post,
                                                    includes="".join(INCLUDE.format(tasks=t) for t in tasks)))
     result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), *args)
     return f"rc={result.returncode}\n{result.stdout}"
 
 
-def run_with_a_new_unit(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str],
-                        hosts: tuple[str, ...] = ("localhost",)) -> tuple[str, str]:
+def run_with_a_new_unit(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str]) -> tuple[str, str]:
     """Run ``tasks`` (mount.yml first) in check mode with a mount unit nothing installed, so that mount.yml's
     template would create it; check mode must not. Returns the output and the unit's name."""
     assert mode != "none", "mount.yml outside check mode would install and start a unit on this machine"
     unit = SYSTEM_UNITS / f"policygroups-test-{uuid.uuid4().hex[:12]}.service"
     try:
-        out = run_tasks(tmp_path, tasks, mode, {**variables, "__policy_kernel_mount_unit": unit.name}, hosts)
+        out = run_tasks(tmp_path, tasks, mode, {**variables, "__policy_kernel_mount_unit": unit.name})
         assert not unit.exists(), "check mode wrote the unit"
     finally:
         unit.unlink(missing_ok=True)
@@ -70,18 +81,6 @@ def test_mount_reports_the_new_unit_instead_of_enabling_it(tmp_path: Path, mode:
     out, unit = run_with_a_new_unit(tmp_path, ["mount"], mode, {})
     assert out.startswith("rc=0\n"), out[-3000:]
     assert f"{unit} would be installed and enabled" in out
-
-
-@pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
-@pytest.mark.parametrize("mode", ["play", "cli"])
-def test_check_mode_is_found_out_once_for_every_host(tmp_path: Path, mode: str) -> None:
-    # the controller runs the probe once (no round trip to any host), and every host of the batch gets its answer
-    out, unit = run_with_a_new_unit(tmp_path, ["mount"], mode, {}, hosts=("h1", "h2"))
-    assert out.startswith("rc=0\n"), out[-3000:]
-    probe = out.split("Find out whether the role runs in check mode]", 1)[1].split("TASK [", 1)[0]
-    assert "[h1" in probe and "h2" not in probe, probe  # once, for the batch
-    report = out.split("Report that the new unit would be enabled", 1)[1].split("TASK [", 1)[0]
-    assert report.count(f"{unit} would be installed and enabled") == 2, report
 
 
 @pytest.mark.skipif(not SYSTEM_UNITS.is_dir(), reason="no /etc/systemd/system to compare with")
@@ -100,55 +99,104 @@ def test_verify_waits_for_the_mount_only_in_check_mode(tmp_path: Path, mode: str
 
 
 def task_status(out: str, name: str) -> str:
-    """The first status line (ok, changed, skipping, ...) after the header of the role's task ``name``."""
+    """The first status line (ok, changed, skipping, included, ...) after the first header of the role's task
+    ``name``."""
     header = f"TASK [policygroups.core.policy_kernel : {name}]"
     assert header in out, out[-3000:]
     for line in out.split(header, 1)[1].splitlines()[1:]:
-        if line.split(":", 1)[0] in ("ok", "changed", "skipping", "fatal", "failed"):
+        if line.split(":", 1)[0] in ("ok", "changed", "skipping", "fatal", "failed", "included"):
             return line.split(":", 1)[0]
     raise AssertionError(f"no status after {header}")
 
 
-READ_AGAIN = "Read the running release again (after a reboot by the role, or where this file runs alone)"
+NO_GRUB = {"__policy_kernel_update_grub": "/nonexistent/update-grub"}  # whatever this machine has
+READ_ALONE = "Read the host (this file runs alone)"
+READ_AGAIN = "Read the host again (after a reboot by the role's handler, or where this file runs alone)"
 
 
-@pytest.mark.parametrize("probe", [True, False], ids=["probed", "alone"])
 @pytest.mark.parametrize("installed", ["running", "other"])
-def test_verify_reads_the_release_again_only_after_a_reboot(tmp_path: Path, installed: str, probe: bool) -> None:
-    # probe.yml (as in the role) or reboot.yml itself (tasks_from) read the release, and the handler did not reboot
-    # (none was needed, or the role may not): verify.yml takes what was read instead of another round trip, and
-    # still knows whether a reboot is pending
+def test_after_the_probe_no_task_file_reads_the_host_again_without_a_reboot(tmp_path: Path, installed: str) -> None:
+    # as in the role: probe.yml, then reboot.yml and verify.yml told that it ran; the handler did not reboot (none
+    # was needed, or the role may not): neither reads the host again, and a pending reboot is still reported
     release = platform.release() if installed == "running" else "0.0.0-policy-other"
-    variables = {"policy_kernel_release": release, "policy_kernel_policy_root": str(tmp_path / "policy"),
-                 "policy_kernel_verify": "false", "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "grub"}
-    out = run_tasks(tmp_path, ["probe", "reboot", "verify"] if probe else ["reboot", "verify"], "none", variables)
+    variables = {**NO_GRUB, "policy_kernel_release": release, "policy_kernel_policy_root": str(tmp_path / "policy"),
+                 "policy_kernel_verify": "false", "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "none",
+                 "__policy_kernel_probed": "true"}
+    out = run_tasks(tmp_path, ["probe", "reboot", "verify"], "none", variables)
     assert out.startswith("rc=0\n"), out[-3000:]
-    assert task_status(out, "Read the running kernel's release") == ("skipping" if probe else "ok")
+    assert out.count("TASK [policygroups.core.policy_kernel : Read the host (virtual machine") == 1, out[-3000:]
+    assert task_status(out, READ_ALONE) == "skipping"
     assert task_status(out, READ_AGAIN) == "skipping"
     pending = task_status(out, "Report a pending reboot that the role may not do")
     assert pending == ("ok" if installed == "other" else "skipping")
-    # the ABI is read only from the kernel that was installed, whose release reboot.yml saw running
+    # the ABI is read only from the kernel that was installed, whose release the probe saw running
     assert task_status(out, "Read the policy ABI version") == ("ok" if installed == "running" else "skipping")
 
 
-def test_verify_alone_reads_the_release(tmp_path: Path) -> None:
-    variables = {"policy_kernel_release": platform.release(), "policy_kernel_policy_root": str(tmp_path / "policy"),
-                 "policy_kernel_verify": "false"}
-    out = run_tasks(tmp_path, ["verify"], "none", variables)
+def test_after_a_reboot_by_the_handler_verify_reads_the_host_again(tmp_path: Path) -> None:
+    variables = {**NO_GRUB, "policy_kernel_release": platform.release(),
+                 "policy_kernel_policy_root": str(tmp_path / "policy"), "policy_kernel_verify": "false",
+                 "__policy_kernel_probed": "true"}
+    out = run_tasks(tmp_path, ["probe", "verify"], "none", variables, pre=REBOOTED)
     assert out.startswith("rc=0\n"), out[-3000:]
-    assert task_status(out, READ_AGAIN) == "ok"
+    assert task_status(out, READ_AGAIN) == "included"
+    assert out.count("TASK [policygroups.core.policy_kernel : Read the host (virtual machine") == 2, out[-3000:]
 
 
-@pytest.mark.skipif(Path("/usr/sbin/update-grub").exists() and Path("/boot/grub/grub.cfg").exists(),
-                    reason="this machine has GRUB: bootloader.yml would configure it")
+@pytest.mark.parametrize("tasks", ["reboot", "verify", "bootloader"])
+def test_a_task_file_run_alone_reads_the_host_itself(tmp_path: Path, tasks: str) -> None:
+    # tasks_from: never what an earlier run read (a fact that outlives the run): a stale release left here must not
+    # be used
+    variables = {**NO_GRUB, "policy_kernel_release": platform.release(),
+                 "policy_kernel_policy_root": str(tmp_path / "policy"), "policy_kernel_verify": "false",
+                 "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "none"}
+    stale = """    - name: What an earlier run read
+      ansible.builtin.set_fact:
+        __policy_kernel_host: {release: 0.0.0-stale, bootloader: grub, root_uuid: stale}
+"""
+    out = run_tasks(tmp_path, [tasks], "none", variables, pre=stale, post=SHOW_HOST)
+    assert out.startswith("rc=0\n"), out[-3000:]
+    assert task_status(out, READ_AGAIN if tasks == "verify" else READ_ALONE) == "included"
+    shown = out.split("Show what the probe read", 1)[1]
+    assert f'"release": "{platform.release()}"' in shown and "0.0.0-stale" not in shown, shown
+    if tasks == "bootloader":
+        assert "No bootloader on this host (no GRUB)" in out
+
+
+def grub_fakes(tmp_path: Path, findmnt: str) -> dict[str, str]:
+    """update-grub and grub.cfg, and a findmnt that runs ``findmnt`` (a shell body), as the probe's variables."""
+    fakes = {"update-grub": "#!/bin/sh\n", "findmnt": f"#!/bin/sh\n{findmnt}\n"}
+    for name, text in fakes.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    (tmp_path / "grub.cfg").write_text("")
+    return {"__policy_kernel_update_grub": str(tmp_path / "update-grub"),
+            "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
+            "__policy_kernel_findmnt_command": str(tmp_path / "findmnt")}
+
+
 @pytest.mark.parametrize("mode", ["cli", "none"])
-def test_a_host_without_grub_is_found_by_the_probe(tmp_path: Path, mode: str) -> None:
-    # update-grub and grub.cfg, and with GRUB the root file system's UUID, in the probe's one round trip, also in
-    # check mode
-    out = run_tasks(tmp_path, ["probe", "bootloader"], mode, {"policy_kernel_release": "0.0.0-policy-other"})
+def test_the_probe_finds_grub_and_the_root_uuid(tmp_path: Path, mode: str) -> None:
+    # update-grub and grub.cfg, then the root file system's UUID, in the probe's one module run, also in check mode
+    uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    variables = grub_fakes(tmp_path, f'[ "$*" = "--noheadings --output UUID --target /" ] && echo {uuid}')
+    out = run_tasks(tmp_path, ["probe"], mode, variables, post=SHOW_HOST)
     assert out.startswith("rc=0\n"), out[-3000:]
-    assert task_status(out, "Report a host without a bootloader") == "ok"
-    assert "No bootloader on this host (no GRUB)" in out
-    # bootloader.yml itself reaches the host no more: probe.yml read it
-    bootloader = out.split("TASK [Run bootloader.yml]", 1)[1]
-    assert "Record the bootloader (probe.yml" in bootloader and "Look for GRUB" not in bootloader
+    shown = out.split("Show what the probe read", 1)[1]
+    assert '"bootloader": "grub"' in shown and f'"root_uuid": "{uuid}"' in shown, shown
+    assert f'"release": "{platform.release()}"' in shown, shown
+    assert '"policy_controller": "no"' in shown or '"policy_controller": "yes"' in shown, shown
+
+
+def test_a_root_uuid_that_cannot_be_read_fails_the_probe_and_says_why(tmp_path: Path) -> None:
+    out = run_tasks(tmp_path, ["probe"], "none", grub_fakes(tmp_path, "exit 1"), post=SHOW_HOST)
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert "findmnt could not tell the root file system's UUID" in out
+    assert "Show what the probe read" not in out
+
+
+def test_without_grub_the_probe_says_none(tmp_path: Path) -> None:
+    out = run_tasks(tmp_path, ["probe"], "none", dict(NO_GRUB), post=SHOW_HOST)
+    assert out.startswith("rc=0\n"), out[-3000:]
+    shown = out.split("Show what the probe read", 1)[1]
+    assert '"bootloader": "none"' in shown and "root_uuid" not in shown, shown
