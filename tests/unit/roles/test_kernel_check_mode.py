@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,6 +49,7 @@ INCLUDE = """    - name: Run {tasks}.yml
         tasks_from: {tasks}
 """
 SYSTEM_UNITS = Path("/etc/systemd/system")
+ROLE = Path(__file__).resolve().parents[3] / "roles" / "policy_kernel"
 
 
 def run_tasks(tmp_path: Path, tasks: list[str], mode: str, variables: dict[str, str], pre: str = "",
@@ -120,8 +122,7 @@ def test_after_the_probe_no_task_file_reads_the_host_again_without_a_reboot(tmp_
     # was needed, or the role may not): neither reads the host again, and a pending reboot is still reported
     release = platform.release() if installed == "running" else "0.0.0-policy-other"
     variables = {**NO_GRUB, "policy_kernel_release": release, "policy_kernel_policy_root": str(tmp_path / "policy"),
-                 "policy_kernel_verify": "false", "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "none",
-                 "__policy_kernel_probed": "true"}
+                 "policy_kernel_verify": "false", "policy_kernel_reboot_ok": "false", "__policy_kernel_probed": "true"}
     out = run_tasks(tmp_path, ["probe", "reboot", "verify"], "none", variables)
     assert out.startswith("rc=0\n"), out[-3000:]
     assert out.count("TASK [policygroups.core.policy_kernel : Read the host (virtual machine") == 1, out[-3000:]
@@ -149,7 +150,7 @@ def test_a_task_file_run_alone_reads_the_host_itself(tmp_path: Path, tasks: str)
     # be used
     variables = {**NO_GRUB, "policy_kernel_release": platform.release(),
                  "policy_kernel_policy_root": str(tmp_path / "policy"), "policy_kernel_verify": "false",
-                 "policy_kernel_reboot_ok": "false", "policy_kernel_bootloader": "none"}
+                 "policy_kernel_reboot_ok": "false"}
     stale = """    - name: What an earlier run read
       ansible.builtin.set_fact:
         __policy_kernel_host: {release: 0.0.0-stale, bootloader: grub, root_uuid: stale}
@@ -159,6 +160,7 @@ def test_a_task_file_run_alone_reads_the_host_itself(tmp_path: Path, tasks: str)
     assert task_status(out, READ_AGAIN if tasks == "verify" else READ_ALONE) == "included"
     shown = out.split("Show what the probe read", 1)[1]
     assert f'"release": "{platform.release()}"' in shown and "0.0.0-stale" not in shown, shown
+    assert '"bootloader": "none"' in shown and "root_uuid" not in shown, shown
     if tasks == "bootloader":
         assert "No bootloader on this host (no GRUB)" in out
 
@@ -200,3 +202,14 @@ def test_without_grub_the_probe_says_none(tmp_path: Path) -> None:
     assert out.startswith("rc=0\n"), out[-3000:]
     shown = out.split("Show what the probe read", 1)[1]
     assert '"bootloader": "none"' in shown and "root_uuid" not in shown, shown
+
+
+def test_main_yml_probes_first_and_tells_every_task_file() -> None:
+    # the tests above stand in for main.yml with an extra var; this checks the wiring they assume
+    tasks = yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())
+    files = [t.get("ansible.builtin.import_tasks") or t.get("ansible.builtin.include_tasks") for t in tasks]
+    probe = files.index("probe.yml")
+    for name in ("guest_check.yml", "bootloader.yml", "mount.yml", "reboot.yml", "verify.yml"):
+        task = tasks[files.index(name)]
+        assert files.index(name) > probe, name
+        assert task.get("vars") == {"__policy_kernel_probed": True}, name
