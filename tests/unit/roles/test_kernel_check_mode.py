@@ -116,6 +116,23 @@ READ_ALONE = "Read the host (this file runs alone)"
 READ_AGAIN = "Read the host again (after a reboot by the role's handler, or where this file runs alone)"
 
 
+def test_verify_alone_after_a_check_mode_run_verifies(tmp_path: Path) -> None:
+    # what an earlier check-mode run of the role left (its probe's answer, and the marker older versions kept) must
+    # not make verify.yml, run alone outside check mode, skip the ABI check it would skip only in check mode
+    earlier = """    - name: What an earlier check-mode run left
+      ansible.builtin.set_fact:
+        __policy_kernel_host: {check_mode: true, release: "{{ policy_kernel_release }}", bootloader: none}
+    - name: The check-mode marker of older versions
+      ansible.builtin.command: "true"
+      register: __policy_kernel_check_mode_probe
+      when: false
+"""
+    variables = {**NO_GRUB, "policy_kernel_release": platform.release(),
+                 "policy_kernel_policy_root": str(tmp_path / "policy")}
+    out = run_tasks(tmp_path, ["verify"], "none", variables, pre=earlier)
+    assert out.startswith("rc=2\n") and "policy.abi_version cannot be read" in out, out[-3000:]
+
+
 @pytest.mark.parametrize("installed", ["running", "other"])
 def test_after_the_probe_no_task_file_reads_the_host_again_without_a_reboot(tmp_path: Path, installed: str) -> None:
     # as in the role: probe.yml, then reboot.yml and verify.yml told that it ran; the handler did not reboot (none
@@ -187,7 +204,8 @@ def test_the_probe_finds_grub_and_the_root_uuid(tmp_path: Path, mode: str) -> No
     shown = out.split("Show what the probe read", 1)[1]
     assert '"bootloader": "grub"' in shown and f'"root_uuid": "{uuid}"' in shown, shown
     assert f'"release": "{platform.release()}"' in shown, shown
-    assert '"policy_controller": "no"' in shown or '"policy_controller": "yes"' in shown, shown
+    assert '"policy_controller": false' in shown or '"policy_controller": true' in shown, shown
+    assert f'"check_mode": {str(mode == "cli").lower()}' in shown, shown
 
 
 def test_a_root_uuid_that_cannot_be_read_fails_the_probe_and_says_why(tmp_path: Path) -> None:

@@ -1,0 +1,78 @@
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the policy_kernel role reads of a host before it changes anything (policygroups.core.policy_kernel_info).
+
+Only reads: the virtual machine (systemd-detect-virt) and the firmware's DMI vendor, whether GRUB boots the host
+and then the root file system's UUID (GRUB's menu entry ids contain it), the running kernel's release and whether
+it has the policy controller. Runs on managed hosts: standard library only, Python 3.9."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+# run(argv) -> (exit status, standard output, standard error)
+Runner = Callable[[list[str]], tuple[int, str, str]]
+
+
+class KernelHostError(Exception):
+    """The host could not be read; the message says what and why."""
+
+
+@dataclass(frozen=True)
+class KernelHost:
+    virt: str  # systemd-detect-virt --vm: qemu, kvm, none, ...; '' where it is not installed
+    vendor: str  # the firmware's DMI vendor (QEMU, ...); '' where the host has none
+    bootloader: str  # grub or none
+    root_uuid: Optional[str]  # with GRUB only
+    release: str
+    policy_controller: bool
+
+    def as_result(self) -> dict[str, object]:
+        result: dict[str, object] = {"virt": self.virt, "vendor": self.vendor, "bootloader": self.bootloader,
+                                     "release": self.release, "policy_controller": self.policy_controller}
+        if self.root_uuid is not None:
+            result["root_uuid"] = self.root_uuid
+        return result
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def has_policy_controller(proc_cgroups: str) -> bool:
+    """Whether the running kernel lists the policy controller in ``proc_cgroups`` (/proc/cgroups)."""
+    try:
+        with open(proc_cgroups, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as err:
+        raise KernelHostError(f"cannot read {proc_cgroups}: {err.strerror}") from err
+    return any(line.split()[0] == "policy" for line in lines if line.strip() and not line.startswith("#"))
+
+
+def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, update_grub: str, grub_config: str,
+                     findmnt: Optional[str], proc_cgroups: str = "/proc/cgroups") -> KernelHost:
+    """Read the host. ``detect_virt`` and ``findmnt`` are the resolved commands (None: not installed)."""
+    virt = ""
+    if detect_virt is not None:
+        # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
+        virt = run([detect_virt, "--vm"])[1].strip()
+    vendor = _read_text(os.path.join(dmi_dir, "sys_vendor"))
+    root_uuid = None
+    grub = os.path.isfile(update_grub) and os.access(update_grub, os.X_OK) and os.path.isfile(grub_config)
+    if grub:
+        why = "findmnt is not installed"
+        if findmnt is not None:
+            rc, out, err = run([findmnt, "--noheadings", "--output", "UUID", "--target", "/"])
+            root_uuid = out.strip() if rc == 0 else ""
+            why = err.strip() or (f"exit status {rc}" if rc else "it has none")
+        if not root_uuid:
+            raise KernelHostError(f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids "
+                                  f"contain ({why})")
+    return KernelHost(virt=virt, vendor=vendor, bootloader="grub" if grub else "none", root_uuid=root_uuid,
+                      release=os.uname().release, policy_controller=has_policy_controller(proc_cgroups))

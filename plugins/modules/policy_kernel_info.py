@@ -1,0 +1,173 @@
+#!/usr/bin/python
+# Copyright: contributors to policygroups.core
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: policy_kernel_info
+short_description: Read what installing a kernel and booting it depends on, in one run
+version_added: 0.4.0
+description:
+  - Reads, and changes nothing - whether the host is a virtual machine (C(systemd-detect-virt --vm)) and its
+    firmware's DMI vendor, whether GRUB boots it (C(update-grub) and GRUB's configuration) and then the root file
+    system's UUID (C(findmnt); GRUB's menu entry ids contain it), the running kernel's release, whether that kernel
+    has the policy controller (C(/proc/cgroups)), and whether the task runs in check mode.
+  - The C(policygroups.core.policy_kernel) role runs it once before it changes anything, and again only after its
+    own reboot.
+  - RV(check_mode) is the task's own mode, also where a play, a block or an include set C(check_mode), which the
+    C(ansible_check_mode) variable does not show.
+author:
+  - Policy groups contributors (@policygroups)
+extends_documentation_fragment:
+  - policygroups.core._common.attributes
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads the host; it runs the same in check mode and says so in RV(check_mode).
+  diff_mode:
+    support: N/A
+    details: The module changes nothing, so there is no difference to show.
+  idempotent:
+    support: full
+    details: The module changes nothing.
+requirements:
+  - Linux, and Python 3.9 or newer with its standard library only, on the managed host
+  - C(findmnt) (util-linux) on a host that GRUB boots
+options:
+  detect_virt:
+    description:
+      - The C(systemd-detect-virt) command, by name (looked up in the C(PATH) and the C(sbin) directories) or by
+        path. Where it is not installed, RV(virt) is empty.
+    type: str
+    default: systemd-detect-virt
+  dmi_dir:
+    description:
+      - The directory of the firmware's DMI identification; RV(vendor) is its C(sys_vendor), empty where it has none.
+    type: path
+    default: /sys/class/dmi/id
+  update_grub:
+    description:
+      - GRUB's C(update-grub). The host counts as booted by GRUB where this is an executable file and
+        O(grub_config) exists.
+    type: path
+    default: /usr/sbin/update-grub
+  grub_config:
+    description:
+      - GRUB's configuration, which C(update-grub) writes.
+    type: path
+    default: /boot/grub/grub.cfg
+  findmnt:
+    description:
+      - The C(findmnt) command, by name or by path, that tells the root file system's UUID on a host that GRUB
+        boots. The module fails where it is missing or cannot tell the UUID.
+    type: str
+    default: findmnt
+notes:
+  - The options other than the defaults are for hosts that keep these tools elsewhere, and for tests.
+seealso:
+  - module: policygroups.core.policy_groups_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Read the host before installing a kernel
+  policygroups.core.policy_kernel_info:
+  register: kernel_host
+
+- name: Say what a reboot into the new kernel would need
+  ansible.builtin.debug:
+    msg: >-
+      {{ kernel_host.release }} runs; bootloader {{ kernel_host.bootloader }};
+      policy controller {{ 'present' if kernel_host.policy_controller else 'absent' }}
+"""
+
+RETURN = r"""
+virt:
+  description:
+    - What C(systemd-detect-virt --vm) printed (V(qemu), V(kvm), V(none) on bare metal, ...); empty where it is not
+      installed.
+  returned: success
+  type: str
+  sample: qemu
+vendor:
+  description:
+    - The firmware's DMI vendor; empty where the host has none.
+  returned: success
+  type: str
+  sample: QEMU
+bootloader:
+  description:
+    - V(grub) where C(update-grub) and GRUB's configuration exist, else V(none).
+  returned: success
+  type: str
+  sample: grub
+root_uuid:
+  description:
+    - The root file system's UUID.
+  returned: when RV(bootloader) is V(grub)
+  type: str
+  sample: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
+release:
+  description:
+    - The running kernel's release (C(uname -r)).
+  returned: success
+  type: str
+  sample: 6.12.118-policy
+policy_controller:
+  description:
+    - Whether the running kernel has the policy controller (a C(policy) line in C(/proc/cgroups)).
+  returned: success
+  type: bool
+  sample: true
+check_mode:
+  description:
+    - Whether this task ran in check mode.
+  returned: success
+  type: bool
+  sample: false
+"""
+
+import os
+from typing import Optional
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.policygroups.core.plugins.module_utils._module._kernel_host import KernelHostError, read_kernel_host
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "detect_virt": {"type": "str", "default": "systemd-detect-virt"},
+            "dmi_dir": {"type": "path", "default": "/sys/class/dmi/id"},
+            "update_grub": {"type": "path", "default": "/usr/sbin/update-grub"},
+            "grub_config": {"type": "path", "default": "/boot/grub/grub.cfg"},
+            "findmnt": {"type": "str", "default": "findmnt"},
+        },
+        supports_check_mode=True,
+    )
+
+    def command(name: str) -> Optional[str]:  # None: not installed
+        if "/" in name:
+            return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+        found: Optional[str] = module.get_bin_path(name)
+        return found
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
+        return rc, out, err
+
+    params = module.params
+    try:
+        host = read_kernel_host(run, detect_virt=command(params["detect_virt"]), dmi_dir=params["dmi_dir"],
+                                update_grub=params["update_grub"], grub_config=params["grub_config"],
+                                findmnt=command(params["findmnt"]))
+    except KernelHostError as err:
+        module.fail_json(msg=str(err))
+    module.exit_json(changed=False, check_mode=module.check_mode, **host.as_result())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""policy_kernel_info: what the policy_kernel role reads of a host, in one module run, also in check mode.
+
+The module runs in-process with its commands and files pointed at fakes in a temporary directory (the release and
+/proc/cgroups are this machine's)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.policygroups.core.plugins.module_utils._module import _kernel_host
+from ansible_collections.policygroups.core.plugins.modules import policy_kernel_info
+
+UUID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+def script(path: Path, body: str) -> str:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], check_mode: bool = False) -> dict[str, Any]:
+    with patch_module_args({**args, "_ansible_check_mode": check_mode}), pytest.raises(SystemExit):
+        policy_kernel_info.main()
+    result: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return result
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> dict[str, Any]:
+    """A QEMU guest that GRUB boots: systemd-detect-virt says qemu, the DMI vendor is QEMU, findmnt knows the UUID
+    (and checks how it is asked)."""
+    (tmp_path / "dmi").mkdir()
+    (tmp_path / "dmi" / "sys_vendor").write_text("QEMU\n")
+    (tmp_path / "grub.cfg").write_text("")
+    return {"detect_virt": script(tmp_path / "detect-virt", '[ "$1" = --vm ] && echo qemu'),
+            "dmi_dir": str(tmp_path / "dmi"),
+            "update_grub": script(tmp_path / "update-grub", "exit 0"),
+            "grub_config": str(tmp_path / "grub.cfg"),
+            "findmnt": script(tmp_path / "findmnt", f'[ "$*" = "--noheadings --output UUID --target /" ] && echo {UUID}')}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_grub_guest_in_one_run(host: dict[str, Any], capsys: pytest.CaptureFixture[str], check_mode: bool) -> None:
+    result = run(host, capsys, check_mode)
+    assert not result.get("failed") and not result["changed"], result
+    assert result["check_mode"] is check_mode
+    assert (result["virt"], result["vendor"], result["bootloader"], result["root_uuid"]) == ("qemu", "QEMU", "grub", UUID)
+    assert result["release"] == os.uname().release
+    assert result["policy_controller"] is _kernel_host.has_policy_controller("/proc/cgroups")
+
+
+def test_bare_metal_without_grub(host: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # systemd-detect-virt prints none and exits 1 on bare metal; no grub.cfg: no bootloader, and findmnt is not asked
+    host["detect_virt"] = script(tmp_path / "detect-virt", "echo none; exit 1")
+    host["findmnt"] = script(tmp_path / "findmnt", "exit 1")
+    (tmp_path / "grub.cfg").unlink()
+    result = run(host, capsys)
+    assert not result.get("failed"), result
+    assert (result["virt"], result["bootloader"]) == ("none", "none") and "root_uuid" not in result
+
+
+def test_missing_tools_and_dmi_give_empty_answers(host: dict[str, Any], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    host.update(detect_virt=str(tmp_path / "no-such-tool"), dmi_dir=str(tmp_path / "no-dmi"),
+                update_grub=str(tmp_path / "no-update-grub"))
+    result = run(host, capsys)
+    assert not result.get("failed"), result
+    assert (result["virt"], result["vendor"], result["bootloader"]) == ("", "", "none")
+
+
+def test_update_grub_that_is_not_executable_is_no_grub(host: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    Path(host["update_grub"]).chmod(0o644)
+    assert run(host, capsys)["bootloader"] == "none"
+
+
+@pytest.mark.parametrize(("body", "why"), [("echo 'findmnt: boom' >&2; exit 1", "findmnt: boom"),
+                                           ("exit 0", "it has none")])
+def test_a_root_uuid_that_cannot_be_read_fails_and_says_why(host: dict[str, Any], tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str], body: str,
+                                                            why: str) -> None:
+    host["findmnt"] = script(tmp_path / "findmnt", body)
+    result = run(host, capsys)
+    assert result["failed"]
+    assert result["msg"] == f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain ({why})"
+
+
+def test_grub_without_findmnt_fails(host: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    host["findmnt"] = str(tmp_path / "no-findmnt")
+    result = run(host, capsys)
+    assert result["failed"] and "(findmnt is not installed)" in result["msg"]
+
+
+def test_the_policy_controller_line_of_proc_cgroups(tmp_path: Path) -> None:
+    cgroups = tmp_path / "cgroups"
+    cgroups.write_text("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t0\t1\t1\npolicy\t2\t3\t1\n")
+    assert _kernel_host.has_policy_controller(str(cgroups))
+    cgroups.write_text("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t0\t1\t1\npolicyx\t2\t3\t1\n\n")
+    assert not _kernel_host.has_policy_controller(str(cgroups))
+    with pytest.raises(_kernel_host.KernelHostError, match=r"^cannot read .*/missing: No such file or directory$"):
+        _kernel_host.has_policy_controller(str(tmp_path / "missing"))
