@@ -164,6 +164,37 @@ def test_rollback_in_check_mode_changes_nothing_here(tmp_path: Path) -> None:
     assert "changed=0" in out, out[-3000:]
 
 
+def test_rollback_reads_the_host_with_the_probe(tmp_path: Path) -> None:
+    # the running release and the bootloader come from probe.yml's one module run (here with GRUB faked), as for
+    # policy_kernel_state present: GRUB is recognised by update-grub and grub.cfg alike on both paths
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": "#!/bin/sh\necho 0f1e2d3c-uuid\n"}.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    (tmp_path / "grub.cfg").write_text("")
+    variables = {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg"),
+                 "__policy_kernel_update_grub": str(tmp_path / "update-grub"),
+                 "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
+                 "__policy_kernel_findmnt_command": str(tmp_path / "findmnt")}
+    (tmp_path / "show.yml").write_text("""- name: Show what the rollback read
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Show
+      ansible.builtin.debug:
+        msg: "ROLLBACK bootloader={{ policy_kernel_bootloader }} release={{ policy_kernel_release }}"
+""")
+    (tmp_path / "play.yml").write_text(PLAY.format(tasks="absent"))
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "show.yml", "-e", json.dumps(variables),
+                                  "--check")
+    out = result.stdout
+    assert result.returncode == 0 and "changed=0" in out, out[-3000:]
+    assert out.count("TASK [policygroups.core.policy_kernel : Read the host (virtual machine") == 1, out[-3000:]
+    assert f"ROLLBACK bootloader=grub release={platform.release()}" in out, out[-3000:]
+
+
 def test_an_apt_package_that_is_no_policy_kernel_image_is_refused(tmp_path: Path) -> None:
     out = run(tmp_path, "main", {"policy_kernel_apt_package": "linux-image-amd64"}, "--check")
     assert out.startswith("rc=2\n"), out[-3000:]
