@@ -61,7 +61,8 @@ options:
   findmnt:
     description:
       - The C(findmnt) command, by name or by path, that tells the root file system's UUID on a host that GRUB
-        boots. The module fails where it is missing or cannot tell the UUID.
+        boots. Where it is missing or cannot tell the UUID, RV(root_uuid) is empty and RV(root_uuid_error) says
+        why; the module does not fail.
     type: str
     default: findmnt
 notes:
@@ -87,7 +88,7 @@ RETURN = r"""
 virt:
   description:
     - What C(systemd-detect-virt --vm) printed (V(qemu), V(kvm), V(none) on bare metal, ...); empty where it is not
-      installed.
+      installed or cannot run.
   returned: success
   type: str
   sample: qemu
@@ -99,7 +100,7 @@ vendor:
   sample: QEMU
 bootloader:
   description:
-    - V(grub) where C(update-grub) and GRUB's configuration exist, else V(none).
+    - V(grub) where O(update_grub) is an executable file and O(grub_config) exists, else V(none).
   returned: success
   type: str
   sample: grub
@@ -109,6 +110,12 @@ root_uuid:
   returned: when RV(bootloader) is V(grub)
   type: str
   sample: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
+root_uuid_error:
+  description:
+    - Why RV(root_uuid) is empty.
+  returned: when RV(bootloader) is V(grub) and the UUID could not be read
+  type: str
+  sample: "findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain (exit status 1)"
 release:
   description:
     - The running kernel's release (C(uname -r)).
@@ -149,21 +156,26 @@ def main() -> None:
         supports_check_mode=True,
     )
 
-    def command(name: str) -> Optional[str]:  # None: not installed
+    def command(name: str) -> Optional[str]:  # None: not installed, or not executable
         if "/" in name:
             return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
         found: Optional[str] = module.get_bin_path(name)
         return found
 
     def run(argv: list[str]) -> tuple[int, str, str]:
-        rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
+        try:
+            rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False)
+        except OSError as error:  # a broken tool says nothing, as a missing one
+            return -1, "", f"{argv[0]}: {error.strerror}"
         return rc, out, err
 
     params = module.params
+    findmnt = command(params["findmnt"])
     try:
         host = read_kernel_host(run, detect_virt=command(params["detect_virt"]), dmi_dir=params["dmi_dir"],
                                 update_grub=params["update_grub"], grub_config=params["grub_config"],
-                                findmnt=command(params["findmnt"]))
+                                findmnt=findmnt,
+                                findmnt_missing=f"{params['findmnt']} is not installed or not executable")
     except KernelHostError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, check_mode=module.check_mode, **host.as_result())

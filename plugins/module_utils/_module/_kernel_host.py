@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-# run(argv) -> (exit status, standard output, standard error)
-Runner = Callable[[list[str]], tuple[int, str, str]]
+PROC_CGROUPS = "/proc/cgroups"
+
+# run(argv) -> (exit status, standard output, standard error); an error starting the command is exit status -1
+Runner = Callable[[list[str]], "tuple[int, str, str]"]
 
 
 class KernelHostError(Exception):
@@ -25,7 +27,8 @@ class KernelHost:
     virt: str  # systemd-detect-virt --vm: qemu, kvm, none, ...; '' where it is not installed
     vendor: str  # the firmware's DMI vendor (QEMU, ...); '' where the host has none
     bootloader: str  # grub or none
-    root_uuid: Optional[str]  # with GRUB only
+    root_uuid: Optional[str]  # with GRUB only; '' where it could not be read
+    root_uuid_error: Optional[str]  # why not
     release: str
     policy_controller: bool
 
@@ -34,6 +37,8 @@ class KernelHost:
                                      "release": self.release, "policy_controller": self.policy_controller}
         if self.root_uuid is not None:
             result["root_uuid"] = self.root_uuid
+        if self.root_uuid_error is not None:
+            result["root_uuid_error"] = self.root_uuid_error
         return result
 
 
@@ -48,7 +53,7 @@ def _read_text(path: str) -> str:
 def has_policy_controller(proc_cgroups: str) -> bool:
     """Whether the running kernel lists the policy controller in ``proc_cgroups`` (/proc/cgroups)."""
     try:
-        with open(proc_cgroups, encoding="utf-8") as handle:
+        with open(proc_cgroups, encoding="utf-8", errors="replace") as handle:
             lines = handle.read().splitlines()
     except OSError as err:
         raise KernelHostError(f"cannot read {proc_cgroups}: {err.strerror}") from err
@@ -56,23 +61,27 @@ def has_policy_controller(proc_cgroups: str) -> bool:
 
 
 def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, update_grub: str, grub_config: str,
-                     findmnt: Optional[str], proc_cgroups: str = "/proc/cgroups") -> KernelHost:
-    """Read the host. ``detect_virt`` and ``findmnt`` are the resolved commands (None: not installed)."""
+                     findmnt: Optional[str], findmnt_missing: str = "findmnt is not installed",
+                     proc_cgroups: Optional[str] = None) -> KernelHost:
+    """Read the host. ``detect_virt`` and ``findmnt`` are the resolved commands (None: not usable, and then
+    ``findmnt_missing`` says why). A root file system's UUID that cannot be read is no error here: only installing
+    a kernel for GRUB needs it (the role checks), a rollback does not."""
     virt = ""
     if detect_virt is not None:
         # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
         virt = run([detect_virt, "--vm"])[1].strip()
     vendor = _read_text(os.path.join(dmi_dir, "sys_vendor"))
     root_uuid = None
+    error = None
     grub = os.path.isfile(update_grub) and os.access(update_grub, os.X_OK) and os.path.isfile(grub_config)
     if grub:
-        why = "findmnt is not installed"
+        root_uuid, why = "", findmnt_missing
         if findmnt is not None:
             rc, out, err = run([findmnt, "--noheadings", "--output", "UUID", "--target", "/"])
             root_uuid = out.strip() if rc == 0 else ""
             why = err.strip() or (f"exit status {rc}" if rc else "it has none")
         if not root_uuid:
-            raise KernelHostError(f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids "
-                                  f"contain ({why})")
+            error = f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain ({why})"
     return KernelHost(virt=virt, vendor=vendor, bootloader="grub" if grub else "none", root_uuid=root_uuid,
-                      release=os.uname().release, policy_controller=has_policy_controller(proc_cgroups))
+                      root_uuid_error=error, release=os.uname().release,
+                      policy_controller=has_policy_controller(proc_cgroups or PROC_CGROUPS))

@@ -116,6 +116,16 @@ READ_ALONE = "Read the host (this file runs alone)"
 READ_AGAIN = "Read the host again (after a reboot by the role's handler, or where this file runs alone)"
 
 
+@pytest.mark.parametrize("mode", ["play", "cli"])
+def test_verify_alone_in_check_mode_verifies(tmp_path: Path, mode: str) -> None:
+    # run alone, nothing of this run would install or start the mount: an unreadable ABI is a failure in check
+    # mode too (a check-mode audit of a host whose hierarchy is not mounted must not pass)
+    variables = {**NO_GRUB, "policy_kernel_release": platform.release(),
+                 "policy_kernel_policy_root": str(tmp_path / "policy")}
+    out = run_tasks(tmp_path, ["verify"], mode, variables)
+    assert out.startswith("rc=2\n") and "policy.abi_version cannot be read" in out, out[-3000:]
+
+
 def test_verify_alone_after_a_check_mode_run_verifies(tmp_path: Path) -> None:
     # what an earlier check-mode run of the role left (its probe's answer, and the marker older versions kept) must
     # not make verify.yml, run alone outside check mode, skip the ABI check it would skip only in check mode

@@ -43,7 +43,9 @@ def host(tmp_path: Path) -> dict[str, Any]:
             "dmi_dir": str(tmp_path / "dmi"),
             "update_grub": script(tmp_path / "update-grub", "exit 0"),
             "grub_config": str(tmp_path / "grub.cfg"),
-            "findmnt": script(tmp_path / "findmnt", f'[ "$*" = "--noheadings --output UUID --target /" ] && echo {UUID}')}
+            # asked so, and in the C locale
+            "findmnt": script(tmp_path / "findmnt",
+                              f'[ "$*" = "--noheadings --output UUID --target /" ] && [ "$LC_ALL" = C ] && echo {UUID}')}
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
@@ -52,8 +54,26 @@ def test_a_grub_guest_in_one_run(host: dict[str, Any], capsys: pytest.CaptureFix
     assert not result.get("failed") and not result["changed"], result
     assert result["check_mode"] is check_mode
     assert (result["virt"], result["vendor"], result["bootloader"], result["root_uuid"]) == ("qemu", "QEMU", "grub", UUID)
-    assert result["release"] == os.uname().release
-    assert result["policy_controller"] is _kernel_host.has_policy_controller("/proc/cgroups")
+    assert result["release"] == os.uname().release and "root_uuid_error" not in result
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_the_policy_controller_comes_from_proc_cgroups(host: dict[str, Any], tmp_path: Path, listed: bool,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    cgroups = tmp_path / "cgroups"
+    cgroups.write_text("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t0\t1\t1\n"
+                       + ("policy\t2\t3\t1\n" if listed else ""))
+    monkeypatch.setattr(_kernel_host, "PROC_CGROUPS", str(cgroups))
+    assert run(host, capsys)["policy_controller"] is listed
+
+
+def test_an_unreadable_proc_cgroups_fails_and_says_so(host: dict[str, Any], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_kernel_host, "PROC_CGROUPS", str(tmp_path / "missing"))
+    result = run(host, capsys)
+    assert result["failed"] and result["msg"] == f"cannot read {tmp_path / 'missing'}: No such file or directory"
 
 
 def test_bare_metal_without_grub(host: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,9 +86,14 @@ def test_bare_metal_without_grub(host: dict[str, Any], tmp_path: Path, capsys: p
     assert (result["virt"], result["bootloader"]) == ("none", "none") and "root_uuid" not in result
 
 
-def test_missing_tools_and_dmi_give_empty_answers(host: dict[str, Any], tmp_path: Path,
+@pytest.mark.parametrize("detect_virt", ["by-path", "by-name", "broken"])
+def test_missing_tools_and_dmi_give_empty_answers(host: dict[str, Any], tmp_path: Path, detect_virt: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    host.update(detect_virt=str(tmp_path / "no-such-tool"), dmi_dir=str(tmp_path / "no-dmi"),
+    broken = tmp_path / "broken-tool"
+    broken.write_bytes(b"\x7fELF not really")  # executable, but the kernel cannot run it (ENOEXEC)
+    broken.chmod(0o755)
+    tool = {"by-path": str(tmp_path / "no-such-tool"), "by-name": "no-such-tool-anywhere", "broken": str(broken)}
+    host.update(detect_virt=tool[detect_virt], dmi_dir=str(tmp_path / "no-dmi"),
                 update_grub=str(tmp_path / "no-update-grub"))
     result = run(host, capsys)
     assert not result.get("failed"), result
@@ -80,21 +105,31 @@ def test_update_grub_that_is_not_executable_is_no_grub(host: dict[str, Any], cap
     assert run(host, capsys)["bootloader"] == "none"
 
 
+WHY = "findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain ({})"
+
+
 @pytest.mark.parametrize(("body", "why"), [("echo 'findmnt: boom' >&2; exit 1", "findmnt: boom"),
-                                           ("exit 0", "it has none")])
-def test_a_root_uuid_that_cannot_be_read_fails_and_says_why(host: dict[str, Any], tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str], body: str,
-                                                            why: str) -> None:
+                                           ("exit 3", "exit status 3"), ("exit 0", "it has none")])
+def test_a_root_uuid_that_cannot_be_read_is_empty_and_says_why(host: dict[str, Any], tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str], body: str,
+                                                               why: str) -> None:
+    # no failure: only installing for GRUB needs the UUID (the role refuses then), a rollback does not
     host["findmnt"] = script(tmp_path / "findmnt", body)
     result = run(host, capsys)
-    assert result["failed"]
-    assert result["msg"] == f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain ({why})"
+    assert not result.get("failed"), result
+    assert (result["bootloader"], result["root_uuid"], result["root_uuid_error"]) == ("grub", "", WHY.format(why))
 
 
-def test_grub_without_findmnt_fails(host: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    host["findmnt"] = str(tmp_path / "no-findmnt")
+@pytest.mark.parametrize("findmnt", ["missing", "not-executable"])
+def test_grub_without_a_usable_findmnt(host: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       findmnt: str) -> None:
+    path = tmp_path / "no-findmnt"
+    if findmnt == "not-executable":
+        path.write_text("#!/bin/sh\necho uuid\n")
+    host["findmnt"] = str(path)
     result = run(host, capsys)
-    assert result["failed"] and "(findmnt is not installed)" in result["msg"]
+    assert not result.get("failed") and result["root_uuid"] == "", result
+    assert result["root_uuid_error"] == WHY.format(f"{path} is not installed or not executable")
 
 
 def test_the_policy_controller_line_of_proc_cgroups(tmp_path: Path) -> None:
