@@ -113,6 +113,20 @@ attributes:
     platforms: linux
 """
 
+    # Modules that only read the host. List it before ATTRIBUTES: of two fragments, the first one named wins.
+    INFO = r"""
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads the host; it runs the same in check mode.
+  diff_mode:
+    support: N/A
+    details: The module changes nothing, so there is no difference to show.
+  idempotent:
+    support: full
+    details: The module changes nothing.
+"""
+
     # The modules of the action group policygroups.core.policygroups (meta/runtime.yml), which share the options
     # module_defaults would set for the group (root, host_root, lock_timeout, ...).
     ACTION_GROUP = r"""

@@ -22,20 +22,12 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core._common.info
   - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
   - policygroups.core._common
 attributes:
-  check_mode:
-    support: full
-    details: The module only reads the host; it runs the same in check mode.
-  diff_mode:
-    support: N/A
-    details: The module changes nothing, so there is nothing to show a difference of.
-  idempotent:
-    support: full
-    details: The module changes nothing.
   action_group:
     details: >-
       Not in the action group C(policygroups.core.policygroups): it takes none of the group's locking options, so

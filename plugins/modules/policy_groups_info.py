@@ -19,21 +19,12 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core._common.info
   - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
   - policygroups.core._common.action_group
   - ansible.builtin.action_common_attributes.actiongroups
   - policygroups.core._common
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads the host; it runs the same in check mode.
-  diff_mode:
-    support: N/A
-    details: The module changes nothing, so there is no difference to show.
-  idempotent:
-    support: full
-    details: The module changes nothing.
 options:
   persist_path:
     description:

@@ -20,18 +20,13 @@ description:
 author:
   - Policy groups contributors (@policygroups)
 extends_documentation_fragment:
+  - policygroups.core._common.info
   - policygroups.core._common.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: The module only reads the host; it runs the same in check mode and says so in RV(check_mode).
-  diff_mode:
-    support: N/A
-    details: The module changes nothing, so there is no difference to show.
-  idempotent:
-    support: full
-    details: The module changes nothing.
 requirements:
   - Linux, and Python 3.9 or newer with its standard library only, on the managed host
   - C(findmnt) (util-linux) on a host that GRUB boots
