@@ -59,8 +59,8 @@ def test_a_grub_guest_in_one_run(host: dict[str, Any], capsys: pytest.CaptureFix
 
 @pytest.mark.parametrize("listed", [True, False])
 def test_the_policy_controller_comes_from_proc_cgroups(host: dict[str, Any], tmp_path: Path, listed: bool,
-                                                      capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     cgroups = tmp_path / "cgroups"
     cgroups.write_text("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t0\t1\t1\n"
                        + ("policy\t2\t3\t1\n" if listed else ""))
