@@ -48,7 +48,7 @@ test-experiment: setup  ## the experiment loop as a smoke test: the shipped expe
 	scripts/test-experiment.sh
 
 # test-vm needs only the guest image and Debian's kernel: on a cold cache CI runs it while the reference kernel
-# still builds in the background, and test-kernel comes after it; .ci/run then runs the others in two lanes.
+# still builds in the background; .ci/run then runs test-kernel and the others in two lanes.
 test: test-static test-vm test-kernel test-policyfs test-kernel-role test-experiment test-fleet  ## what CI runs (docs/testing-vms.md)
 
 demo: setup  ## roll the example fleet out into VMs, tamper, show the drift report, clean up
