@@ -38,7 +38,7 @@
 # Boots are serialised by a lock: under software emulation one booting guest takes both cores.
 # A guest that does not answer within the timeout (default 300 s), panics or exits is reported
 # with the tail of its console log and killed. Environment: VM_ACCEL=kvm|tcg skips the probe; VM_CPU sets
-# the CPU model under software emulation (default qemu64).
+# the CPU model under software emulation (default max).
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -196,13 +196,9 @@ ACCEL=$(accel)
 if [[ "${ACCEL}" == kvm ]]; then
     ACCEL_ARGS=(-accel kvm -cpu host)
 else
-    # The CPU model is qemu64, not max: with max (QEMU 7.2 emulates AVX2, SHA and more) the guest's glibc and
-    # tools pick the code paths of those extensions, which software emulation runs slower than the baseline ones:
-    # measured in the reference kernel's guest, cold boot alike, anonymous memory through zram (300 MiB in a
-    # 64 MiB memory cgroup) 18.8 s against 20.5, touching 700 MiB 5.4 s against 6.2, sha256sum of 200 MB
-    # 4.1 s against 10.4 (docs/testing-vms.md). VM_CPU names another model.
+    # VM_CPU names another CPU model than QEMU's max (docs/testing-vms.md: qemu64 measured against it).
     # shellcheck disable=SC2054  # the comma belongs to the -accel value
-    ACCEL_ARGS=(-accel tcg,thread=multi -cpu "${VM_CPU:-qemu64}")
+    ACCEL_ARGS=(-accel tcg,thread=multi -cpu "${VM_CPU:-max}")
 fi
 
 # Saved states: a guest booted with -kernel and no --drive starts from a saved, booted state when one fits (a
