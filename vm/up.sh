@@ -38,7 +38,8 @@
 # Boots are serialised by a lock: under software emulation one booting guest takes both cores.
 # A guest that does not answer within the timeout (default 300 s), panics or exits is reported
 # with the tail of its console log and killed. Environment: VM_ACCEL=kvm|tcg skips the probe; VM_CPU sets
-# the CPU model under software emulation (default max).
+# the CPU model under software emulation (default max); VM_PLUGIN='LIB.so,ARG=VALUE' loads a TCG plugin
+# into the guest's emulator (bench/swapout/run.sh --insns), and the guest then boots cold.
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -200,6 +201,10 @@ else
     # shellcheck disable=SC2054  # the comma belongs to the -accel value
     ACCEL_ARGS=(-accel tcg,thread=multi -cpu "${VM_CPU:-max}")
 fi
+if [[ -n "${VM_PLUGIN:-}" ]]; then
+    [[ "${ACCEL}" == tcg ]] || die "VM_PLUGIN needs software emulation (VM_ACCEL=tcg)"
+    ACCEL_ARGS+=(-plugin "${VM_PLUGIN}")
+fi
 
 # Saved states: a guest booted with -kernel and no --drive starts from a saved, booted state when one fits (a
 # QEMU migration stream plus the disks as they were at that instant, under .cache/vm/states/KEY/), else it
@@ -211,6 +216,8 @@ SAVED_STATES=${VM_SAVED_STATE:-on}
 REBOOT=${VM_REBOOT:-new-process}
 [[ "${REBOOT}" == new-process || "${REBOOT}" == reset ]] || die "VM_REBOOT must be new-process or reset"
 [[ ${#KERNEL_ARGS[@]} -gt 0 && ${#DRIVE_ARGS[@]} -eq 0 ]] || SAVED_STATES=off
+# a plugin observes the guest from its first instruction on, and its arguments name files of one run
+[[ -z "${VM_PLUGIN:-}" ]] || SAVED_STATES=off
 MACHINE_ID=$(printf '%s' "policygroups-${NAME}" | md5sum | cut -c1-32)
 IDENTITY="systemd.hostname=${HOSTNAME_} systemd.machine_id=${MACHINE_ID}"
 APPEND_REST="root=/dev/vda rw console=ttyS0 panic=0 systemd.show_status=error ${EXTRA_APPEND}"

@@ -5,6 +5,9 @@
 #
 #   case=<name> kernel=<release> runs=<n> median_mib_per_s=<x> min=<x> max=<x>
 #
+# and after them every round in the order it ran, the dropped ones too (run.sh --insns pairs them with the
+# emulator's instruction counts): roundlog case=<name> kept=<0|1> round=<n> mib=<x> seconds=<x> mib_per_s=<x>
+#
 # Needs root. Sets up its own zram swap device (priority 100, tier "fast") and turns every other
 # one off while it runs; on a kernel without policy groups every segment runs case (a). Everything
 # it creates is removed on exit.
@@ -75,7 +78,7 @@ segment() { # case name, then "group" to run in the policy group
         sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$group" "$bin" "$size" "$rounds"
     else
         "$bin" "$size" "$rounds"
-    fi | awk 'NR > 1' >>"$work/$1"
+    fi | awk -v c="$1" -v all="$work/all" '{ print "roundlog case=" c " kept=" (NR > 1) " " $0 >>all } NR > 1' >>"$work/$1"
 }
 
 if grep -qw policy /proc/cgroups; then
@@ -94,3 +97,4 @@ else
     cat "$work/nogroup_b" >>"$work/nogroup"
     summarize nogroup <"$work/nogroup"
 fi
+cat "$work/all"

@@ -1,8 +1,10 @@
-"""Plot bench/swapout results: the median MiB/s of each boot per case, with each boot's min-max range, and the mean
-per case as a line, so the spread between boots shows next to the differences between kernels.
+"""Plot bench/swapout results: the median MiB/s (or guest instructions per page) of each boot per case, with each
+boot's min-max range, and the mean per case as a line, so the spread between boots shows next to the differences
+between kernels.
 
-Usage: python3 bench/swapout/plot.py RESULTS OUT.png [--title TEXT]   (RESULTS: the lines run.sh collects, one per case
-and boot: ``variant=... case=... median_mib_per_s=... min=... max=...``). Writes OUT.png and OUT.svg.
+Usage: python3 bench/swapout/plot.py RESULTS OUT.png [--metric mib_per_s|insns_per_page] [--title TEXT]
+(RESULTS: the lines run.sh collects, one per case and boot: ``variant=... case=... median_<metric>=... min=...
+max=...``). Writes OUT.png and OUT.svg.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ CASES = (("stock", "nogroup", "unpatched, no group"),
          ("patched", "group", "reference, group with tiers"))
 
 
-def read(path: Path) -> dict[tuple[str, str], list[tuple[float, float, float]]]:
+METRICS = {"mib_per_s": ("MiB/s swapped out (higher is better)", "{:.1f}"),
+           "insns_per_page": ("guest instructions per page swapped out (lower is better)", "{:.0f}")}
+
+
+def read(path: Path, metric: str) -> dict[tuple[str, str], list[tuple[float, float, float]]]:
     runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     for line in path.read_text().splitlines():
         fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if {"variant", "case", "median_mib_per_s", "min", "max"} <= fields.keys():
+        if {"variant", "case", f"median_{metric}", "min", "max"} <= fields.keys():
             runs.setdefault((fields["variant"], fields["case"]), []).append(
-                (float(fields["median_mib_per_s"]), float(fields["min"]), float(fields["max"])))
+                (float(fields[f"median_{metric}"]), float(fields["min"]), float(fields["max"])))
     return runs
 
 
@@ -30,9 +36,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--metric", choices=sorted(METRICS), default="mib_per_s")
     parser.add_argument("--title", default="Swap-out throughput per boot (median of rounds, min-max)")
     args = parser.parse_args(argv)
-    runs = read(args.results)
+    ylabel, number = METRICS[args.metric]
+    runs = read(args.results, args.metric)
     if not runs:
         print(f"plot.py: no result lines in {args.results}", file=sys.stderr)
         return 2
@@ -52,9 +60,9 @@ def main(argv: list[str]) -> int:
         ax.errorbar(xs, medians, yerr=errors, fmt="o", capsize=3, label=f"{label} ({len(boots)} boots)")
         mean = sum(medians) / len(medians)
         ax.hlines(mean, xs[0] - 0.1, xs[-1] + 0.1, colors="grey", linestyles="dashed")
-        ax.annotate(f"{mean:.1f}", (xs[-1] + 0.12, mean), va="center", fontsize=8)
+        ax.annotate(number.format(mean), (xs[-1] + 0.12, mean), va="center", fontsize=8)
     ax.set_xticks(range(len(CASES)), [case[2] for case in CASES], fontsize=8)
-    ax.set_ylabel("MiB/s swapped out (higher is better)")
+    ax.set_ylabel(ylabel)
     ax.set_title(args.title, fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
     ax.grid(axis="y", alpha=0.3)

@@ -9,10 +9,21 @@
 # A ratio of 1.00 means equal throughput; below 1 is slower. Not pass/fail: numbers vary with the
 # host (under TCG emulation the absolute MiB/s are small; compare ratios only).
 #
-# Usage: bench/swapout/run.sh [SIZE_MIB [ROUNDS [REPEATS]]]   (defaults 128, 4, 2)
+# Usage: bench/swapout/run.sh [--insns] [SIZE_MIB [ROUNDS [REPEATS]]]   (defaults 128, 4, 2)
 #   ROUNDS per segment: each boot runs the cases A B B A (guest.sh), the first round of each dropped.
 #   REPEATS boots each kernel that many times, alternating, to average out host noise.
+#   --insns also counts the guest instructions each swap-out executes (a TCG plugin, insn_count.c, loaded
+#   into the emulator; software emulation only) and prints instructions per page swapped out per case, with
+#   the same ratios: unlike MiB/s under emulation, that count does not move with the host's speed or with
+#   how the emulator translates each kernel's code. The plugin slows the guests: compare its MiB/s only
+#   with runs that had it too.
 set -euo pipefail
+
+insns=0
+if [[ ${1:-} == --insns ]]; then
+    insns=1
+    shift
+fi
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -24,40 +35,83 @@ mkdir -p "$out"
 guest=bench-swapout
 
 gcc -static -O2 -Wall -Wextra -o "$out/swapout" "$here/swapout.c"
+if ((insns)); then
+    gcc -shared -fPIC -O2 -Wall -Wextra -o "$out/libinsn_count.so" "$here/insn_count.c"
+    export VM_ACCEL=tcg
+fi
 patched=$("$repo/kernel/build.sh" | tail -n1)
 stock=$("$repo/kernel/build.sh" --unpatched | tail -n1)
 
 results=$out/results.txt
+counts=$out/insns.txt
 : >"$results"
+: >"$counts"
 trap '"$repo/vm/down.sh" "$guest" >/dev/null 2>&1 || true' EXIT
+
+# count_boot VARIANT BOOT MARKS ROUNDS: pair the plugin's marks (two per swap-out, in the order they ran) with
+# the guest's rounds, and print per case the median, min and max of instructions per page swapped out.
+count_boot() {
+    awk -v variant="$1" -v boot="$2" '
+        FNR == NR { if ($1 == "mark") { split($3, kv, "="); mark[++m] = kv[2] } next }
+        { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+          r++; c = f["case"]; sub(/_b$/, "", c)
+          if (f["kept"] == 1 && f["mib"] > 0) v[c, ++n[c]] = (mark[2 * r] - mark[2 * r - 1]) / (f["mib"] * 256) }
+        END {
+            if (m != 2 * r) { printf "bench/swapout: boot %d of %s: %d marks for %d rounds, not counted\n", boot, variant, m, r > "/dev/stderr"; exit }
+            for (c in n) {
+                k = n[c]
+                for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[c, j] < v[c, i]) { t = v[c, i]; v[c, i] = v[c, j]; v[c, j] = t }
+                med = (k % 2) ? v[c, (k + 1) / 2] : (v[c, k / 2] + v[c, k / 2 + 1]) / 2
+                printf "variant=%s case=%s boot=%d runs=%d median_insns_per_page=%.0f min=%.0f max=%.0f\n", variant, c, boot, k, med, v[c, 1], v[c, k]
+            }
+        }' "$3" "$4" | sort
+}
+
 for ((i = 1; i <= repeats; i++)); do
     for variant in stock patched; do
         kdir=$stock
         [[ $variant == patched ]] && kdir=$patched
+        marks=$out/marks-$variant-$i.txt
+        plugin=
+        ((insns)) && plugin="$out/libinsn_count.so,out=$marks"
         # each boot a real one (not the saved state): the boots are what varies between repeats
-        VM_SAVED_STATE=off "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
+        VM_SAVED_STATE=off VM_PLUGIN=$plugin "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
         "$repo/vm/scp.sh" "$guest" "$out/swapout" "$here/guest.sh" :/root/ >/dev/null
-        "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh /root/swapout "$size" "$rounds" \
-            | sed "s/^/variant=$variant /" | tee -a "$results"
+        "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh /root/swapout "$size" "$rounds" >"$out/guest.out"
+        grep -v '^roundlog ' "$out/guest.out" | sed "s/^/variant=$variant /" | tee -a "$results"
         "$repo/vm/down.sh" "$guest" >/dev/null
+        if ((insns)); then
+            grep '^roundlog ' "$out/guest.out" >"$out/rounds-$variant-$i.txt" || true
+            count_boot "$variant" "$i" "$marks" "$out/rounds-$variant-$i.txt" | tee -a "$counts"
+        fi
     done
 done
 
-awk '
-    { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-      k = f["variant"] "/" f["case"]; sum[k] += f["median_mib_per_s"]; n[k]++ }
-    END {
-        for (k in sum) { avg[k] = sum[k] / n[k]; printf "%-16s %8.1f MiB/s (mean of %d boots)\n", k, avg[k], n[k] }
-        r("patched/nogroup", "stock/nogroup"); r("patched/group", "patched/nogroup"); r("patched/group", "stock/nogroup")
-    }
-    function r(a, b) { if (avg[a] && avg[b]) printf "ratio %-16s / %-16s %.3f\n", a, b, avg[a] / avg[b] }
-' "$results" | sort
+# summary METRIC UNIT FILE: the mean over boots per case, and the ratios between the cases
+summary() {
+    awk -v metric="median_$1" -v unit="$2" '
+        { delete f; for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+          if (!(metric in f)) next
+          k = f["variant"] "/" f["case"]; sum[k] += f[metric]; n[k]++ }
+        END {
+            for (k in sum) { avg[k] = sum[k] / n[k]; printf "%-16s %10.1f %s (mean of %d boots)\n", k, avg[k], unit, n[k] }
+            r("patched/nogroup", "stock/nogroup"); r("patched/group", "patched/nogroup"); r("patched/group", "stock/nogroup")
+        }
+        function r(a, b) { if (avg[a] && avg[b]) printf "ratio %-16s / %-16s %.4f (%s)\n", a, b, avg[a] / avg[b], unit }
+    ' "$3" | sort
+}
+summary mib_per_s MiB/s "$results"
+((insns)) && summary insns_per_page "instructions/page" "$counts"
 
 # The same per boot as a plot (median and min-max of each boot, mean per case), next to the results.
 py=$repo/.venv/bin/python
 if [[ -x $py ]] && "$py" -c 'import matplotlib' 2>/dev/null; then
     "$py" "$here/plot.py" "$results" "$out/swapout.png" \
         --title "Swap-out, ${size} MiB x ${rounds} rounds, ${repeats} boots per kernel"
+    if ((insns)); then
+        "$py" "$here/plot.py" "$counts" "$out/swapout-insns.png" --metric insns_per_page \
+            --title "Guest instructions per page swapped out, ${size} MiB x ${rounds} rounds, ${repeats} boots per kernel"
+    fi
 else
     echo "bench/swapout: no plot (matplotlib comes with make setup)" >&2
 fi
