@@ -19,7 +19,7 @@ CASES = (("stock", "nogroup", "unpatched, no group"),
 
 
 METRICS = {"mib_per_s": ("MiB/s swapped out (higher is better)", "{:.1f}"),
-           "insns_per_page": ("guest instructions per page swapped out (lower is better)", "{:.0f}")}
+           "insns_per_page": ("guest instructions per page (lower is better)", "{:.0f}")}
 
 
 def read(path: Path, metric: str) -> dict[tuple[str, str], list[tuple[float, float, float]]]:
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     ax.set_xticks(range(len(CASES)), [case[2] for case in CASES], fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(args.title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="best")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(args.out)

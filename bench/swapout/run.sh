@@ -17,6 +17,8 @@
 #   the same ratios: unlike MiB/s under emulation, that count does not move with the host's speed or with
 #   how the emulator translates each kernel's code. The plugin slows the guests: compare its MiB/s only
 #   with runs that had it too.
+# Environment: SWAPOUT_STOCK and SWAPOUT_PATCHED name other kernel directories (with a bzImage) to compare
+# in the two roles, e.g. the unpatched kernel against itself with its code laid out differently.
 set -euo pipefail
 
 insns=0
@@ -39,8 +41,8 @@ if ((insns)); then
     gcc -shared -fPIC -O2 -Wall -Wextra -o "$out/libinsn_count.so" "$here/insn_count.c"
     export VM_ACCEL=tcg
 fi
-patched=$("$repo/kernel/build.sh" | tail -n1)
-stock=$("$repo/kernel/build.sh" --unpatched | tail -n1)
+patched=${SWAPOUT_PATCHED:-$("$repo/kernel/build.sh" | tail -n1)}
+stock=${SWAPOUT_STOCK:-$("$repo/kernel/build.sh" --unpatched | tail -n1)}
 
 results=$out/results.txt
 counts=$out/insns.txt
