@@ -98,7 +98,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "demo: interrupted" >&2; exit 130' INT TERM
 
-fail() { echo "demo: $*" >&2; exit 1; }
+# fail WHY [DETAILS]: end the demo with WHY (and DETAILS, such as a console excerpt), also kept in $work/failure
+# where scripts/test-fleet.sh reports it.
+fail() {
+    printf 'demo: %s\n' "$1" >&2
+    [[ -z "${2:-}" ]] || printf '%s\n' "$2" >&2
+    { printf 'demo: %s\n' "$1"; [[ -z "${2:-}" ]] || printf '%s\n' "$2"; } >"${work}/failure" 2>/dev/null || true
+    exit 1
+}
 
 # recap LOG: the PLAY RECAP lines of an ansible-playbook log, as "host changed failed unreachable".
 recap() {
@@ -295,11 +302,14 @@ t0=${SECONDS}
 boot_after=${boot_before}
 while [[ "${boot_after}" == "${boot_before}" ]]; do
     (( SECONDS - t0 < ${VM_BOOT_TIMEOUT:-600} )) \
-        || fail "${reboot_host} did not come back within ${VM_BOOT_TIMEOUT:-600} s (console: .cache/vm/guests/demo-${reboot_host}/console.log)"
-    ! grep -q 'Kernel panic' ".cache/vm/guests/demo-${reboot_host}/console.log" 2>/dev/null \
-        || fail "${reboot_host}'s kernel panicked in the reboot (console: .cache/vm/guests/demo-${reboot_host}/console.log)"
-    ! grep -q '^reboot-watch.sh:' ".cache/vm/guests/demo-${reboot_host}/console.log" 2>/dev/null \
-        || fail "${reboot_host} stayed down: $(grep '^reboot-watch.sh:' ".cache/vm/guests/demo-${reboot_host}/console.log")"
+        || fail "${reboot_host} did not come back within ${VM_BOOT_TIMEOUT:-600} s (console: .cache/vm/logs/demo-${reboot_host}.console.log)"
+    # a kernel panic or a guest that stays down ends the wait at once (an emulator oops in early boot does not:
+    # vm/reboot-watch.sh starts the machine again)
+    if ! why=$(vm/console-check.sh "demo-${reboot_host}"); then
+        details=""
+        [[ "${why}" != *$'\n'* ]] || details=${why#*$'\n'}
+        fail "${reboot_host} did not come back from the reboot: ${why%%$'\n'*}" "${details}"
+    fi
     sleep 3
     boot_after=$(guest "${reboot_host}" cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo "${boot_before}")
 done

@@ -23,11 +23,22 @@ cd "${repo}"
 export DEMO_DIR="${repo}/.cache/test-fleet"
 t0=${SECONDS}
 
-rc=0
-scripts/demo.sh || rc=$?
+demo_rc=0
+scripts/demo.sh || demo_rc=$?
+rc=${demo_rc}
 echo
 echo "=== test-fleet: checking the artifacts in ${DEMO_DIR}"
 # The artifacts are checked even when the demo stopped early: the first failing check says where it went wrong.
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/fleet --fleet-dir "${DEMO_DIR}" || rc=$((rc == 0 ? 1 : rc))
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/fleet --fleet-dir "${DEMO_DIR}" 2>&1 \
+    | tee "${DEMO_DIR}/pytest.log" || rc=$((rc == 0 ? 1 : rc))
+if [[ ${rc} -ne 0 ]]; then
+    # CI keeps the tail of the output: the checks that failed, then why the demo stopped (with the console of a
+    # guest that did not come back from its reboot).
+    echo "=== test-fleet: why it failed"
+    grep -E '^FAILED ' "${DEMO_DIR}/pytest.log" | cut -c1-200 || true
+    if [[ ${demo_rc} -ne 0 ]]; then
+        cat "${DEMO_DIR}/failure" 2>/dev/null || echo "scripts/demo.sh exited ${demo_rc} without saying why"
+    fi
+fi
 echo "=== test-fleet: $([[ ${rc} -eq 0 ]] && echo passed || echo "FAILED (${rc})") in $((SECONDS - t0)) s"
 exit "${rc}"

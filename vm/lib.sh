@@ -93,3 +93,61 @@ cached_build() {
     fi
     printf '%s\n' "${out}"
 }
+
+# emulator_oops: the console of one boot, on stdin, ends in an int3 trap in interrupt context before the kernel
+# ran init (printk timestamps, when a kernel has them, are allowed for). Jump labels patch kernel text at boot
+# with text_poke_bp(), which puts an int3 on the instruction while it is rewritten; under multi-threaded TCG
+# another vCPU can run a stale translation of it after the patching finished, and the trap finds no patch in
+# progress ("Oops: int3", then "Fatal exception in interrupt"). The emulator's, not the kernel's: the same kernel
+# boots on the next try (docs/testing-vms.md).
+emulator_oops() {
+    local ts='^(\[ *[0-9.]+\] )?' text
+    text=$(cat)
+    grep -Eq "${ts}Oops: int3" <<<"${text}" \
+        && grep -Eq "${ts}Kernel panic - not syncing: Fatal exception in interrupt" <<<"${text}" \
+        && ! grep -Eq -e 'as init process' -e "${ts}systemd\[1\]" <<<"${text}"
+}
+
+# PANIC_LINE: the line a kernel panic starts with (not its "---[ end Kernel panic" trailer).
+PANIC_LINE='^(\[ *[0-9.]+\] )?Kernel panic - not syncing'
+
+# POWER_CYCLED: the line vm/reboot-watch.sh adds to a guest's console when it started the machine again after
+# an emulator oops in the early boot that followed a reboot.
+POWER_CYCLED='reboot-watch: power-cycled after an emulator oops in early boot'
+
+# current_boot FILE: the console log FILE from the start of the guest's current boot (after its last "reboot:
+# Restarting system" line or power cycle).
+current_boot() {
+    awk -v cycled="${POWER_CYCLED}" 'index($0, "reboot: Restarting system") || index($0, cycled) == 1 { buf = ""; next }
+         { buf = buf $0 "\n" } END { printf "%s", buf }' "$1"
+}
+
+# console_failure NAME: print why and return 0 when the guest's console shows a failure that nothing will
+# repair: a line of vm/reboot-watch.sh saying the guest stays down, or a kernel panic, except an emulator oops
+# in the current boot of a guest whose reboot watcher runs (it starts the machine again). Returns 1 otherwise.
+console_failure() {
+    local dir console panics cycles
+    dir=$(guest_dir "$1")
+    console="${dir}/console.log"
+    [[ -f "${console}" ]] || return 1
+    if grep -a -m1 '^reboot-watch.sh:' "${console}"; then
+        return 0
+    fi
+    panics=$(grep -a -E -c "${PANIC_LINE}" "${console}" || true)
+    cycles=$(grep -a -c -F -x "${POWER_CYCLED}" "${console}" || true)
+    (( panics > cycles )) || return 1
+    if (( panics == cycles + 1 )) && [[ -f "${dir}/reboot-watch.pid" ]] \
+        && kill -0 "$(<"${dir}/reboot-watch.pid")" 2>/dev/null && current_boot "${console}" | emulator_oops; then
+        return 1
+    fi
+    echo "kernel panic: $(grep -a -E "${PANIC_LINE}" "${console}" | tail -n 1)"
+    return 0
+}
+
+# panic_excerpt FILE: the console log FILE from its last kernel panic on, with the 15 lines before (at most 40).
+panic_excerpt() {
+    local last
+    last=$(grep -a -n -E "${PANIC_LINE}" "$1" 2>/dev/null | tail -n 1 | cut -d: -f1 || true)
+    [[ -n "${last}" ]] || return 0
+    tail -n "+$((last > 15 ? last - 15 : 1))" "$1" | head -n 40
+}

@@ -17,7 +17,9 @@
 # Only an exit that follows a new "reboot: Restarting system" line in the console is a reboot. A power-off, a
 # kill, a triple fault or any other exit ends the watcher and the guest stays down, for the test to see: that,
 # and a restart that failed, end in a line "reboot-watch.sh: ..." in the console log, where the waits for a
-# rebooting guest look (extensions/molecule/policyfs/reboot.yml, scripts/demo.sh).
+# rebooting guest look (vm/console-check.sh, from extensions/molecule/policyfs/reboot.yml and scripts/demo.sh).
+# A boot after a reboot that ends in an emulator oops before init (emulator_oops in vm/lib.sh) is powered off and
+# started once more; a kernel panic of any other kind is left for the test to see.
 set -euo pipefail
 # shellcheck source=vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -43,6 +45,43 @@ stays_down() {
     echo "reboot-watch.sh: $1" >>"${DIR}/console.log"
 }
 
+# start_again: start the machine again with its command line; the guest stays down when QEMU does not start.
+start_again() {
+    local args
+    mapfile -d '' args <"${DIR}/qemu.args"
+    if ! qemu-system-x86_64 -name "${NAME}" "${args[@]}" 2>>"${DIR}/qemu.err"; then
+        stays_down "QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
+        exit 1
+    fi
+    sed -i "s/^PID=.*/PID=$(<"${DIR}/qemu.pid")/" "${DIR}/guest.env"
+}
+
+# early_boot OFFSET: follow the boot the QEMU in qemu.pid started (its console from byte OFFSET) until the kernel
+# runs init, panics or QEMU exits; returns 1 when it ended in an emulator oops (emulator_oops in vm/lib.sh).
+early_boot() {
+    local pid boot
+    pid=$(<"${DIR}/qemu.pid")
+    while kill -0 "${pid}" 2>/dev/null; do
+        boot=$(tail -c "+$(($1 + 1))" "${DIR}/console.log")
+        if grep -Eq "${PANIC_LINE}" <<<"${boot}"; then
+            emulator_oops <<<"${boot}" && return 1
+            return 0
+        fi
+        grep -Eq -e 'as init process' -e 'systemd\[1\]' <<<"${boot}" && return 0
+        sleep 0.5
+    done
+    return 0
+}
+
+# power_off: end the QEMU in qemu.pid (TERM, then KILL after 5 s).
+power_off() {
+    local pid
+    pid=$(<"${DIR}/qemu.pid")
+    kill "${pid}" 2>/dev/null || true
+    timeout 5 tail --pid="${pid}" -s 0.1 -f /dev/null || { kill -9 "${pid}" 2>/dev/null || true; }
+    timeout 5 tail --pid="${pid}" -s 0.1 -f /dev/null || true
+}
+
 seen=$(reboots)
 while :; do
     pid=$(cat "${DIR}/qemu.pid" 2>/dev/null) || exit 0
@@ -54,12 +93,23 @@ while :; do
         exit 0
     fi
     seen=${now}
-    mapfile -d '' args <"${DIR}/qemu.args"
-    if ! qemu-system-x86_64 -name "${NAME}" "${args[@]}" 2>>"${DIR}/qemu.err"; then
-        stays_down "QEMU did not start again after the guest's reboot: $(tail -n 3 "${DIR}/qemu.err" | tr '\n' ' ')"
-        exit 1
-    fi
-    sed -i "s/^PID=.*/PID=$(<"${DIR}/qemu.pid")/" "${DIR}/guest.env"
+    # A boot that ends in an emulator oops before init is powered off and started once more, as vm/up.sh does
+    # for a first boot; the console keeps it, followed by the power-cycle line (console_failure in
+    # vm/lib.sh does not count it as the guest's panic), and a copy goes to .cache/vm/panics/.
+    for try in 1 2; do
+        offset=$(stat -c %s "${DIR}/console.log")
+        start_again
+        early_boot "${offset}" && break
+        if (( try == 2 )); then
+            stays_down "an emulator oops in early boot again after the power cycle; the guest stays down"
+            exit 1
+        fi
+        power_off
+        mkdir -p "${VM_CACHE}/panics"
+        tail -c "+$((offset + 1))" "${DIR}/console.log" >"${VM_CACHE}/panics/${NAME}-$(date +%Y%m%d-%H%M%S).log"
+        log "${NAME}: emulator oops in the early boot after a reboot; starting the machine again"
+        echo "${POWER_CYCLED}" >>"${DIR}/console.log"
+    done
     echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) QEMU ${pid} exited on the guest's reboot; started $(<"${DIR}/qemu.pid")" \
         >>"${DIR}/reboots.log"
 done
