@@ -1,21 +1,34 @@
 #!/bin/sh
 # Guest side of the swap-out benchmark: run `swapout` with the process (a) in no policy group and
-# (b) in a policy group whose swap tiers allow the benchmark's device, alternating A B B A, and
-# print one line per case (median of its rounds, the warm-up round of each segment dropped):
+# (b) in a policy group whose swap tiers allow the benchmark's device, alternating A B B A, and print
+# every round in the order it ran, the warm-up round of each segment marked as dropped (kept=0):
 #
-#   case=<name> kernel=<release> runs=<n> median_mib_per_s=<x> min=<x> max=<x>
+#   roundlog case=<nogroup|group|nogroup_b> kept=<0|1> kernel=<release> round=<n> mib=<x> seconds=<x> mib_per_s=<x>
 #
-# and after them every round in the order it ran, the dropped ones too (run.sh --insns pairs them with the
-# emulator's instruction counts): roundlog case=<name> kept=<0|1> round=<n> mib=<x> seconds=<x> mib_per_s=<x>
+# The host makes the per-case figures of them (per_case.awk: MiB/s, and with the instruction counter's marks,
+# instructions per page).
 #
 # Needs root. Sets up its own zram swap device (priority 100, tier "fast") and turns every other
-# one off while it runs; on a kernel without policy groups every segment runs case (a). Everything
-# it creates is removed on exit.
+# one off while it runs; on a kernel without policy groups every segment runs case (a) ("nogroup_b" for
+# the middle two). Everything it creates is removed on exit.
 #
-# Usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]   (ROUNDS per segment, four segments)
+# Usage: guest.sh [--only nogroup|group] [--kallsyms FILE] SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]
+#   ROUNDS per segment, four segments; --only runs one segment of that case (profile.sh: one case per boot);
+#   --kallsyms copies /proc/kallsyms to FILE at the end (for attributing instructions to functions).
 set -eu
 
-bin=${1:?usage: guest.sh SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]}
+usage="usage: guest.sh [--only nogroup|group] [--kallsyms FILE] SWAPOUT_BINARY [SIZE_MIB [ROUNDS]]"
+only=
+kallsyms=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --only) only=${2:?$usage}; shift 2 ;;
+        --kallsyms) kallsyms=${2:?$usage}; shift 2 ;;
+        *) break ;;
+    esac
+done
+case $only in ""|nogroup|group) ;; *) echo "$usage" >&2; exit 2 ;; esac
+bin=${1:?$usage}
 size=${2:-128}
 rounds=${3:-7}
 root=/sys/fs/cgroup/policy
@@ -57,17 +70,6 @@ echo $(( size * 2 ))M >"/sys/block/$zram/disksize"
 mkswap "/dev/$zram" >/dev/null
 swapon -p 100 "/dev/$zram"
 
-summarize() { # name, then the swapout output on stdin
-    awk -v name="$1" -v rel="$(uname -r)" '
-        /^round=/ { for (i = 1; i <= NF; i++) if ($i ~ /^mib_per_s=/) { split($i, kv, "="); v[++n] = kv[2] } }
-        END {
-            if (n == 0) { print "case=" name " kernel=" rel " runs=0"; exit 1 }
-            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-            med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-            printf "case=%s kernel=%s runs=%d median_mib_per_s=%.1f min=%.1f max=%.1f\n", name, rel, n, med, v[1], v[n]
-        }'
-}
-
 # The cases alternate in the order A B B A (no group, group, group, no group), each segment ROUNDS
 # rounds with its first dropped as warm-up, so that what changes over a boot (zram's allocator, page
 # cache, the host) weighs on both cases alike. On a kernel without policy groups the B segments run
@@ -78,7 +80,7 @@ segment() { # case name, then "group" to run in the policy group
         sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$group" "$bin" "$size" "$rounds"
     else
         "$bin" "$size" "$rounds"
-    fi | awk -v c="$1" -v all="$work/all" '{ print "roundlog case=" c " kept=" (NR > 1) " " $0 >>all } NR > 1' >>"$work/$1"
+    fi | awk -v c="$1" -v rel="$(uname -r)" '{ print "roundlog case=" c " kept=" (NR > 1) " kernel=" rel " " $0 }' >>"$work/all"
 }
 
 if grep -qw policy /proc/cgroups; then
@@ -89,12 +91,16 @@ if grep -qw policy /proc/cgroups; then
     fi
     mkdir "$group"
     echo fast >"$group/policy.swap.tiers"
-    segment nogroup; segment group group; segment group group; segment nogroup
-    summarize nogroup <"$work/nogroup"
-    summarize group <"$work/group"
+    case $only in
+        nogroup) segment nogroup ;;
+        group) segment group group ;;
+        *) segment nogroup; segment group group; segment group group; segment nogroup ;;
+    esac
 else
-    segment nogroup; segment nogroup_b; segment nogroup_b; segment nogroup
-    cat "$work/nogroup_b" >>"$work/nogroup"
-    summarize nogroup <"$work/nogroup"
+    case $only in
+        "") segment nogroup; segment nogroup_b; segment nogroup_b; segment nogroup ;;
+        *) segment nogroup ;;
+    esac
 fi
 cat "$work/all"
+if [ -n "$kallsyms" ]; then cat /proc/kallsyms >"$kallsyms"; fi

@@ -10,7 +10,8 @@
 # host (under TCG emulation the absolute MiB/s are small; compare ratios only).
 #
 # Usage: bench/swapout/run.sh [--insns] [SIZE_MIB [ROUNDS [REPEATS]]]   (defaults 128, 4, 2)
-#   ROUNDS per segment: each boot runs the cases A B B A (guest.sh), the first round of each dropped.
+#   ROUNDS per segment: each boot runs the cases A B B A (guest.sh), the first round of each dropped; the
+#   median of a case's rounds per boot (per_case.awk) is what the boots average.
 #   REPEATS boots each kernel that many times, alternating, to average out host noise.
 #   --insns also counts the guest instructions each swap-out executes (a TCG plugin, insn_count.c, loaded
 #   into the emulator; software emulation only) and prints instructions per page swapped out per case, with
@@ -50,25 +51,6 @@ counts=$out/insns.txt
 : >"$counts"
 trap '"$repo/vm/down.sh" "$guest" >/dev/null 2>&1 || true' EXIT
 
-# count_boot VARIANT BOOT MARKS ROUNDS: pair the plugin's marks (two per swap-out, in the order they ran) with
-# the guest's rounds, and print per case the median, min and max of instructions per page swapped out.
-count_boot() {
-    awk -v variant="$1" -v boot="$2" '
-        FNR == NR { if ($1 == "mark") { split($3, kv, "="); mark[++m] = kv[2] } next }
-        { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-          r++; c = f["case"]; sub(/_b$/, "", c)
-          if (f["kept"] == 1 && f["mib"] > 0) v[c, ++n[c]] = (mark[2 * r] - mark[2 * r - 1]) / (f["mib"] * 256) }
-        END {
-            if (m != 2 * r) { printf "bench/swapout: boot %d of %s: %d marks for %d rounds, not counted\n", boot, variant, m, r > "/dev/stderr"; exit }
-            for (c in n) {
-                k = n[c]
-                for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[c, j] < v[c, i]) { t = v[c, i]; v[c, i] = v[c, j]; v[c, j] = t }
-                med = (k % 2) ? v[c, (k + 1) / 2] : (v[c, k / 2] + v[c, k / 2 + 1]) / 2
-                printf "variant=%s case=%s boot=%d runs=%d median_insns_per_page=%.0f min=%.0f max=%.0f\n", variant, c, boot, k, med, v[c, 1], v[c, k]
-            }
-        }' "$3" "$4" | sort
-}
-
 for ((i = 1; i <= repeats; i++)); do
     for variant in stock patched; do
         kdir=$stock
@@ -79,12 +61,13 @@ for ((i = 1; i <= repeats; i++)); do
         # each boot a real one (not the saved state): the boots are what varies between repeats
         VM_SAVED_STATE=off VM_PLUGIN=$plugin "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
         "$repo/vm/scp.sh" "$guest" "$out/swapout" "$here/guest.sh" :/root/ >/dev/null
-        "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh /root/swapout "$size" "$rounds" >"$out/guest.out"
-        grep -v '^roundlog ' "$out/guest.out" | sed "s/^/variant=$variant /" | tee -a "$results"
-        "$repo/vm/down.sh" "$guest" >/dev/null
+        "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh /root/swapout "$size" "$rounds" >"$out/rounds-$variant-$i.txt"
+        "$repo/vm/down.sh" "$guest" >/dev/null   # the plugin writes its marks when the emulator exits
+        awk -v variant="$variant" -v boot="$i" -v metric=mib_per_s -f "$here/per_case.awk" \
+            "$out/rounds-$variant-$i.txt" | sort | tee -a "$results"
         if ((insns)); then
-            grep '^roundlog ' "$out/guest.out" >"$out/rounds-$variant-$i.txt" || true
-            count_boot "$variant" "$i" "$marks" "$out/rounds-$variant-$i.txt" | tee -a "$counts"
+            awk -v variant="$variant" -v boot="$i" -v metric=insns_per_page -v marks="$marks" -f "$here/per_case.awk" \
+                "$out/rounds-$variant-$i.txt" | sort | tee -a "$counts"
         fi
     done
 done
