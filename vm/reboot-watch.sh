@@ -57,11 +57,12 @@ start_again() {
 }
 
 # early_boot OFFSET: follow the boot the QEMU in qemu.pid started (its console from byte OFFSET) until the kernel
-# runs init, panics or QEMU exits; returns 1 when it ended in an emulator oops (emulator_oops in vm/lib.sh).
+# runs init, panics or QEMU exits, for at most 300 s (a kernel booted with "quiet" does not say when it runs
+# init); returns 1 when it ended in an emulator oops (emulator_oops in vm/lib.sh).
 early_boot() {
-    local pid boot
+    local pid boot t0=${SECONDS}
     pid=$(<"${DIR}/qemu.pid")
-    while kill -0 "${pid}" 2>/dev/null; do
+    while kill -0 "${pid}" 2>/dev/null && (( SECONDS - t0 < 300 )); do
         boot=$(tail -c "+$(($1 + 1))" "${DIR}/console.log")
         if grep -Eq "${PANIC_LINE}" <<<"${boot}"; then
             emulator_oops <<<"${boot}" && return 1
