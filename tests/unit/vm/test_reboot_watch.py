@@ -8,12 +8,13 @@ off and started once more; any other panic, or a second oops, is left for the wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ class Guest:
             [str(self.root / "vm" / "reboot-watch.sh"), self.name], env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: (self.dir / "reboot-watch.pid").exists(), "the watcher's pid file")
+        wait_for((self.dir / "reboot-watch.pid").exists, "the watcher's pid file")
 
     def args(self) -> list[str]:
         return [a.decode() for a in (self.dir / "qemu.args").read_bytes().split(b"\0") if a]
@@ -133,21 +134,16 @@ class Guest:
 
     def stop(self) -> None:
         if self.watcher is not None:
-            with_suppressed(lambda: os.killpg(self.watcher.pid, signal.SIGKILL))  # type: ignore[union-attr]
+            with contextlib.suppress(OSError):
+                os.killpg(self.watcher.pid, signal.SIGKILL)
             self.watcher.wait()
-        for line in (self.plan / "pids").read_text().split() if (self.plan / "pids").exists() else []:
-            with_suppressed(lambda line=line: os.kill(int(line), signal.SIGKILL))
-        with_suppressed(lambda: os.kill(self.pid(), signal.SIGKILL))
+        pids = (self.plan / "pids").read_text().split() if (self.plan / "pids").exists() else []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
 
 
-def with_suppressed(action) -> None:  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except (OSError, ValueError):
-        pass
-
-
-def wait_for(condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -169,7 +165,7 @@ def test_an_emulator_oops_after_a_reboot_is_powered_off_and_booted_again(guest: 
     guest.boots(BOOT, EMULATOR_OOPS, BOOT)
     guest.start()
     guest.reboot()
-    wait_for(lambda: (guest.dir / "reboots.log").exists(), "the reboot to be recorded")
+    wait_for((guest.dir / "reboots.log").exists, "the reboot to be recorded")
     assert guest.starts() == 3
     console = guest.console.read_text()
     assert console.count(POWER_CYCLED) == 1
