@@ -53,8 +53,8 @@ def test_the_second_segment_of_a_kernel_without_groups_counts_for_its_case(tmp_p
 def test_instructions_per_page_pair_two_marks_with_each_round_in_order(tmp_path: Path) -> None:
     rounds = roundlog("nogroup", 0, 128, 1.0) + roundlog("nogroup", 1, 128, 80.0) + roundlog("nogroup", 1, 64, 80.0)
     pages = 128 * 256
-    marks = "".join(f"mark vcpu=0 insns={x}\n" for x in (0, 999, 1000, 1000 + 20000 * pages,
-                                                          2000000000, 2000000000 + 30000 * pages // 2))
+    counts = (0, 999, 1000, 1000 + 20000 * pages, 2000000000, 2000000000 + 30000 * pages // 2)
+    marks = "".join(f"mark vcpu=0 insns={x}\n" for x in counts)
     result = per_case(tmp_path, rounds, "insns_per_page", marks)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
