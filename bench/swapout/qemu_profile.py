@@ -1,13 +1,14 @@
 """Where the emulator's own time goes while a guest swaps out: two kernels, the same work, the host's view.
 
 Reads ``perf report --sort dso,sym -n --stdio`` of the QEMU process (one per kernel, the same swap-out work in each)
-and prints host CPU samples per MiB swapped out, per shared object (``[JIT]``: the guest code QEMU translated; the
+and prints host CPU milliseconds per MiB swapped out (samples / sampling frequency), per shared object (``[JIT]``: the guest code QEMU translated; the
 QEMU binary: its helpers, its lookup of translated blocks, its soft MMU) and per symbol, the largest differences
 first. Debian's QEMU is stripped: an address in it is named after the nearest exported symbol below it (``nm -D``
 of the binary, ``--symbols``), as ``name+0xoffset``; static functions that follow that symbol in the source file
 land there.
 
-Usage: python3 bench/swapout/qemu_profile.py REPORT --mib N --base REPORT --base-mib N [--symbols NM_D] [--top K]
+Usage: python3 bench/swapout/qemu_profile.py REPORT --mib N --base REPORT --base-mib N [--symbols NM_D] [--freq HZ]
+       [--top K]
 """
 
 from __future__ import annotations
@@ -59,17 +60,17 @@ def samples(report: Path, symbols: tuple[list[int], list[str]]) -> tuple[Counter
     return by_dso, by_symbol
 
 
-def per_mib(counts: Counter[str], mib: float) -> Counter[str]:
-    return Counter({key: value / mib for key, value in counts.items()})
+def ms_per_mib(counts: Counter[str], mib: float, freq: float) -> Counter[str]:
+    return Counter({key: value * 1000 / freq / mib for key, value in counts.items()})
 
 
 def table(title: str, base: Counter[str], this: Counter[str], top: int) -> None:
     rows = sorted(set(base) | set(this), key=lambda key: -abs(this[key] - base[key]))
     print(f"\n{title:62} {'base':>9} {'this':>9} {'diff':>9}")
     for key in rows[:top]:
-        print(f"{key[:62]:62} {base[key]:9.1f} {this[key]:9.1f} {this[key] - base[key]:+9.1f}")
+        print(f"{key[:62]:62} {base[key]:9.2f} {this[key]:9.2f} {this[key] - base[key]:+9.2f}")
     total_base, total_this = sum(base.values()), sum(this.values())
-    print(f"{'total':62} {total_base:9.1f} {total_this:9.1f} {total_this - total_base:+9.1f}"
+    print(f"{'total':62} {total_base:9.2f} {total_this:9.2f} {total_this - total_base:+9.2f}"
           f"  (ratio {total_this / total_base:.4f})" if total_base else "")
 
 
@@ -80,6 +81,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--base", type=Path, required=True)
     parser.add_argument("--base-mib", type=float, required=True)
     parser.add_argument("--symbols", type=Path, help="nm -D --defined-only of the QEMU binary")
+    parser.add_argument("--freq", type=float, default=999.0, help="perf record's sampling frequency (-F), Hz")
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args(argv)
     symbols = exported(args.symbols)
@@ -88,9 +90,11 @@ def main(argv: list[str]) -> int:
     if not base_dso or not this_dso:
         print("qemu_profile.py: no samples in a report (is it perf report --sort dso,sym -n --stdio?)", file=sys.stderr)
         return 1
-    print("host CPU samples per MiB swapped out, QEMU process (base: first kernel, this: second)")
-    table("shared object", per_mib(base_dso, args.base_mib), per_mib(this_dso, args.mib), args.top)
-    table("symbol", per_mib(base_symbol, args.base_mib), per_mib(this_symbol, args.mib), args.top)
+    print("host CPU ms per MiB swapped out, QEMU process (base: first kernel, this: second)")
+    table("shared object", ms_per_mib(base_dso, args.base_mib, args.freq), ms_per_mib(this_dso, args.mib, args.freq),
+          args.top)
+    table("symbol", ms_per_mib(base_symbol, args.base_mib, args.freq), ms_per_mib(this_symbol, args.mib, args.freq),
+          args.top)
     return 0
 
 

@@ -2,7 +2,7 @@
 # Where the emulator's own time goes while a guest swaps out: the unpatched kernel against the reference kernel,
 # the same work in each, seen from the host. Each kernel boots once under software emulation, runs the benchmark's
 # guest side for one case (guest.sh --only) once to warm up and once under `perf record` of its QEMU process;
-# qemu_profile.py prints host CPU samples per MiB swapped out per shared object and per symbol, the largest
+# qemu_profile.py prints host CPU milliseconds per MiB swapped out per shared object and per symbol, the largest
 # differences first. For a question instruction counts cannot answer: why a kernel that executes about as many
 # guest instructions per page (run.sh --insns) is slower in MiB/s under the emulator.
 #
@@ -56,4 +56,4 @@ for variant in stock patched; do
 done
 
 "$repo/.venv/bin/python" "$here/qemu_profile.py" "$out/report-patched.txt" --mib "${mib[1]}" \
-    --base "$out/report-stock.txt" --base-mib "${mib[0]}" --symbols "$out/qemu-symbols.txt"
+    --base "$out/report-stock.txt" --base-mib "${mib[0]}" --symbols "$out/qemu-symbols.txt" --freq 999

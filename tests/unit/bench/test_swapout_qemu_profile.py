@@ -65,12 +65,13 @@ def test_jit_threads_are_one_object_and_addresses_take_the_nearest_export(tmp_pa
 def test_the_comparison_is_per_mib_largest_difference_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     module = load()
     base, this, nm = write(tmp_path, "b.txt", BASE), write(tmp_path, "t.txt", THIS), write(tmp_path, "nm.txt", NM)
-    assert module.main([str(this), "--mib", "2", "--base", str(base), "--base-mib", "1", "--symbols", str(nm)]) == 0
+    args = ["--mib", "2", "--base", str(base), "--base-mib", "1", "--symbols", str(nm), "--freq", "1000"]
+    assert module.main([str(this), *args]) == 0
     out = capsys.readouterr().out
     symbol_rows = out.split("\nsymbol")[1].splitlines()[1:]
-    # per MiB: JIT 76899 -> 39732 (-37167), qht 8909 -> 5573 (-3336), curr_cflags+0x111 5624 -> 2639 ...
+    # ms per MiB at 1000 Hz: JIT 76899 -> 39732 (-37167), qht 8909 -> 5573 (-3336), curr_cflags+0x111 5624 -> 2639
     assert symbol_rows[0].startswith("[JIT]: (translated guest code)")
-    assert "-37167.0" in symbol_rows[0]
+    assert "-37167.00" in symbol_rows[0]
     assert symbol_rows[1].startswith("qemu-system-x86_64: qht_lookup_custom")
     assert "libc.so.6: (unnamed)" in out
     assert "(ratio 0.5102)" in out
