@@ -11,41 +11,28 @@
 #            not in it (what every process outside the groups pays); inside: the task is in that group.
 # Software emulation only; the profiled guests run about half as fast as without the plugin.
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-setup=${1:-outside}
-size=${2:-64}
-rounds=${3:-3}
-[[ $setup == outside || $setup == inside ]] || { echo "usage: $0 [outside|inside [SIZE_MIB [ROUNDS]]]" >&2; exit 2; }
+# shellcheck source=bench/swapout/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+one_case_args 64 3 "$@"
 out=$repo/.cache/bench/swapout/profile
 mkdir -p "$out"
 guest=bench-profile
-case=nogroup
-[[ $setup == inside ]] && case=group
 export VM_ACCEL=tcg
 
-gcc -static -O2 -Wall -Wextra -o "$out/swapout" "$here/swapout.c"
+build_swapout
 gcc -shared -fPIC -O2 -Wall -Wextra -o "$out/libinsn_count.so" "$here/insn_count.c"
-patched=$("$repo/kernel/build.sh" | tail -n1)
-stock=$("$repo/kernel/build.sh" --unpatched | tail -n1)
+kernels
 
 trap '"$repo/vm/down.sh" "$guest" >/dev/null 2>&1 || true' EXIT
 pages=()
 for variant in stock patched; do
-    kdir=$stock
-    [[ $variant == patched ]] && kdir=$patched
     printf 'bench/swapout/profile: %s kernel, %s MiB x %s rounds (%s)\n' "$variant" "$size" "$rounds" "$(date -u +%T)"
-    VM_SAVED_STATE=off VM_PLUGIN="$out/libinsn_count.so,out=$out/marks-$variant.txt,profile=$out/profile-$variant.txt" \
-        "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
-    "$repo/vm/scp.sh" "$guest" "$out/swapout" "$here/guest.sh" :/root/ >/dev/null
+    boot_variant "$variant" "$out/libinsn_count.so,out=$out/marks-$variant.txt,profile=$out/profile-$variant.txt"
     "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh --only "$case" --kallsyms /root/kallsyms /root/swapout "$size" "$rounds" \
         | tee "$out/rounds-$variant.txt"
     "$repo/vm/scp.sh" "$guest" :/root/kallsyms "$out/kallsyms-$variant.txt" >/dev/null
     "$repo/vm/down.sh" "$guest" >/dev/null   # the plugin writes the profile when the emulator exits
-    # every round ran between marks, the warm-up (kept=0) too
-    pages+=("$(awk '$1 == "roundlog" { for (i = 2; i <= NF; i++) if ($i ~ /^mib=/) { split($i, kv, "="); p += kv[2] * 256 } }
-        END { printf "%d", p }' "$out/rounds-$variant.txt")")
+    pages+=("$(mib_swapped "$out/rounds-$variant.txt" | awk '{ printf "%d", $1 * 256 }')")
 done
 
 printf '\ninstructions per page swapped out, unpatched (base) against reference (this), task %s the group:\n' "$setup"

@@ -10,24 +10,17 @@
 #   outside: the task is in no group (a group restricts tiers on the reference kernel); inside: in that group.
 # Needs perf (Debian: linux-perf) allowed to record the QEMU process (root, or kernel.perf_event_paranoid <= 1).
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-setup=${1:-outside}
-size=${2:-128}
-rounds=${3:-20}
-[[ $setup == outside || $setup == inside ]] || { echo "usage: $0 [outside|inside [SIZE_MIB [ROUNDS]]]" >&2; exit 2; }
+# shellcheck source=bench/swapout/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+one_case_args 128 20 "$@"
 command -v perf >/dev/null || { echo "bench/swapout/qemu_profile: needs perf (Debian: apt-get install linux-perf)" >&2; exit 2; }
 out=$repo/.cache/bench/swapout/qemu-profile
 mkdir -p "$out"
 guest=bench-qemu-profile
-case=nogroup
-[[ $setup == inside ]] && case=group
 export VM_ACCEL=tcg
 
-gcc -static -O2 -Wall -Wextra -o "$out/swapout" "$here/swapout.c"
-patched=${SWAPOUT_PATCHED:-$("$repo/kernel/build.sh" | tail -n1)}
-stock=${SWAPOUT_STOCK:-$("$repo/kernel/build.sh" --unpatched | tail -n1)}
+build_swapout
+kernels
 nm -D --defined-only "$(command -v qemu-system-x86_64)" >"$out/qemu-symbols.txt"
 
 perf_pid=
@@ -35,11 +28,8 @@ stop_perf() { if [[ -n $perf_pid ]]; then kill -INT "$perf_pid" 2>/dev/null || t
 trap 'stop_perf; "$repo/vm/down.sh" "$guest" >/dev/null 2>&1 || true' EXIT
 mib=()
 for variant in stock patched; do
-    kdir=$stock
-    [[ $variant == patched ]] && kdir=$patched
     printf 'bench/swapout/qemu_profile: %s kernel, %s MiB x %s rounds (%s)\n' "$variant" "$size" "$rounds" "$(date -u +%T)"
-    VM_SAVED_STATE=off "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
-    "$repo/vm/scp.sh" "$guest" "$out/swapout" "$here/guest.sh" :/root/ >/dev/null
+    boot_variant "$variant"
     "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh --only "$case" /root/swapout "$size" 2 >/dev/null   # warm-up
     perf record -q -F 999 -p "$(<"$repo/.cache/vm/guests/$guest/qemu.pid")" -o "$out/perf-$variant.data" \
         -- sleep 3600 >/dev/null 2>&1 &
@@ -50,9 +40,7 @@ for variant in stock patched; do
     "$repo/vm/down.sh" "$guest" >/dev/null
     awk -v variant="$variant" -v boot=1 -v metric=mib_per_s -f "$here/per_case.awk" "$out/rounds-$variant.txt"
     perf report -i "$out/perf-$variant.data" --sort dso,sym -n --stdio 2>/dev/null >"$out/report-$variant.txt"
-    # every round ran under perf, the warm-up round (kept=0) too
-    mib+=("$(awk '$1 == "roundlog" { for (i = 2; i <= NF; i++) if ($i ~ /^mib=/) { split($i, kv, "="); m += kv[2] } }
-        END { printf "%.1f", m }' "$out/rounds-$variant.txt")")
+    mib+=("$(mib_swapped "$out/rounds-$variant.txt")")   # every round ran under perf
 done
 
 "$repo/.venv/bin/python" "$here/qemu_profile.py" "$out/report-patched.txt" --mib "${mib[1]}" \

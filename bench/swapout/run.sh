@@ -28,8 +28,8 @@ if [[ ${1:-} == --insns ]]; then
     shift
 fi
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+# shellcheck source=bench/swapout/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 size=${1:-128}
 rounds=${2:-4}
 repeats=${3:-2}
@@ -37,13 +37,12 @@ out=$repo/.cache/bench/swapout
 mkdir -p "$out"
 guest=bench-swapout
 
-gcc -static -O2 -Wall -Wextra -o "$out/swapout" "$here/swapout.c"
+build_swapout
 if ((insns)); then
     gcc -shared -fPIC -O2 -Wall -Wextra -o "$out/libinsn_count.so" "$here/insn_count.c"
     export VM_ACCEL=tcg
 fi
-patched=${SWAPOUT_PATCHED:-$("$repo/kernel/build.sh" | tail -n1)}
-stock=${SWAPOUT_STOCK:-$("$repo/kernel/build.sh" --unpatched | tail -n1)}
+kernels
 
 results=$out/results.txt
 counts=$out/insns.txt
@@ -53,14 +52,10 @@ trap '"$repo/vm/down.sh" "$guest" >/dev/null 2>&1 || true' EXIT
 
 for ((i = 1; i <= repeats; i++)); do
     for variant in stock patched; do
-        kdir=$stock
-        [[ $variant == patched ]] && kdir=$patched
         marks=$out/marks-$variant-$i.txt
         plugin=
         ((insns)) && plugin="$out/libinsn_count.so,out=$marks"
-        # each boot a real one (not the saved state): the boots are what varies between repeats
-        VM_SAVED_STATE=off VM_PLUGIN=$plugin "$repo/vm/up.sh" "$guest" "$kdir/bzImage" >/dev/null
-        "$repo/vm/scp.sh" "$guest" "$out/swapout" "$here/guest.sh" :/root/ >/dev/null
+        boot_variant "$variant" "$plugin"
         "$repo/vm/ssh.sh" "$guest" sh /root/guest.sh /root/swapout "$size" "$rounds" >"$out/rounds-$variant-$i.txt"
         "$repo/vm/down.sh" "$guest" >/dev/null   # the plugin writes its marks when the emulator exits
         awk -v variant="$variant" -v boot="$i" -v metric=mib_per_s -f "$here/per_case.awk" \
