@@ -29,6 +29,7 @@ rc=${demo_rc}
 echo
 echo "=== test-fleet: checking the artifacts in ${DEMO_DIR}"
 # The artifacts are checked even when the demo stopped early: the first failing check says where it went wrong.
+mkdir -p "${DEMO_DIR}"   # the demo may have stopped before it made it
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/fleet --fleet-dir "${DEMO_DIR}" 2>&1 \
     | tee "${DEMO_DIR}/pytest.log" || rc=$((rc == 0 ? 1 : rc))
 if [[ ${rc} -ne 0 ]]; then
