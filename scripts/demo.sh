@@ -101,9 +101,7 @@ trap 'echo "demo: interrupted" >&2; exit 130' INT TERM
 # fail WHY [DETAILS]: end the demo with WHY (and DETAILS, such as a console excerpt), also kept in $work/failure
 # where scripts/test-fleet.sh reports it.
 fail() {
-    printf 'demo: %s\n' "$1" >&2
-    [[ -z "${2:-}" ]] || printf '%s\n' "$2" >&2
-    { printf 'demo: %s\n' "$1"; [[ -z "${2:-}" ]] || printf '%s\n' "$2"; } >"${work}/failure" 2>/dev/null || true
+    { printf 'demo: %s\n' "$1"; [[ -z "${2:-}" ]] || printf '%s\n' "$2"; } | tee "${work}/failure" >&2 2>/dev/null || true
     exit 1
 }
 
