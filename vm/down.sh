@@ -32,13 +32,7 @@ for name in "${names[@]}"; do
     stop_reboot_watch "${name}"
     if guest_alive "${name}"; then
         pid=$(<"${dir}/qemu.pid")
-        kill "${pid}" 2>/dev/null || true
-        for _ in $(seq 10); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.5; done
-        if kill -0 "${pid}" 2>/dev/null; then
-            kill -9 "${pid}" 2>/dev/null || true
-            sleep 0.5
-        fi
-        if kill -0 "${pid}" 2>/dev/null; then
+        if ! stop_guest "${name}"; then
             log "${name}: QEMU ${pid} survived SIGKILL"
             status=1
             continue

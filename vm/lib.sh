@@ -47,20 +47,46 @@ guest_alive() {
         && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "-name ${1} "
 }
 
-# stop_reboot_watch NAME: end the guest's vm/reboot-watch.sh (if its recorded PID is still that watcher) with its
-# whole process group (it leads a session of its own): its wait for QEMU's exit, and the launcher of a QEMU it is
-# starting, which then gives up (a QEMU that started already has written qemu.pid: the caller stops it).
-stop_reboot_watch() {
-    local dir pid
-    dir=$(guest_dir "$1")
-    [[ -f "${dir}/reboot-watch.pid" ]] || return 0
-    pid=$(<"${dir}/reboot-watch.pid")
+# stop_pid PID: end process PID with TERM and, if it still runs 5 s later, KILL; wait up to 5 s more. Returns 1
+# if it outlived that.
+stop_pid() {
+    kill "$1" 2>/dev/null || return 0
+    timeout 5 tail --pid="$1" -s 0.1 -f /dev/null && return 0
+    kill -9 "$1" 2>/dev/null || return 0
+    timeout 5 tail --pid="$1" -s 0.1 -f /dev/null
+}
+
+# stop_guest NAME: end the QEMU this harness started for NAME (stop_pid), if it runs. Returns 1 if it survived.
+stop_guest() {
+    guest_alive "$1" || return 0
+    stop_pid "$(<"$(guest_dir "$1")/qemu.pid")"
+}
+
+# reboot_watcher NAME: print the PID of the guest's vm/reboot-watch.sh and return 0 while it runs (the recorded
+# PID, if that process is still the watcher of NAME: a PID can be reused); return 1 otherwise.
+reboot_watcher() {
+    local file pid
+    file="$(guest_dir "$1")/reboot-watch.pid"
+    [[ -f "${file}" ]] || return 1
+    pid=$(<"${file}")
     if [[ -n "${pid}" && -r "/proc/${pid}/cmdline" ]] \
         && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "reboot-watch.sh ${1} "; then
-        kill -- "-${pid}" 2>/dev/null || kill "${pid}" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
+        echo "${pid}"
+        return 0
     fi
-    rm -f "${dir}/reboot-watch.pid"
+    return 1
+}
+
+# stop_reboot_watch NAME: end the guest's vm/reboot-watch.sh (if it runs) with its whole process group (it leads
+# a session of its own): its wait for QEMU's exit, and the launcher of a QEMU it is starting, which then gives up
+# (a QEMU that started already has written qemu.pid: the caller stops it).
+stop_reboot_watch() {
+    local pid
+    if pid=$(reboot_watcher "$1"); then
+        kill -- "-${pid}" 2>/dev/null || kill "${pid}" 2>/dev/null || true
+        timeout 1 tail --pid="${pid}" -s 0.1 -f /dev/null || true
+    fi
+    rm -f "$(guest_dir "$1")/reboot-watch.pid"
 }
 
 # cached_build KIND HASH BUILD_FN GUEST_ENV_KEY: print ${VM_CACHE}/KIND/HASH, building it first when it has no
@@ -136,18 +162,18 @@ console_failure() {
     panics=$(grep -a -E -c "${PANIC_LINE}" "${console}" || true)
     cycles=$(grep -a -c -F -x "${POWER_CYCLED}" "${console}" || true)
     (( panics > cycles )) || return 1
-    if (( panics == cycles + 1 )) && [[ -f "${dir}/reboot-watch.pid" ]] \
-        && kill -0 "$(<"${dir}/reboot-watch.pid")" 2>/dev/null && current_boot "${console}" | emulator_oops; then
+    if (( panics == cycles + 1 )) && reboot_watcher "$1" >/dev/null && current_boot "${console}" | emulator_oops; then
         return 1
     fi
     echo "kernel panic: $(grep -a -E "${PANIC_LINE}" "${console}" | tail -n 1)"
     return 0
 }
 
-# panic_excerpt FILE: the console log FILE from its last kernel panic on, with the 15 lines before (at most 40).
+# panic_excerpt FILE [LINES]: the console log FILE from its last kernel panic on, with the 15 lines before (at most
+# LINES, default 40). Prints nothing when FILE shows no panic.
 panic_excerpt() {
     local last
     last=$(grep -a -n -E "${PANIC_LINE}" "$1" 2>/dev/null | tail -n 1 | cut -d: -f1 || true)
     [[ -n "${last}" ]] || return 0
-    tail -n "+$((last > 15 ? last - 15 : 1))" "$1" | head -n 40
+    tail -n "+$((last > 15 ? last - 15 : 1))" "$1" | head -n "${2:-40}"
 }

@@ -74,14 +74,6 @@ early_boot() {
     return 0
 }
 
-# power_off: end the QEMU in qemu.pid (TERM, then KILL after 5 s).
-power_off() {
-    local pid
-    pid=$(<"${DIR}/qemu.pid")
-    kill "${pid}" 2>/dev/null || true
-    timeout 5 tail --pid="${pid}" -s 0.1 -f /dev/null || { kill -9 "${pid}" 2>/dev/null || true; }
-    timeout 5 tail --pid="${pid}" -s 0.1 -f /dev/null || true
-}
 
 seen=$(reboots)
 while :; do
@@ -105,7 +97,7 @@ while :; do
             stays_down "an emulator oops in early boot again after the power cycle; the guest stays down"
             exit 1
         fi
-        power_off
+        stop_pid "$(<"${DIR}/qemu.pid")" || true   # power off
         mkdir -p "${VM_CACHE}/panics"
         tail -c "+$((offset + 1))" "${DIR}/console.log" >"${VM_CACHE}/panics/${NAME}-$(date +%Y%m%d-%H%M%S).log"
         log "${NAME}: emulator oops in the early boot after a reboot; starting the machine again"

@@ -155,28 +155,21 @@ free_port() {
 }
 
 kill_guest() {
-    local pid
     stop_reboot_watch "${NAME}"
-    [[ -f "${DIR}/qemu.pid" ]] || return 0
-    pid=$(<"${DIR}/qemu.pid")
-    if guest_alive "${NAME}"; then
-        kill "${pid}" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "${pid}" 2>/dev/null || break; sleep 0.5; done
-        kill -9 "${pid}" 2>/dev/null || true
-    fi
+    stop_guest "${NAME}" || true
     rm -f "${DIR}/qemu.pid"
 }
 # Not running (above), but a reboot watcher left from an earlier guest of this name could be starting its QEMU
 # again right now: stop both before this guest's directory is made anew.
 kill_guest
 
-# show_console WHY FILE: the console log FILE from its kernel panic on (and the 15 lines before), else its end.
+# show_console WHY FILE: the console log FILE from its last kernel panic on (panic_excerpt), else its end.
 show_console() {
-    local first
-    first=$(grep -n -m1 'Kernel panic' "$2" 2>/dev/null | cut -d: -f1 || true)
-    if [[ -n "${first}" ]]; then
+    local excerpt
+    excerpt=$(panic_excerpt "$2" 80)
+    if [[ -n "${excerpt}" ]]; then
         log "${NAME}: $1; $2 from the panic on:"
-        tail -n "+$((first > 15 ? first - 15 : 1))" "$2" | head -n 80 >&2
+        printf '%s\n' "${excerpt}" >&2
     else
         log "${NAME}: $1; last lines of $2:"
         tail -n 60 "$2" >&2 2>/dev/null || true

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -211,15 +212,23 @@ def test_console_check_waits_out_an_oops_only_while_a_watcher_runs(guest: Guest)
     result = guest.check()
     assert result.returncode == 1  # no watcher: nobody starts the machine again
     assert result.stdout.startswith("kernel panic: [    0.911000] Kernel panic - not syncing: Fatal exception")
-    sleeper = subprocess.Popen(["sleep", "30"])
+    # a recorded pid that another process has by now (pid reuse) is no watcher
+    other = subprocess.Popen(["sleep", "30"])
+    # a process with the watcher's command line stands for it (the real one would power-cycle the guest)
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)", str(guest.root / "vm" / "reboot-watch.sh"), guest.name]
+    )
     try:
-        (guest.dir / "reboot-watch.pid").write_text(f"{sleeper.pid}\n")
+        (guest.dir / "reboot-watch.pid").write_text(f"{other.pid}\n")
+        assert guest.check().returncode == 1
+        (guest.dir / "reboot-watch.pid").write_text(f"{watcher.pid}\n")
         assert guest.check().returncode == 0  # the watcher will power-cycle it
         guest.console.write_text(BOOT + "[   60.000000] reboot: Restarting system\n" + KERNEL_BUG)
         assert guest.check().returncode == 1  # not the emulator's
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        for process in (other, watcher):
+            process.kill()
+            process.wait()
 
 
 def test_console_check_counts_a_panic_in_an_earlier_boot(guest: Guest) -> None:
