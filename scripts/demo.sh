@@ -182,6 +182,10 @@ export ANSIBLE_COLLECTIONS_PATH="${repo}/.cache/collections"
 export ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_DISPLAY_SKIPPED_HOSTS=False
 export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_INTERPRETER_PYTHON=auto_silent ANSIBLE_RETRY_FILES_ENABLED=False
 export ANSIBLE_TIMEOUT=60 ANSIBLE_NOCOLOR=True   # logs are parsed: no colour codes
+# A persistent fact cache, as roles/policy_groups/README.md advises for a fleet: with each host's facts kept from
+# one playbook run to the next (and made anew with the guests), the policy_groups role reaches a host whose facts
+# did not change in one module run instead of two, and Python's discovery on a host runs once.
+export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="${work}/facts"
 if [[ -z "${from}" ]]; then rm -rf "${work}"; fi
 mkdir -p "${work}"
 

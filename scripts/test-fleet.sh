@@ -10,7 +10,8 @@
 #     drift.md and drift.xml (each parsed on its own), runtime and persisted drift told apart;
 #   * the audit after the converge exits 0 with every host in sync, in all three formats;
 #   * after the reboot the restore ran before the bound services, sshd and journald are in their groups, and
-#     the audit exits 0.
+#     the audit exits 0;
+#   * the runs kept each host's facts in a persistent fact cache, as a fleet should.
 #
 #   scripts/test-fleet.sh            (POLICY_KERNEL_DIR=DIR reuses a kernel/build.sh result)
 #

@@ -8,6 +8,7 @@ rebooted guest reported about its boot. The expected drift is exactly what demo.
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -183,6 +184,22 @@ def test_converge_after_tamper_succeeds(fleet_dir: Path) -> None:
 
 # --------------------------------------------------------------------------------------------------------------
 # Reboot
+
+
+def test_each_host_s_facts_were_kept_from_run_to_run(fleet_dir: Path) -> None:
+    """The demo runs with a persistent fact cache, as a fleet should (roles/policy_groups/README.md): the facts the
+    role keeps for each host are in it, so the next run renders against them and reaches the host in one module run.
+    """
+    cache = artifact(fleet_dir, "facts")
+    for host in HOSTS:
+        # ansible-core's jsonfile cache: a file per host, named after it (newer releases put a prefix before the
+        # name and the facts, as JSON text, under "__payload__")
+        files = [f for f in cache.iterdir() if f.name == host or f.name.endswith(f"_{host}")]
+        assert len(files) == 1, f"{host}: no file of its own in the fact cache: {sorted(os.listdir(cache))}"
+        facts = json.loads(files[0].read_text())
+        if "__payload__" in facts:
+            facts = json.loads(facts["__payload__"])
+        assert "policy_groups_facts" in facts, f"{host}: the fact cache has no policy_groups_facts: {sorted(facts)}"
 
 
 def test_reboot_restores_the_policy_before_the_bound_services(fleet_dir: Path) -> None:
