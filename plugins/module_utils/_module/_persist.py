@@ -195,7 +195,9 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None,
     if not prefix and (unit_changed or not unit_enabled):
         out["enabled"] = not unit_enabled
         if not check:
-            if unit_changed:
+            # `systemctl enable` reloads systemd itself: an explicit reload only for a unit enabled already (each
+            # reload re-reads every unit, seconds under emulation)
+            if unit_changed and unit_enabled:
                 _systemctl(module, "daemon-reload")
             if not unit_enabled:
                 _systemctl(module, "enable", "--", spec.unit_name)
