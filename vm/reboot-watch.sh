@@ -74,7 +74,6 @@ early_boot() {
     return 0
 }
 
-
 seen=$(reboots)
 while :; do
     pid=$(cat "${DIR}/qemu.pid" 2>/dev/null) || exit 0
