@@ -60,6 +60,21 @@ options:
         why; the module does not fail.
     type: str
     default: findmnt
+  units:
+    description:
+      - Units whose state to read with C(systemctl is-enabled), one call per unit (RV(unit_states)). The
+        C(policygroups.core.policy_kernel) role asks about the unit that mounts the policy hierarchy: installing or
+        changing it needs an explicit C(systemctl daemon-reload) only where it is enabled already, as
+        C(systemctl enable) reloads systemd itself.
+    type: list
+    elements: str
+    default: []
+  systemctl:
+    description:
+      - The C(systemctl) command, by name or by path, that O(units) are asked about. Where it is missing, every
+        state in RV(unit_states) is V(null).
+    type: str
+    default: systemctl
 notes:
   - The options other than the defaults are for hosts that keep these tools elsewhere, and for tests.
 seealso:
@@ -123,6 +138,13 @@ policy_controller:
   returned: success
   type: bool
   sample: true
+unit_states:
+  description:
+    - For each unit of O(units), what C(systemctl is-enabled) printed (V(enabled), V(disabled), V(static), ...), an
+      empty string for a unit file systemd does not know, V(null) where there is no C(systemctl) to ask.
+  returned: when O(units) is not empty
+  type: dict
+  sample: {"policygroups-hierarchy.service": "enabled"}
 check_mode:
   description:
     - Whether this task ran in check mode.
@@ -147,6 +169,8 @@ def main() -> None:
             "update_grub": {"type": "path", "default": "/usr/sbin/update-grub"},
             "grub_config": {"type": "path", "default": "/boot/grub/grub.cfg"},
             "findmnt": {"type": "str", "default": "findmnt"},
+            "units": {"type": "list", "elements": "str", "default": []},
+            "systemctl": {"type": "str", "default": "systemctl"},
         },
         supports_check_mode=True,
     )
@@ -170,7 +194,8 @@ def main() -> None:
         host = read_kernel_host(run, detect_virt=command(params["detect_virt"]), dmi_dir=params["dmi_dir"],
                                 update_grub=params["update_grub"], grub_config=params["grub_config"],
                                 findmnt=findmnt,
-                                findmnt_missing=f"{params['findmnt']} is not installed or not executable")
+                                findmnt_missing=f"{params['findmnt']} is not installed or not executable",
+                                systemctl=command(params["systemctl"]), units=params["units"])
     except KernelHostError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, check_mode=module.check_mode, **host.as_result())

@@ -4,13 +4,13 @@
 
 Only reads: the virtual machine (systemd-detect-virt) and the firmware's DMI vendor, whether GRUB boots the host
 and then the root file system's UUID (GRUB's menu entry ids contain it), the running kernel's release and whether
-it has the policy controller. Runs on managed hosts: standard library only, Python 3.9."""
+it has the policy controller, and what `systemctl is-enabled` says of the units asked about. Runs on managed hosts: standard library only, Python 3.9."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 PROC_CGROUPS = "/proc/cgroups"
 
@@ -31,10 +31,13 @@ class KernelHost:
     root_uuid_error: Optional[str]  # why not
     release: str
     policy_controller: bool
+    unit_states: Optional[dict[str, Optional[str]]] = None  # asked units: is-enabled's answer, None: no systemctl
 
     def as_result(self) -> dict[str, object]:
         result: dict[str, object] = {"virt": self.virt, "vendor": self.vendor, "bootloader": self.bootloader,
                                      "release": self.release, "policy_controller": self.policy_controller}
+        if self.unit_states is not None:
+            result["unit_states"] = self.unit_states
         if self.root_uuid is not None:
             result["root_uuid"] = self.root_uuid
         if self.root_uuid_error is not None:
@@ -60,12 +63,24 @@ def has_policy_controller(proc_cgroups: str) -> bool:
     return any(line.split()[0] == "policy" for line in lines if line.strip() and not line.startswith("#"))
 
 
+def unit_state(run: Runner, systemctl: Optional[str], unit: str) -> Optional[str]:
+    """What ``systemctl is-enabled`` answers for ``unit`` (enabled, disabled, ...; '' for a unit file systemd does
+    not know), None where there is no systemctl to ask. One unit per call: for a unit it does not know systemctl
+    prints nothing on standard output, so the answers of several units in one call could not be told apart."""
+    if systemctl is None:
+        return None
+    lines = run([systemctl, "is-enabled", "--", unit])[1].splitlines()
+    return lines[0].strip() if lines else ""
+
+
 def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, update_grub: str, grub_config: str,
                      findmnt: Optional[str], findmnt_missing: str = "findmnt is not installed",
-                     proc_cgroups: Optional[str] = None) -> KernelHost:
-    """Read the host. ``detect_virt`` and ``findmnt`` are the resolved commands (None: not usable, and then
-    ``findmnt_missing`` says why). A root file system's UUID that cannot be read is no error here: only installing
-    a kernel for GRUB needs it (the role checks), a rollback does not."""
+                     proc_cgroups: Optional[str] = None, systemctl: Optional[str] = None,
+                     units: Sequence[str] = ()) -> KernelHost:
+    """Read the host. ``detect_virt``, ``findmnt`` and ``systemctl`` are the resolved commands (None: not usable,
+    and then ``findmnt_missing`` says why for findmnt). A root file system's UUID that cannot be read is no error
+    here: only installing a kernel for GRUB needs it (the role checks), a rollback does not. ``units``: the units
+    whose state to read (unit_states; not read when empty)."""
     virt = ""
     if detect_virt is not None:
         # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
@@ -84,4 +99,5 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
             error = f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain ({why})"
     return KernelHost(virt=virt, vendor=vendor, bootloader="grub" if grub else "none", root_uuid=root_uuid,
                       root_uuid_error=error, release=os.uname().release,
-                      policy_controller=has_policy_controller(proc_cgroups or PROC_CGROUPS))
+                      policy_controller=has_policy_controller(proc_cgroups or PROC_CGROUPS),
+                      unit_states={unit: unit_state(run, systemctl, unit) for unit in units} if units else None)

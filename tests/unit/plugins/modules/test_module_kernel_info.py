@@ -140,3 +140,37 @@ def test_the_policy_controller_line_of_proc_cgroups(tmp_path: Path) -> None:
     assert not _kernel_host.has_policy_controller(str(cgroups))
     with pytest.raises(_kernel_host.KernelHostError, match=r"^cannot read .*/missing: No such file or directory$"):
         _kernel_host.has_policy_controller(str(tmp_path / "missing"))
+
+
+def test_unit_states_are_read_only_when_asked(host: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert "unit_states" not in run(host, capsys)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_unit_states_come_from_systemctl_is_enabled(host: dict[str, Any], tmp_path: Path, check_mode: bool,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # one unit per call (systemctl prints nothing on stdout for a unit it does not know, so several units in one
+    # call could not be told apart); a unit file systemd does not know is "", not a failure
+    asked = tmp_path / "asked"
+    host["systemctl"] = script(tmp_path / "systemctl", f"""echo "$*" >>{asked}
+[ "$1 $2" = "is-enabled --" ] || exit 64
+case $3 in
+  on.service) echo enabled ;;
+  off.service) echo disabled; exit 1 ;;
+  *) echo "Failed to get unit file state for $3: No such file or directory" >&2; exit 1 ;;
+esac""")
+    result = run({**host, "units": ["on.service", "off.service", "new.service"]}, capsys, check_mode)
+    assert not result.get("failed") and not result["changed"], result
+    assert result["unit_states"] == {"on.service": "enabled", "off.service": "disabled", "new.service": ""}
+    assert asked.read_text().splitlines() == [f"is-enabled -- {unit}" for unit in ("on.service", "off.service",
+                                                                                   "new.service")]
+
+
+@pytest.mark.parametrize("systemctl", ["by-path", "by-name"])
+def test_unit_states_without_systemctl_are_unknown(host: dict[str, Any], tmp_path: Path, systemctl: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # no systemctl to ask: the state is null (unknown), so that a caller does not take it for "not enabled"
+    host["systemctl"] = {"by-path": str(tmp_path / "no-systemctl"), "by-name": "no-such-systemctl-anywhere"}[systemctl]
+    result = run({**host, "units": ["on.service"]}, capsys)
+    assert not result.get("failed"), result
+    assert result["unit_states"] == {"on.service": None}
