@@ -140,8 +140,9 @@ policy_controller:
   sample: true
 unit_states:
   description:
-    - For each unit of O(units), what C(systemctl is-enabled) printed (V(enabled), V(disabled), V(static), ...), an
-      empty string for a unit file systemd does not know, V(null) where there is no C(systemctl) to ask.
+    - For each unit of O(units), what C(systemctl is-enabled) printed (V(enabled), V(disabled), V(static),
+      V(not-found), ...; older systemd releases print nothing, an empty string here, for a unit file that is not
+      there), V(null) where there is no C(systemctl) to ask.
   returned: when O(units) is not empty
   type: dict
   sample: {"policygroups-hierarchy.service": "enabled"}

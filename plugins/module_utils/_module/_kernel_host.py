@@ -64,9 +64,10 @@ def has_policy_controller(proc_cgroups: str) -> bool:
 
 
 def unit_state(run: Runner, systemctl: Optional[str], unit: str) -> Optional[str]:
-    """What ``systemctl is-enabled`` answers for ``unit`` (enabled, disabled, ...; '' for a unit file systemd does
-    not know), None where there is no systemctl to ask. One unit per call: for a unit it does not know systemctl
-    prints nothing on standard output, so the answers of several units in one call could not be told apart."""
+    """What ``systemctl is-enabled`` answers for ``unit`` (enabled, disabled, not-found, ...; '' where it prints
+    nothing, as older systemd releases do for a unit file that is not there), None where there is no
+    systemctl to ask. One unit per call: as such a release prints nothing for a missing unit, the answers of several
+    units in one call could not be told apart."""
     if systemctl is None:
         return None
     lines = run([systemctl, "is-enabled", "--", unit])[1].splitlines()

@@ -149,8 +149,8 @@ def test_unit_states_are_read_only_when_asked(host: dict[str, Any], capsys: pyte
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_unit_states_come_from_systemctl_is_enabled(host: dict[str, Any], tmp_path: Path, check_mode: bool,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    # one unit per call (systemctl prints nothing on stdout for a unit it does not know, so several units in one
-    # call could not be told apart); a unit file systemd does not know is "", not a failure
+    # one unit per call (older systemd releases print nothing on stdout for a missing unit file, so several units in
+    # one call could not be told apart); such a unit is "", not a failure
     asked = tmp_path / "asked"
     host["systemctl"] = script(tmp_path / "systemctl", f"""echo "$*" >>{asked}
 [ "$1 $2" = "is-enabled --" ] || exit 64
