@@ -5,9 +5,10 @@
 # no -kernel, so what the guest boots is what GRUB's configuration on the disk says: the path a
 # real Debian host takes, and the one the policy_kernel role changes.
 #
-# Built without loop devices on this machine: a builder guest boots the image with the stock
-# kernel (vm/up.sh), gets the image read-only as a third disk and a blank qcow2 as a fourth, and
-# there partitions the blank disk (one primary ext4 partition from 1 MiB, bootable), copies the
+# Built without loop devices on this machine: a builder guest starts with the stock kernel
+# (vm/up.sh: from the stock guest's booted state when one fits, as the stock scenario leaves it, else
+# it boots), gets the image read-only and a blank qcow2 plugged in as two more disks (QMP, found in
+# the guest by their serial numbers), and there partitions the blank disk (one primary ext4 partition from 1 MiB, bootable), copies the
 # image's file system onto it, writes /etc/fstab (root by UUID, resolved by systemd) and a GRUB
 # drop-in for a serial console, runs grub-install and update-grub in a chroot, and powers off.
 # The disk is then checked (qemu-img check) and its first sector must carry GRUB.
@@ -24,12 +25,14 @@ source "$(dirname "$0")/lib.sh"
 DISK_SIZE=5G
 BUILDER=bootdisk-builder
 
-# guest_recipe: the script the builder guest runs as root (bash -s). Source disk, target disk.
+# guest_recipe: the script the builder guest runs as root (bash -s). Source disk, target disk: paths
+# that may be links (/dev/disk/by-id/...), waited for while udev names the disks just plugged in.
 guest_recipe() {
     cat <<'RECIPE'
 set -euo pipefail
-src=$1 dst=$2
-[[ -b "${src}" && -b "${dst}" ]] || { echo "bootdisk: no ${src} or ${dst}" >&2; exit 1; }
+for _ in $(seq 60); do [[ -b "$1" && -b "$2" ]] && break; udevadm settle; sleep 0.5; done
+[[ -b "$1" && -b "$2" ]] || { echo "bootdisk: no $1 or $2" >&2; exit 1; }
+src=$(readlink -f "$1") dst=$(readlink -f "$2")
 if blkid -p "${dst}" >/dev/null 2>&1; then echo "bootdisk: ${dst} is not blank" >&2; exit 1; fi
 printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "${dst}"
 udevadm settle
@@ -86,11 +89,18 @@ build() {
     local out=$1 tmp=$2 t0=${SECONDS} pid
     qemu-img create -q -f qcow2 "${tmp}/disk.qcow2" "${DISK_SIZE}"
     trap stop_builder EXIT
-    "${VM_DIR}/up.sh" "${BUILDER}" stock --mem 1024 \
-        --drive "${IMAGE_DIR}/rootfs.raw:ro" --drive "${tmp}/disk.qcow2" {CACHED_BUILD_LOCK}>&-  # QEMU must not hold it
-    # vda: the builder's own overlay, vdb: its swap disk, vdc: the image, vdd: the new disk.
+    # The stock scenario's machine (768 MB), so that the builder starts from its booted state: a drive on
+    # the command line would rule a saved state out, so the two disks are plugged in once it runs.
+    "${VM_DIR}/up.sh" "${BUILDER}" stock --mem 768 {CACHED_BUILD_LOCK}>&-  # QEMU must not hold it
+    python3 "${VM_DIR}/qmp.py" "$(guest_dir "${BUILDER}")/qmp.sock" \
+        "blockdev-add={\"driver\":\"raw\",\"node-name\":\"bootsrc\",\"read-only\":true,\"file\":{\"driver\":\"file\",\"filename\":\"${IMAGE_DIR}/rootfs.raw\",\"read-only\":true}}" \
+        'device_add={"driver":"virtio-blk-pci","drive":"bootsrc","id":"bootsrc","serial":"pg-bootsrc"}' \
+        "blockdev-add={\"driver\":\"qcow2\",\"node-name\":\"bootdst\",\"file\":{\"driver\":\"file\",\"filename\":\"${tmp}/disk.qcow2\"}}" \
+        'device_add={"driver":"virtio-blk-pci","drive":"bootdst","id":"bootdst","serial":"pg-bootdst"}' >/dev/null \
+        || die "could not plug the image and the new disk into the builder"
     log "partitioning, copying the root file system, installing GRUB (log: ${tmp}/build.log)"
-    if ! guest_recipe | "${VM_DIR}/ssh.sh" "${BUILDER}" bash -s /dev/vdc /dev/vdd >"${tmp}/build.log" 2>&1; then
+    if ! guest_recipe | "${VM_DIR}/ssh.sh" "${BUILDER}" bash -s /dev/disk/by-id/virtio-pg-bootsrc \
+        /dev/disk/by-id/virtio-pg-bootdst >"${tmp}/build.log" 2>&1; then
         tail -n 30 "${tmp}/build.log" >&2
         die "building the disk in the guest failed"
     fi
