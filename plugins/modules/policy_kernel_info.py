@@ -63,7 +63,7 @@ options:
   units:
     description:
       - Units whose state to read with C(systemctl is-enabled), one call per unit (RV(unit_states)). The
-        C(policygroups.core.policy_kernel) role asks about the unit that mounts the policy hierarchy: installing or
+        C(policygroups.core.policy_kernel) role asks about the unit that mounts the policy hierarchy; installing or
         changing it needs an explicit C(systemctl daemon-reload) only where it is enabled already, as
         C(systemctl enable) reloads systemd itself.
     type: list

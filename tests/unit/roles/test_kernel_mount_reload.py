@@ -97,7 +97,7 @@ def changes(calls: list[str]) -> list[str]:
 # systemd 257 says not-found of a unit file that is not there, older releases print nothing
 @pytest.mark.parametrize("missing", ["not-found", ""])
 def test_a_new_unit_is_enabled_with_the_reload_enable_does_and_no_other(tmp_path: Path, unit: Path,
-                                                                          missing: str) -> None:
+                                                                        missing: str) -> None:
     _out, calls = run_mount(tmp_path, unit, missing)
     assert unit.is_file()
     assert changes(calls) == ["enable"], calls
