@@ -6,11 +6,12 @@
 # real Debian host takes, and the one the policy_kernel role changes.
 #
 # Built without loop devices on this machine: a builder guest starts with the stock kernel
-# (vm/up.sh: from the stock guest's booted state when one fits, as the stock scenario leaves it, else
-# it boots), gets the image read-only and a blank qcow2 plugged in as two more disks (QMP, found in
-# the guest by their serial numbers), and there partitions the blank disk (one primary ext4 partition from 1 MiB, bootable), copies the
-# image's file system onto it, writes /etc/fstab (root by UUID, resolved by systemd) and a GRUB
-# drop-in for a serial console, runs grub-install and update-grub in a chroot, and powers off.
+# (vm/up.sh: from the stock guest's booted state when one fits, as the stock scenario leaves it,
+# else it boots), gets the image read-only and a blank qcow2 plugged in as two more disks (QMP,
+# found in the guest by their serial numbers), and there partitions the blank disk (one primary ext4
+# partition from 1 MiB, bootable), copies the image's file system onto it, writes /etc/fstab (root
+# by UUID, resolved by systemd) and a GRUB drop-in for a serial console, runs grub-install and
+# update-grub in a chroot, and powers off.
 # The disk is then checked (qemu-img check) and its first sector must carry GRUB.
 #
 # Cached under .cache/vm/bootdisks/<sha256 of the image directory and this recipe>/, never
