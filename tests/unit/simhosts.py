@@ -109,6 +109,28 @@ def ansible_playbook(cwd: Path, *args: str, env: dict[str, str] | None = None) -
                           text=True, check=False)
 
 
+ROLE_TASKS_PLAY = """
+- name: {title}
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Run {tasks_from}.yml
+      ansible.builtin.include_role:
+        name: {role}
+        tasks_from: {tasks_from}
+{after}"""
+
+
+def run_role_tasks(tmp_path: Path, role: str, tasks_from: str, variables: dict[str, Any], *, title: str,
+                   after: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one task file of ``role`` (include_role tasks_from) on this machine (ansible_connection: local) with the
+    extra vars ``variables``; ``after`` holds tasks (YAML, indented as a play's) to run after it."""
+    inventory = write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    (tmp_path / "play.yml").write_text(ROLE_TASKS_PLAY.format(title=title, role=role, tasks_from=tasks_from,
+                                                              after=after))
+    return ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), env=env)
+
+
 RESULT_LINE = re.compile(r"^(?:ok|changed|fatal|failed): \[(\S+?)\](?: => |: FAILED! => )(\{.*\})$", re.MULTILINE)
 
 

@@ -8,7 +8,6 @@ machine happens to be.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -20,16 +19,7 @@ import simhosts as sim  # noqa: E402
 
 pytestmark = sim.needs_ansible_playbook
 
-PLAY = """
-- name: The kernel role's guest check
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Run guest_check.yml
-      ansible.builtin.include_role:
-        name: policygroups.core.policy_kernel
-        tasks_from: guest_check
-    - name: Reached only when the host is accepted
+ACCEPTED = """    - name: Reached only when the host is accepted
       ansible.builtin.debug:
         msg: accepted
 """
@@ -46,12 +36,11 @@ def run(tmp_path: Path, virt: str | None, vendor: str | None, set_default: bool 
     dmi.mkdir()
     if vendor is not None:
         (dmi / "sys_vendor").write_text(vendor + "\n")
-    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
-    (tmp_path / "play.yml").write_text(PLAY)
     variables = {"__policy_kernel_detect_virt_command": str(detect), "__policy_kernel_dmi_dir": str(dmi),
                  "__policy_kernel_update_grub": str(tmp_path / "no-update-grub"),
                  "policy_kernel_set_default": set_default}
-    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables))
+    result = sim.run_role_tasks(tmp_path, "policygroups.core.policy_kernel", "guest_check", variables,
+                                title="The kernel role's guest check", after=ACCEPTED)
     return f"rc={result.returncode}\n{result.stdout}"
 
 

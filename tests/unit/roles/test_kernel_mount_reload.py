@@ -12,7 +12,6 @@ records its calls and keeps the unit's enablement in a file; the template writes
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import uuid
@@ -29,17 +28,6 @@ SYSTEM_UNITS = Path("/etc/systemd/system")
 pytestmark = [sim.needs_ansible_playbook,
               pytest.mark.skipif(not SYSTEM_UNITS.is_dir() or not os.access(SYSTEM_UNITS, os.W_OK),
                                  reason="no writable /etc/systemd/system to install a unit in")]
-
-PLAY = """
-- name: The policy_kernel role's mount step
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Run mount.yml
-      ansible.builtin.include_role:
-        name: policygroups.core.policy_kernel
-        tasks_from: mount
-"""
 
 # Answers as systemd does: is-enabled prints the state it is given (not-found, or nothing, for a unit file that is
 # not there) and exits 0 only for an enabled unit; enable makes the unit enabled.
@@ -78,12 +66,11 @@ def run_mount(tmp_path: Path, unit: Path, state: str) -> tuple[str, list[str]]:
     systemctl = bin_dir / "systemctl"
     systemctl.write_text(SYSTEMCTL.format(calls=calls, state=state_file))
     systemctl.chmod(0o755)
-    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
-    (tmp_path / "play.yml").write_text(PLAY)
     env = sim.ansible_env()
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     variables = {"__policy_kernel_mount_unit": unit.name, "__policy_kernel_update_grub": "/nonexistent/update-grub"}
-    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), env=env)
+    result = sim.run_role_tasks(tmp_path, "policygroups.core.policy_kernel", "mount", variables,
+                                title="The policy_kernel role's mount step", env=env)
     out = f"rc={result.returncode}\n{result.stdout}{result.stderr}"
     assert result.returncode == 0, out[-3000:]
     return out, calls.read_text().splitlines() if calls.exists() else []
