@@ -4,7 +4,8 @@
 
 Only reads: the virtual machine (systemd-detect-virt) and the firmware's DMI vendor, whether GRUB boots the host
 and then the root file system's UUID (GRUB's menu entry ids contain it), the running kernel's release and whether
-it has the policy controller, and what `systemctl is-enabled` says of the units asked about. Runs on managed hosts: standard library only, Python 3.9."""
+it has the policy controller, and what `systemctl is-enabled` says of the units asked about. Runs on managed
+hosts: standard library only, Python 3.9."""
 
 from __future__ import annotations
 

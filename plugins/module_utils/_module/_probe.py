@@ -15,6 +15,7 @@ from .._engine._backend import Backend
 from .._engine._errors import PolicyGroupsError
 from .._engine._info import add_stats, host_info, persisted_drift, read_persisted
 from .._engine._io import HostIO
+from ._kernel_host import unit_state
 from ._modcommon import backend_from, systemd_resolver
 
 
@@ -65,11 +66,8 @@ def unit_enabled(module: Any, unit: str, host_root: str | None) -> bool | None:
     anything else it answers is no); None when it cannot be asked (a re-rooted host, no systemctl)."""
     if os.path.normpath(host_root or "/") != "/":
         return None
-    systemctl = module.get_bin_path("systemctl")
-    if not systemctl:
-        return None
-    _rc, out, _err = module.run_command([systemctl, "is-enabled", "--", unit])
-    return out.strip() in ("enabled", "enabled-runtime")
+    state = unit_state(module.run_command, module.get_bin_path("systemctl"), unit)
+    return None if state is None else state in ("enabled", "enabled-runtime")
 
 
 # What the render filter reads of a host's facts (plugins/filter/render.py: _check_host and the result's header).
