@@ -93,7 +93,7 @@ build() {
     # The stock scenario's machine (768 MB), so that the builder starts from its booted state: a drive on
     # the command line would rule a saved state out, so the two disks are plugged in once it runs.
     "${VM_DIR}/up.sh" "${BUILDER}" stock --mem 768 {CACHED_BUILD_LOCK}>&-  # QEMU must not hold it
-    python3 "${VM_DIR}/qmp.py" "$(guest_dir "${BUILDER}")/qmp.sock" \
+    guest_qmp "${BUILDER}" \
         "blockdev-add={\"driver\":\"raw\",\"node-name\":\"bootsrc\",\"read-only\":true,\"file\":{\"driver\":\"file\",\"filename\":\"${IMAGE_DIR}/rootfs.raw\",\"read-only\":true}}" \
         'device_add={"driver":"virtio-blk-pci","drive":"bootsrc","id":"bootsrc","serial":"pg-bootsrc"}' \
         "blockdev-add={\"driver\":\"qcow2\",\"node-name\":\"bootdst\",\"file\":{\"driver\":\"file\",\"filename\":\"${tmp}/disk.qcow2\"}}" \

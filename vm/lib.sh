@@ -36,6 +36,8 @@ SSH_OPTS=(
 )
 
 guest_dir() { printf '%s/%s\n' "${VM_GUESTS}" "$1"; }
+# guest_qmp NAME COMMAND[=JSON]...: QMP commands to the guest's QEMU, in order (vm/qmp.py)
+guest_qmp() { python3 "${VM_DIR}/qmp.py" "$(guest_dir "$1")/qmp.sock" "${@:2}"; }
 
 # guest_alive NAME: the QEMU process this harness started for NAME is still running.
 guest_alive() {

@@ -242,7 +242,7 @@ state_key() {
     } | sha256sum | cut -c1-16
 }
 
-qmp() { python3 "${VM_DIR}/qmp.py" "${DIR}/qmp.sock" "$@"; }
+qmp() { guest_qmp "${NAME}" "$@"; }
 
 # save_state: pause the guest that just came up, keep its disks as they are now (the root overlay becomes the
 # read-only backing file of a new one the guest goes on writing to; the swap disk is copied), write its RAM
