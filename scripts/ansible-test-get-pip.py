@@ -3,20 +3,41 @@
 ansible-test creates its sanity-test virtualenvs without pip and then runs a cached ``get-pip`` script
 with pip's install arguments (for example ``--disable-pip-version-check pip==25.2 --no-setuptools``).
 That host is not a package index and may be unreachable, so scripts/test-static.sh places this file in
-ansible-test's cache instead: it bootstraps pip from the interpreter's bundled ``ensurepip`` and then
-installs the exact packages requested from the package index, as the real script would.
+ansible-test's cache instead, with the wheel of the pip release ansible-test pins next to it (downloaded
+from the package index once). Like the real script, it runs pip from that wheel to install the packages
+requested: one pip run per virtualenv. Without the wheel it bootstraps pip from the interpreter's bundled
+``ensurepip`` and then installs the packages requested, two pip runs and an uninstall (about 5 s against
+3 s per virtualenv; a sanity run creates about twenty).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 GET_PIP_ONLY_OPTIONS = ("--no-setuptools", "--no-wheel")
 
 
+def pip_wheel(args: list[str], cache: Path) -> Path | None:
+    """The wheel of the pip release that ``args`` pin (``pip==X.Y``) in ``cache``, if it is there."""
+    for arg in args:
+        match = re.fullmatch(r"pip==([0-9][0-9A-Za-z.]*)", arg)
+        if match:
+            wheel = cache / f"pip-{match.group(1)}-py3-none-any.whl"
+            return wheel if wheel.is_file() else None
+    return None
+
+
 def main(argv: list[str]) -> int:
     args = [arg for arg in argv if arg not in GET_PIP_ONLY_OPTIONS]
+    cache = Path(__file__).resolve().parent
+    wheel = pip_wheel(args, cache)
+    if wheel is not None:
+        # pip runs from its own wheel (a zip on sys.path), as get-pip.py runs the pip it embeds
+        return subprocess.run([sys.executable, str(wheel / "pip"), "install", "--find-links", str(cache),
+                               *args], check=False).returncode
     subprocess.run([sys.executable, "-m", "ensurepip", "--default-pip"], check=True,
                    stdout=subprocess.DEVNULL)
     return subprocess.run([sys.executable, "-m", "pip", "install", *args], check=False).returncode

@@ -77,9 +77,14 @@ import re, ansible_test._internal.python_requirements as r
 print(re.search(r"pip='([0-9.]+)'", open(r.__file__).read()).group(1))
 PY
 ) || return 1
-    mkdir -p "$repo/.cache/ansible-test-home/.ansible/test/cache"
-    cp "$repo/scripts/ansible-test-get-pip.py" \
-        "$repo/.cache/ansible-test-home/.ansible/test/cache/get_pip_${pipver//./_}.py"
+    local cache="$repo/.cache/ansible-test-home/.ansible/test/cache"
+    mkdir -p "$cache"
+    cp "$repo/scripts/ansible-test-get-pip.py" "$cache/get_pip_${pipver//./_}.py"
+    # the wheel the stand-in runs pip from (without it, it falls back to ensurepip: slower, same result)
+    if [[ ! -f "$cache/pip-${pipver}-py3-none-any.whl" ]]; then
+        "$svenv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+            --dest "$cache" "pip==${pipver}" >&2 || echo "sanity: no pip ${pipver} wheel: bootstrapping with ensurepip" >&2
+    fi
     echo "$svenv"
 }
 
