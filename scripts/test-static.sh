@@ -46,11 +46,13 @@ stage_units() {
 
 stage_types() {
     # mypy --strict (.mypy.ini) over every plugin package, resolved through the collections path; then the
-    # experiment tools (scripts/experiment.py, experiments/), which import the collection the same way.
+    # experiment tools (scripts/experiment.py, experiments/), which import the collection the same way, and the
+    # scripts of the tests and CI written in Python.
     (cd "$repo/.cache/collections" && mypy --config-file "$repo/.mypy.ini" --cache-dir "$repo/.cache/mypy" \
         -p ansible_collections.policygroups.core.plugins) || return 1
     (cd "$repo" && MYPYPATH="$repo/.cache/collections:$repo/experiments" mypy --config-file "$repo/.mypy.ini" \
-        --cache-dir "$repo/.cache/mypy" scripts/experiment.py experiments/report.py experiments/sampler.py)
+        --cache-dir "$repo/.cache/mypy" scripts/experiment.py experiments/report.py experiments/sampler.py \
+        scripts/ansible-test-get-pip.py .ci/speed.py)
 }
 
 # shellcheck source=scripts/lib/apt.sh

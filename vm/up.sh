@@ -379,6 +379,10 @@ ssh_answers() { ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 tru
 
 # elapsed T0 T1: the seconds between two ${EPOCHREALTIME} readings, to a tenth.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }'; }
+# record_start SECONDS restored|cold: one line per guest start in ${VM_CACHE}/starts.log (when, guest, seconds
+# from the request to SSH, waits for the boot lock included; how), for the CI run's summary (.ci/speed.py);
+# appends of one short line do not mix.
+record_start() { printf '%s %s %s %s\n' "$(date +%s)" "${NAME}" "$1" "$2" >>"${VM_CACHE}/starts.log" || true; }
 
 key=$(ssh_key)
 t_asked=${EPOCHREALTIME}
@@ -457,7 +461,9 @@ if [[ -n "${STATE_DIR}" ]]; then
         ensure_swap
         install_zipcache
         watch_reboots
-        log "${NAME}: up in $(elapsed "${t_asked}" "${EPOCHREALTIME}") (restored: ${RESTORE_TIMES})"
+        up=$(elapsed "${t_asked}" "${EPOCHREALTIME}")
+        log "${NAME}: up in ${up} (restored: ${RESTORE_TIMES})"
+        record_start "${up% s}" restored
         exit 0
     fi
     tail -n 20 "${DIR}/console.log" "${DIR}/qemu.err" >&2 2>/dev/null || true
@@ -513,6 +519,8 @@ for (( try = 1; try <= BOOT_TRIES; try++ )); do
     kill_guest
 done
 log "${NAME}: up in $((SECONDS - t0)) s"
+up=$(elapsed "${t_asked}" "${EPOCHREALTIME}")
+record_start "${up% s}" cold
 # Wait for start-up to finish (swap on, every unit started): SSH can answer before that, and a state saved then
 # would hand every guest restored from it a start-up still under way.
 ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 'timeout 180 systemctl is-system-running --wait' \
