@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the operator-speed numbers of one CI run next to the numbers before that work and its goals.
 
 Usage: .ci/speed.py LOG_DIR STARTS_LOG SINCE TOTAL_SECONDS
