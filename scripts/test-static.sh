@@ -82,10 +82,18 @@ PY
     local cache="$repo/.cache/ansible-test-home/.ansible/test/cache"
     mkdir -p "$cache"
     cp "$repo/scripts/ansible-test-get-pip.py" "$cache/get_pip_${pipver//./_}.py"
-    # the wheel the stand-in runs pip from (without it, it falls back to ensurepip: slower, same result)
-    if [[ ! -f "$cache/pip-${pipver}-py3-none-any.whl" ]]; then
-        "$svenv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
-            --dest "$cache" "pip==${pipver}" >&2 || echo "sanity: no pip ${pipver} wheel: bootstrapping with ensurepip" >&2
+    # the wheel the stand-in runs pip from (without it, it falls back to ensurepip: slower, same result); put in
+    # place only once downloaded whole and readable, so that a broken download is not used by every later run
+    local wheel="pip-${pipver}-py3-none-any.whl" tmp
+    if [[ ! -f "$cache/$wheel" ]]; then
+        tmp=$(mktemp -d "$cache/.pip-wheel.XXXXXX")
+        if "$svenv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+                --dest "$tmp" "pip==${pipver}" >&2 && "$svenv/bin/python" -m zipfile -t "$tmp/$wheel" >/dev/null; then
+            mv "$tmp/$wheel" "$cache/$wheel"
+        else
+            echo "sanity: no pip ${pipver} wheel: bootstrapping with ensurepip" >&2
+        fi
+        rm -rf "$tmp"
     fi
     echo "$svenv"
 }

@@ -74,6 +74,15 @@ def test_the_table_from_logs_and_what_is_missing(speed: ModuleType, tmp_path: Pa
     assert "median 4.5 s, 3.5-6.0 s (3)" in out
     assert "257 s" in out
     # no test-fleet log: its rows say so, no cold boot either
-    fleet = [line for line in out.splitlines() if "rollout" in line]
-    assert len(fleet) == 2 and all("  -  " in line for line in fleet)
+    fleet = [line for line in out.splitlines() if "rollout" in line or "cold boot" in line]
+    assert len(fleet) == 3 and all("  -  " in line for line in fleet)
     assert speed.main(["only", "two"]) == 2
+
+
+def test_a_log_older_than_the_run_is_not_this_runs(speed: ModuleType, tmp_path: Path) -> None:
+    log = tmp_path / "test-policyfs.log"
+    log.write_text(POLICYFS_LOG)
+    mtime = int(log.stat().st_mtime)
+    assert speed.read(tmp_path, "test-policyfs", mtime) is not None
+    assert speed.read(tmp_path, "test-policyfs", mtime + 10) is None
+    assert speed.read(tmp_path, "test-fleet", 0) is None
