@@ -16,7 +16,10 @@
 #   c. policy_kernel_reboot_ok=true: the role's handler reboots; afterwards the guest runs the reference
 #      release, booted by GRUB (BOOT_IMAGE on the command line), the hierarchy is mounted by the role's
 #      unit at boot, policy.abi_version is 1 and the role's own ABI check passed.
-#   d. the same run again reports changed=0 and does not reboot.
+#   d. the same run again reports changed=0 and does not reboot, and skips the tasks that install files and enable
+#      the unit (the probe found them as wanted).
+#   e. a line added to GRUB's settings, the modes of the configuration and the unit, and the unit disabled by hand
+#      are put back by the next run, without a reboot.
 # The guest is stopped at the end whatever happens (vm/down.sh: by the PID vm/up.sh recorded).
 # POLICY_KERNEL_DIR=DIR uses an existing kernel/build.sh result instead of calling kernel/build.sh.
 # Logs: .cache/test-kernel-role/ (one ansible-playbook log per step; the console log is kept by
@@ -39,6 +42,12 @@ cleanup() { vm/down.sh "${guest}" >/dev/null 2>&1 || true; }
 steps_begin
 
 in_guest() { vm/ssh.sh "${guest}" "$@"; }
+# The tasks that install the role's files and enable its unit: skipped on a converged host (step d), run where a
+# file or the unit was changed by hand (step e).
+install_tasks=("Install the kernel image and its configuration"
+               "Configure GRUB for the policy kernel (root= without an initramfs, and the default entry)"
+               "Install the unit that mounts the policy hierarchy at boot"
+               "Enable the mount at boot (and mount now where the running kernel has the controller)")
 
 prepare() {
     if [[ -z "${POLICY_KERNEL_DIR:-}" ]]; then
@@ -216,7 +225,41 @@ step_idempotent() {
     [[ "$(recap "${log}" changed)" == 0 ]] || fail "the second run changed: $(changed_tasks "${log}" | paste -sd ';')"
     [[ "$(recap "${log}" failed)" == 0 ]] || fail "the second run failed"
     [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the second run rebooted"
-    say "second run: changed=0, no reboot"
+    # The probe read the installed files and the unit: what the host has as wanted costs no module run
+    local task
+    for task in "${install_tasks[@]}"; do
+        [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${task}")" == skipping ]] \
+            || fail "the second run ran '${task}' although the host had it as wanted"
+    done
+    say "second run: changed=0, no reboot; $(recap "${log}" ok) tasks ok, the ${#install_tasks[@]} install tasks skipped"
+}
+
+# What the role installs, changed by hand on the converged host, is put back by the next run, which skips only
+# what the probe found as wanted: a line added to GRUB's settings (update-grub runs again), the configuration
+# and the mount unit made unreadable to others, the unit disabled.
+step_repair() {
+    local boot_before log=${work}/e-repair.log before after
+    local files=("/boot/config-${release}" /etc/default/grub.d/policygroups-kernel.cfg
+                 /etc/systemd/system/policygroups-hierarchy.service)
+    local state="stat -c '%n %a %U:%G' ${files[*]}; sha256sum ${files[*]}; systemctl is-enabled ${files[2]##*/}"
+    boot_before=$(in_guest cat /proc/sys/kernel/random/boot_id)
+    before=$(in_guest "${state}")
+    in_guest "echo '# changed by hand' >>${files[1]} && chmod 0600 ${files[0]} ${files[2]} \
+              && systemctl disable --quiet ${files[2]##*/}"
+    run_role "${log}" -e policy_kernel_reboot_ok=true
+    [[ "$(recap "${log}" failed)" == 0 ]] || fail "the repairing run failed"
+    local changed task
+    changed=$(changed_tasks "${log}")
+    for task in "${install_tasks[@]}" "Update the bootloader"; do
+        grep -qxF "policygroups.core.policy_kernel : ${task}" <<<"${changed}" \
+            || fail "the repairing run did not change '${task}': $(paste -sd ';' <<<"${changed}")"
+    done
+    after=$(in_guest "${state}")
+    [[ "${after}" == "${before}" ]] || { diff <(echo "${before}") <(echo "${after}") || true
+                                         fail "the files or the unit differ from before they were changed (diff above)"; }
+    [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the repairing run rebooted"
+    check_grub_menu
+    say "repaired: $(paste -sd ';' <<<"${changed}" | sed 's/policygroups.core.policy_kernel : //g')"
 }
 
 step "prepare (venv, kernel, image, boot disk)" prepare
@@ -225,3 +268,4 @@ step "a. check mode changes nothing" step_check_mode
 step "b. install, reboot_ok=false: no reboot" step_install_no_reboot
 step "c. reboot_ok=true: handler reboots, verify" step_reboot
 step "d. second run: changed=0" step_idempotent
+step "e. files changed by hand are put back" step_repair

@@ -12,7 +12,8 @@ description:
   - Reads, and changes nothing - whether the host is a virtual machine (C(systemd-detect-virt --vm)) and its
     firmware's DMI vendor, whether GRUB boots it (C(update-grub) and GRUB's configuration) and then the root file
     system's UUID (C(findmnt); GRUB's menu entry ids contain it), the running kernel's release, whether that kernel
-    has the policy controller (C(/proc/cgroups)), and whether the task runs in check mode.
+    has the policy controller (C(/proc/cgroups)), the state of the units and the digest of the files asked about,
+    and whether the task runs in check mode.
   - The C(policygroups.core.policy_kernel) role runs it once before it changes anything, and again only after its
     own reboot.
   - RV(check_mode) is the task's own mode, also where a play, a block or an include set C(check_mode), which the
@@ -62,12 +63,21 @@ options:
     default: findmnt
   units:
     description:
-      - Units whose state to read with C(systemctl is-enabled), one call per unit (RV(unit_states)). The
-        C(policygroups.core.policy_kernel) role asks about the unit that mounts the policy hierarchy; installing or
-        changing it needs an explicit C(systemctl daemon-reload) only where it is enabled already, as
-        C(systemctl enable) reloads systemd itself.
+      - Units whose state to read with C(systemctl is-enabled) and C(systemctl is-active), one call per unit and
+        question (RV(unit_states), RV(unit_active)). The C(policygroups.core.policy_kernel) role asks about the unit
+        that mounts the policy hierarchy: installing or changing it needs an explicit C(systemctl daemon-reload) only
+        where it is enabled already, as C(systemctl enable) reloads systemd itself, and a unit enabled and active
+        whose file stayed as it was needs no module run at all.
     type: list
     elements: str
+    default: []
+  files:
+    description:
+      - Files whose SHA-256 digest, mode and owner to read (RV(files)). The C(policygroups.core.policy_kernel) role
+        asks about the files it installs (the kernel image and its configuration, GRUB's settings, the mount unit),
+        and leaves out the module runs that would install a file the host already has as wanted.
+    type: list
+    elements: path
     default: []
   systemctl:
     description:
@@ -146,6 +156,21 @@ unit_states:
   returned: when O(units) is not empty
   type: dict
   sample: {"policygroups-hierarchy.service": "enabled"}
+files:
+  description:
+    - For each file of O(files), its C(sha256) digest, C(mode) (four octal digits), C(uid) and C(gid); V(null) where
+      it is missing, is not a regular file (a symbolic link is not followed) or cannot be read.
+  returned: when O(files) is not empty
+  type: dict
+  sample: {"/boot/config-6.12.118-policy": {"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+           "mode": "0644", "uid": 0, "gid": 0}, "/boot/vmlinuz-6.12.118-policy": null}
+unit_active:
+  description:
+    - For each unit of O(units), what C(systemctl is-active) printed (V(active), V(inactive), V(failed), ...), V(null)
+      where there is no C(systemctl) to ask.
+  returned: when O(units) is not empty
+  type: dict
+  sample: {"policygroups-hierarchy.service": "active"}
 check_mode:
   description:
     - Whether this task ran in check mode.
@@ -171,6 +196,7 @@ def main() -> None:
             "grub_config": {"type": "path", "default": "/boot/grub/grub.cfg"},
             "findmnt": {"type": "str", "default": "findmnt"},
             "units": {"type": "list", "elements": "str", "default": []},
+            "files": {"type": "list", "elements": "path", "default": []},
             "systemctl": {"type": "str", "default": "systemctl"},
         },
         supports_check_mode=True,
@@ -196,7 +222,8 @@ def main() -> None:
                                 update_grub=params["update_grub"], grub_config=params["grub_config"],
                                 findmnt=findmnt,
                                 findmnt_missing=f"{params['findmnt']} is not installed or not executable",
-                                systemctl=command(params["systemctl"]), units=params["units"])
+                                systemctl=command(params["systemctl"]), units=params["units"],
+                                files=params["files"])
     except KernelHostError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, check_mode=module.check_mode, **host.as_result())

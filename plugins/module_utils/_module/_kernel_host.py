@@ -4,12 +4,15 @@
 
 Only reads: the virtual machine (systemd-detect-virt) and the firmware's DMI vendor, whether GRUB boots the host
 and then the root file system's UUID (GRUB's menu entry ids contain it), the running kernel's release and whether
-it has the policy controller, and what `systemctl is-enabled` says of the units asked about. Runs on managed
+it has the policy controller, what `systemctl is-enabled` says of the units asked about, and the digest, mode and
+owner of the files the role installs (so that a converged host needs no module run per file). Runs on managed
 hosts: standard library only, Python 3.9."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -33,12 +36,18 @@ class KernelHost:
     release: str
     policy_controller: bool
     unit_states: Optional[dict[str, Optional[str]]] = None  # asked units: is-enabled's answer, None: no systemctl
+    unit_active: Optional[dict[str, Optional[str]]] = None  # asked units: is-active's answer, None: no systemctl
+    files: Optional[dict[str, Optional[dict[str, object]]]] = None  # asked files: file_digest()
 
     def as_result(self) -> dict[str, object]:
         result: dict[str, object] = {"virt": self.virt, "vendor": self.vendor, "bootloader": self.bootloader,
                                      "release": self.release, "policy_controller": self.policy_controller}
         if self.unit_states is not None:
             result["unit_states"] = self.unit_states
+        if self.unit_active is not None:
+            result["unit_active"] = self.unit_active
+        if self.files is not None:
+            result["files"] = self.files
         if self.root_uuid is not None:
             result["root_uuid"] = self.root_uuid
         if self.root_uuid_error is not None:
@@ -64,25 +73,53 @@ def has_policy_controller(proc_cgroups: str) -> bool:
     return any(line.split()[0] == "policy" for line in lines if line.strip() and not line.startswith("#"))
 
 
-def unit_state(run: Runner, systemctl: Optional[str], unit: str) -> Optional[str]:
-    """What ``systemctl is-enabled`` answers for ``unit`` (enabled, disabled, not-found, ...; '' where it prints
-    nothing, as older systemd releases do for a unit file that is not there), None where there is no
-    systemctl to ask. One unit per call: as such a release prints nothing for a missing unit, the answers of several
+def file_digest(path: str) -> Optional[dict[str, object]]:
+    """``{sha256, mode, uid, gid}`` of the regular file at ``path`` (mode as four octal digits, as Ansible's file
+    modules take it); None where there is none or it cannot be read. A symbolic link is not followed and counts as
+    no file: what a role compares with it is then installed as before, by the module that installs it."""
+    try:
+        # O_NONBLOCK: a FIFO in its place must not hang the probe (it is no regular file, below)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        digest = hashlib.sha256()
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return {"sha256": digest.hexdigest(), "mode": f"{stat.S_IMODE(info.st_mode):04o}", "uid": info.st_uid,
+            "gid": info.st_gid}
+
+
+def unit_state(run: Runner, systemctl: Optional[str], unit: str, question: str = "is-enabled") -> Optional[str]:
+    """What ``systemctl is-enabled`` (or ``question``, is-active) answers for ``unit`` (enabled, disabled, not-found,
+    ...; '' where it prints nothing, as older systemd releases do for a unit file that is not there), None where there
+    is no systemctl to ask. One unit per call: as such a release prints nothing for a missing unit, the answers of several
     units in one call could not be told apart."""
     if systemctl is None:
         return None
-    lines = run([systemctl, "is-enabled", "--", unit])[1].splitlines()
+    lines = run([systemctl, question, "--", unit])[1].splitlines()
     return lines[0].strip() if lines else ""
 
 
 def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, update_grub: str, grub_config: str,
                      findmnt: Optional[str], findmnt_missing: str = "findmnt is not installed",
                      proc_cgroups: Optional[str] = None, systemctl: Optional[str] = None,
-                     units: Sequence[str] = ()) -> KernelHost:
+                     units: Sequence[str] = (), files: Sequence[str] = ()) -> KernelHost:
     """Read the host. ``detect_virt``, ``findmnt`` and ``systemctl`` are the resolved commands (None: not usable,
     and then ``findmnt_missing`` says why for findmnt). A root file system's UUID that cannot be read is no error
     here: only installing a kernel for GRUB needs it (the role checks), a rollback does not. ``units``: the units
-    whose state to read (unit_states; not read when empty)."""
+    whose state to read (unit_states, unit_active; not read when empty); ``files``: the files whose digest, mode and
+    owner to read (files; not read when empty)."""
     virt = ""
     if detect_virt is not None:
         # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
@@ -102,4 +139,6 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
     return KernelHost(virt=virt, vendor=vendor, bootloader="grub" if grub else "none", root_uuid=root_uuid,
                       root_uuid_error=error, release=os.uname().release,
                       policy_controller=has_policy_controller(proc_cgroups or PROC_CGROUPS),
-                      unit_states={unit: unit_state(run, systemctl, unit) for unit in units} if units else None)
+                      unit_states={u: unit_state(run, systemctl, u) for u in units} if units else None,
+                      unit_active={u: unit_state(run, systemctl, u, "is-active") for u in units} if units else None,
+                      files={path: file_digest(path) for path in files} if files else None)

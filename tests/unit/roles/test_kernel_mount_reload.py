@@ -13,6 +13,7 @@ records its calls and keeps the unit's enablement in a file; the template writes
 from __future__ import annotations
 
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ case $1 in
     state=$(cat "{state}" 2>/dev/null)
     [ -n "$state" ] && echo "$state"
     [ "$state" = enabled ] ;;
+  is-active) echo active ;;
   show) printf 'Id=%s\\nLoadState=loaded\\nActiveState=inactive\\nSubState=dead\\n' "$2" ;;
   enable) echo enabled >"{state}" ;;
   daemon-reload|start) ;;
@@ -76,6 +78,13 @@ def run_mount(tmp_path: Path, unit: Path, state: str) -> tuple[str, list[str]]:
     return out, calls.read_text().splitlines() if calls.exists() else []
 
 
+def task_status(out: str, task: str) -> str:
+    """The status (ok, changed, skipping, ...) the role's task ``task`` reported in ``out``."""
+    _before, _sep, rest = out.partition(f"TASK [policygroups.core.policy_kernel : {task}]")
+    found = re.search(r"^([a-z]+): \[", rest.partition("\nTASK [")[0], re.MULTILINE)
+    return found.group(1) if found else ""
+
+
 def changes(calls: list[str]) -> list[str]:
     """The calls that change systemd's state (what the role's probe and the module only read is left out)."""
     return [call.split()[0] for call in calls if call.split()[0] in ("daemon-reload", "enable", "start")]
@@ -107,8 +116,28 @@ def test_a_changed_unit_that_is_enabled_gets_the_explicit_reload(tmp_path: Path,
 def test_an_unchanged_enabled_unit_is_left_alone(tmp_path: Path, unit: Path) -> None:
     run_mount(tmp_path, unit, "")
     content = unit.read_text()
-    _out, calls = run_mount(tmp_path, unit, "enabled")
+    out, calls = run_mount(tmp_path, unit, "enabled")
     assert changes(calls) == [] and unit.read_text() == content, calls
+    # and without a module run for it: the probe read the unit's digest, mode and state, so neither the template
+    # (stat, then file) nor systemd_service (systemctl show) ran; only the probe asked systemctl
+    assert [call.split()[0] for call in calls] == ["is-enabled", "is-active"], calls
+    for task in ("Install the unit that mounts the policy hierarchy at boot",
+                 "Enable the mount at boot (and mount now where the running kernel has the controller)"):
+        assert task_status(out, task) == "skipping", out[-3000:]
+
+
+@pytest.mark.parametrize("change", ["mode", "content"])
+def test_a_unit_changed_by_hand_is_put_back(tmp_path: Path, unit: Path, change: str) -> None:
+    # the probe's digest and mode of the unit decide whether the template runs: a later run repairs either
+    run_mount(tmp_path, unit, "")
+    content = unit.read_text()
+    if change == "mode":
+        unit.chmod(0o600)
+    else:
+        unit.write_text(content + "# changed by hand\n")
+    _out, calls = run_mount(tmp_path, unit, "enabled")
+    assert unit.read_text() == content and unit.stat().st_mode & 0o777 == 0o644
+    assert changes(calls) == ["daemon-reload"], calls  # enabled already: the explicit reload, once
 
 
 def test_a_unit_whose_state_cannot_be_read_gets_the_explicit_reload(tmp_path: Path, unit: Path) -> None:

@@ -5,6 +5,7 @@ The module runs in-process with its commands and files pointed at fakes in a tem
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -153,17 +154,22 @@ def test_unit_states_come_from_systemctl_is_enabled(host: dict[str, Any], tmp_pa
     # one call could not be told apart); such a unit is "", not a failure
     asked = tmp_path / "asked"
     host["systemctl"] = script(tmp_path / "systemctl", f"""echo "$*" >>{asked}
-[ "$1 $2" = "is-enabled --" ] || exit 64
-case $3 in
-  on.service) echo enabled ;;
-  off.service) echo disabled; exit 1 ;;
-  *) echo "Failed to get unit file state for $3: No such file or directory" >&2; exit 1 ;;
+[ "$2" = "--" ] || exit 64
+case $1:$3 in
+  is-enabled:on.service) echo enabled ;;
+  is-enabled:off.service) echo disabled; exit 1 ;;
+  is-enabled:*) echo "Failed to get unit file state for $3: No such file or directory" >&2; exit 1 ;;
+  is-active:on.service) echo active ;;
+  is-active:*) echo inactive; exit 3 ;;
+  *) exit 64 ;;
 esac""")
-    result = run({**host, "units": ["on.service", "off.service", "new.service"]}, capsys, check_mode)
+    units = ["on.service", "off.service", "new.service"]
+    result = run({**host, "units": units}, capsys, check_mode)
     assert not result.get("failed") and not result["changed"], result
     assert result["unit_states"] == {"on.service": "enabled", "off.service": "disabled", "new.service": ""}
-    assert asked.read_text().splitlines() == [f"is-enabled -- {unit}" for unit in ("on.service", "off.service",
-                                                                                   "new.service")]
+    assert result["unit_active"] == {"on.service": "active", "off.service": "inactive", "new.service": "inactive"}
+    assert asked.read_text().splitlines() == ([f"is-enabled -- {unit}" for unit in units]
+                                              + [f"is-active -- {unit}" for unit in units])
 
 
 @pytest.mark.parametrize("systemctl", ["by-path", "by-name"])
@@ -173,4 +179,31 @@ def test_unit_states_without_systemctl_are_unknown(host: dict[str, Any], tmp_pat
     host["systemctl"] = {"by-path": str(tmp_path / "no-systemctl"), "by-name": "no-such-systemctl-anywhere"}[systemctl]
     result = run({**host, "units": ["on.service"]}, capsys)
     assert not result.get("failed"), result
-    assert result["unit_states"] == {"on.service": None}
+    assert result["unit_states"] == {"on.service": None} and result["unit_active"] == {"on.service": None}
+
+
+def test_files_are_read_only_when_asked(host: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert "files" not in run(host, capsys)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_files_digest_mode_and_owner(host: dict[str, Any], tmp_path: Path, check_mode: bool,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # what the role compares with the controller's digest of a file it would install: a regular file's digest, mode
+    # and owner; no file, or no regular file (a symbolic link is not followed, a FIFO is not opened for long), is null
+    regular, private = tmp_path / "vmlinuz", tmp_path / "config"
+    regular.write_bytes(b"kernel image\n" * 100_000)  # more than one read
+    regular.chmod(0o644)
+    private.write_text("CONFIG_CGROUP_POLICY=y\n")
+    private.chmod(0o600)
+    (tmp_path / "link").symlink_to(regular)
+    os.mkfifo(tmp_path / "fifo")
+    paths = [str(tmp_path / name) for name in ("vmlinuz", "config", "link", "fifo", "missing")]
+    paths.append(str(tmp_path))  # a directory
+    result = run({**host, "files": paths}, capsys, check_mode)
+    assert not result.get("failed") and not result["changed"], result
+    owner = {"uid": os.getuid(), "gid": os.getgid()}
+    assert result["files"] == {
+        paths[0]: {"sha256": hashlib.sha256(regular.read_bytes()).hexdigest(), "mode": "0644", **owner},
+        paths[1]: {"sha256": hashlib.sha256(b"CONFIG_CGROUP_POLICY=y\n").hexdigest(), "mode": "0600", **owner},
+        paths[2]: None, paths[3]: None, paths[4]: None, paths[5]: None}
