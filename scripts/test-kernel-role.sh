@@ -17,7 +17,7 @@
 #      release, booted by GRUB (BOOT_IMAGE on the command line), the hierarchy is mounted by the role's
 #      unit at boot, policy.abi_version is 1 and the role's own ABI check passed.
 #   d. the same run again reports changed=0 and does not reboot, and skips the tasks that install files and enable
-#      the unit (the probe found them as wanted).
+#      the unit (the probe found them as wanted) and those that read GRUB's menu and the ABI version (the probe did).
 #   e. a line added to GRUB's settings, the modes of the configuration and the unit, and the unit disabled by hand
 #      are put back by the next run, without a reboot.
 # The guest is stopped at the end whatever happens (vm/down.sh: by the PID vm/up.sh recorded).
@@ -48,6 +48,8 @@ install_tasks=("Install the kernel image and its configuration"
                "Configure GRUB for the policy kernel (root= without an initramfs, and the default entry)"
                "Install the unit that mounts the policy hierarchy at boot"
                "Enable the mount at boot (and mount now where the running kernel has the controller)")
+# What the probe read too, read again only where the run changed it since (step d: skipped)
+read_tasks=("Read GRUB's generated menu" "Read the policy ABI version")
 
 prepare() {
     if [[ -z "${POLICY_KERNEL_DIR:-}" ]]; then
@@ -225,13 +227,14 @@ step_idempotent() {
     [[ "$(recap "${log}" changed)" == 0 ]] || fail "the second run changed: $(changed_tasks "${log}" | paste -sd ';')"
     [[ "$(recap "${log}" failed)" == 0 ]] || fail "the second run failed"
     [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the second run rebooted"
-    # The probe read the installed files and the unit: what the host has as wanted costs no module run
+    # The probe read the installed files, the unit, GRUB's menu and the ABI version: what the host has as wanted,
+    # and what nothing changed since the probe, costs no module run
     local task
-    for task in "${install_tasks[@]}"; do
+    for task in "${install_tasks[@]}" "${read_tasks[@]}"; do
         [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${task}")" == skipping ]] \
-            || fail "the second run ran '${task}' although the host had it as wanted"
+            || fail "the second run ran '${task}' although the probe had read what it needs"
     done
-    say "second run: changed=0, no reboot; $(recap "${log}" ok) tasks ok, the ${#install_tasks[@]} install tasks skipped"
+    say "second run: changed=0, no reboot; $(recap "${log}" ok) tasks ok, the install tasks and the reads skipped"
 }
 
 # What the role installs, changed by hand on the converged host, is put back by the next run, which skips only
@@ -254,6 +257,8 @@ step_repair() {
         grep -qxF "policygroups.core.policy_kernel : ${task}" <<<"${changed}" \
             || fail "the repairing run did not change '${task}': $(paste -sd ';' <<<"${changed}")"
     done
+    [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${read_tasks[0]}")" == ok ]] \
+        || fail "GRUB's menu was not read again after update-grub rewrote it"
     after=$(in_guest "${state}")
     [[ "${after}" == "${before}" ]] || { diff <(echo "${before}") <(echo "${after}") || true
                                          fail "the files or the unit differ from before they were changed (diff above)"; }

@@ -19,13 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ansible.plugins.action import ActionBase
 from ansible.plugins.filter.core import to_nice_json
 
 import ansible_collections.policygroups.core.plugins.module_utils as module_utils_package
+from ansible_collections.policygroups.core.plugins.filter.lookalike_vars import lookalike_vars
 from ansible_collections.policygroups.core.plugins.filter.render import RenderError, render
 from ansible_collections.policygroups.core.plugins.module_utils._engine._backend import BACKEND_CHOICES, DEFAULT_POLICY_ROOT
 from ansible_collections.policygroups.core.plugins.module_utils._engine._members import MISSING_CHOICES
@@ -67,7 +68,33 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "missing_members": {"type": "str", "default": "fail", "choices": list(MISSING_CHOICES)},
     "restart_units": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": True},
+    "check_vars": {"type": "dict", "options": {
+        "settings": {"type": "list", "elements": "str", "default": []},
+        "ignore": {"type": "list", "elements": "str", "default": []},
+        "swap_devices": {"type": "bool", "default": False},
+    }},
+    "vars_only": {"type": "bool", "default": False},
 }
+
+
+def refusals(args: Mapping[str, Any], varnames: Iterable[str]) -> list[str]:
+    """Why the host's variables must not be used, before anything is read or written (empty: they may): a name that
+    looks like the collection's but is not, purge on an absent document, swap devices on a host tree."""
+    found: list[str] = []
+    check = args["check_vars"]
+    if check is not None:
+        lookalikes = lookalike_vars(varnames, check["settings"], ignore=check["ignore"])
+        if lookalikes:
+            found += ["variables that look like policygroups.core variables but are not (a typo leaves the document "
+                      "it was meant for absent; list the names you mean in policy_groups_ignore_vars):",
+                      *(item["message"] for item in lookalikes)]
+    if args["purge"] and args["policy_groups"] is None:
+        found.append("policy_groups is not defined for this host and policy_groups_purge is true: that would remove "
+                     "every group. Define policy_groups: [] to mean no groups, or check the name of the variable.")
+    if check is not None and check["swap_devices"] and args["host_root"] not in ("", "/"):
+        found.append("policy_groups_swap_devices runs swapon, swapoff and mkswap, which act on the live host: it "
+                     f"cannot be used with policy_groups_host_root {args['host_root']}")
+    return found
 
 
 def host_facts(info: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,7 +135,13 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        document = {"policy_groups": args["policy_groups"], "policy_swap_tiers": args["policy_swap_tiers"]}
+        refused = refusals(args, task_vars)
+        if refused:
+            return {**result, "failed": True, "changed": False, "msg": refused}
+        if args["vars_only"]:
+            return {**result, "changed": False, "msg": "the host's variables are fine; vars_only: nothing else done"}
+        groups = args["policy_groups"] if args["policy_groups"] is not None else []
+        document = {"policy_groups": groups, "policy_swap_tiers": args["policy_swap_tiers"]}
         facts = args["facts"] if isinstance(args["facts"], Mapping) else None
         try:
             restore = self._restore_files(args)

@@ -48,7 +48,10 @@ attributes:
     details: The tier table, the groups and the persisted document and unit, before and after.
 options:
   policy_groups:
-    description: The fleet document's C(policy_groups).
+    description:
+      - The fleet document's C(policy_groups). Not given means the host has no document, which is not an empty one
+        - with O(purge) the host is refused before anything is read or written, as that would remove every group;
+        without, it is rendered as no groups.
     type: raw
   policy_swap_tiers:
     description: The fleet document's C(policy_swap_tiers); null leaves the host's tier table unmanaged.
@@ -119,6 +122,35 @@ options:
         type: list
         elements: path
         default: []
+  check_vars:
+    description:
+      - Check the host's variables on the controller before anything else, and fail the host, naming each, where
+        one looks like the collection's but is not (C(policy_group) for C(policy_groups): the document it was meant
+        for would be absent), or where swap devices would be managed on a host tree (O(host_root) other than V(/)).
+      - What the C(policy_groups) role runs in the same task, so that a converged host costs no task of its own
+        for it.
+    type: dict
+    suboptions:
+      settings:
+        description: The names of the role's settings, which are the collection's (C(policy_groups_*)).
+        type: list
+        elements: str
+        default: []
+      ignore:
+        description: Variable names to leave alone (the role's C(policy_groups_ignore_vars)).
+        type: list
+        elements: str
+        default: []
+      swap_devices:
+        description: Whether swap devices are to be managed on the host (the role's C(policy_groups_swap_devices)),
+          which act on the live host (C(swapon), C(swapoff), C(mkswap)).
+        type: bool
+        default: false
+  vars_only:
+    description: Check the document's presence and O(check_vars), then stop - no rendering and no module run (the
+      role's C(--tags validate)).
+    type: bool
+    default: false
   tiers_purge:
     description: Remove tiers O(policy_swap_tiers) does not name.
     type: bool

@@ -79,6 +79,13 @@ options:
     type: list
     elements: path
     default: []
+  read_files:
+    description:
+      - Small text files to return (RV(contents)), up to 1 MiB each. The C(policygroups.core.policy_kernel) role
+        reads GRUB's menu and the policy ABI version here, and reads them again only where it changed them since.
+    type: list
+    elements: path
+    default: []
   systemctl:
     description:
       - The C(systemctl) command, by name or by path, that O(units) are asked about. Where it is missing, every
@@ -164,6 +171,13 @@ files:
   type: dict
   sample: {"/boot/config-6.12.118-policy": {"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
            "mode": "0644", "uid": 0, "gid": 0}, "/boot/vmlinuz-6.12.118-policy": null}
+contents:
+  description:
+    - For each file of O(read_files), its text (UTF-8, undecodable bytes replaced); V(null) where it is missing, is
+      not a regular file (a symbolic link is not followed), cannot be read or is larger than 1 MiB.
+  returned: when O(read_files) is not empty
+  type: dict
+  sample: {"/sys/fs/cgroup/policy/policy.abi_version": "1\n"}
 unit_active:
   description:
     - For each unit of O(units), what C(systemctl is-active) printed (V(active), V(inactive), V(failed), ...), V(null)
@@ -197,6 +211,7 @@ def main() -> None:
             "findmnt": {"type": "str", "default": "findmnt"},
             "units": {"type": "list", "elements": "str", "default": []},
             "files": {"type": "list", "elements": "path", "default": []},
+            "read_files": {"type": "list", "elements": "path", "default": []},
             "systemctl": {"type": "str", "default": "systemctl"},
         },
         supports_check_mode=True,
@@ -223,7 +238,7 @@ def main() -> None:
                                 findmnt=findmnt,
                                 findmnt_missing=f"{params['findmnt']} is not installed or not executable",
                                 systemctl=command(params["systemctl"]), units=params["units"],
-                                files=params["files"])
+                                files=params["files"], read_files=params["read_files"])
     except KernelHostError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, check_mode=module.check_mode, **host.as_result())

@@ -38,6 +38,7 @@ class KernelHost:
     unit_states: Optional[dict[str, Optional[str]]] = None  # asked units: is-enabled's answer, None: no systemctl
     unit_active: Optional[dict[str, Optional[str]]] = None  # asked units: is-active's answer, None: no systemctl
     files: Optional[dict[str, Optional[dict[str, object]]]] = None  # asked files: file_digest()
+    contents: Optional[dict[str, Optional[str]]] = None  # asked files: read_small_text()
 
     def as_result(self) -> dict[str, object]:
         result: dict[str, object] = {"virt": self.virt, "vendor": self.vendor, "bootloader": self.bootloader,
@@ -48,6 +49,8 @@ class KernelHost:
             result["unit_active"] = self.unit_active
         if self.files is not None:
             result["files"] = self.files
+        if self.contents is not None:
+            result["contents"] = self.contents
         if self.root_uuid is not None:
             result["root_uuid"] = self.root_uuid
         if self.root_uuid_error is not None:
@@ -100,6 +103,33 @@ def file_digest(path: str) -> Optional[dict[str, object]]:
             "gid": info.st_gid}
 
 
+# What read_small_text() returns at most: GRUB's menu is tens of KiB on a host with many kernels.
+TEXT_LIMIT = 1 << 20
+
+
+def read_small_text(path: str) -> Optional[str]:
+    """The text of the regular file at ``path`` (UTF-8, undecodable bytes replaced), or None where there is none, it
+    cannot be read, or it is larger than TEXT_LIMIT. A symbolic link in the last component is not followed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = b""
+        while len(data) <= TEXT_LIMIT:
+            chunk = os.read(fd, TEXT_LIMIT + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", errors="replace") if len(data) <= TEXT_LIMIT else None
+
+
 def unit_state(run: Runner, systemctl: Optional[str], unit: str, question: str = "is-enabled") -> Optional[str]:
     """What ``systemctl is-enabled`` (or ``question``, is-active) answers for ``unit`` (enabled, disabled, not-found,
     ...; '' where it prints nothing, as older systemd releases do for a unit file that is not there), None where there
@@ -114,12 +144,13 @@ def unit_state(run: Runner, systemctl: Optional[str], unit: str, question: str =
 def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, update_grub: str, grub_config: str,
                      findmnt: Optional[str], findmnt_missing: str = "findmnt is not installed",
                      proc_cgroups: Optional[str] = None, systemctl: Optional[str] = None,
-                     units: Sequence[str] = (), files: Sequence[str] = ()) -> KernelHost:
+                     units: Sequence[str] = (), files: Sequence[str] = (),
+                     read_files: Sequence[str] = ()) -> KernelHost:
     """Read the host. ``detect_virt``, ``findmnt`` and ``systemctl`` are the resolved commands (None: not usable,
     and then ``findmnt_missing`` says why for findmnt). A root file system's UUID that cannot be read is no error
     here: only installing a kernel for GRUB needs it (the role checks), a rollback does not. ``units``: the units
     whose state to read (unit_states, unit_active; not read when empty); ``files``: the files whose digest, mode and
-    owner to read (files; not read when empty)."""
+    owner to read (files; not read when empty); ``read_files``: the small text files to return (contents)."""
     virt = ""
     if detect_virt is not None:
         # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
@@ -141,4 +172,5 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
                       policy_controller=has_policy_controller(proc_cgroups or PROC_CGROUPS),
                       unit_states={u: unit_state(run, systemctl, u) for u in units} if units else None,
                       unit_active={u: unit_state(run, systemctl, u, "is-active") for u in units} if units else None,
-                      files={path: file_digest(path) for path in files} if files else None)
+                      files={path: file_digest(path) for path in files} if files else None,
+                      contents={path: read_small_text(path) for path in read_files} if read_files else None)

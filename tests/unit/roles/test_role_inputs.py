@@ -23,14 +23,14 @@ PLAY = """
 CONVERGED = sim.fleet_document({"name": "latency", "thp": "never"}, {"name": "batch", "ksm": True})
 
 
-def run_role(tmp_path: Path, variables: dict[str, Any], converged: bool = True) -> tuple[Any, Any]:
+def run_role(tmp_path: Path, variables: dict[str, Any], converged: bool = True, *args: str) -> tuple[Any, Any]:
     root = tmp_path / "host"
     kernel = sim.simulated_host(root, converged_to=CONVERGED if converged else None)
     before = sim.host_files(root)
     inventory = sim.write_inventory(tmp_path / "inv.json", {"h1": sim.local_host(root)},
                                     {"policy_groups_persist": False, "policy_groups_validate": False, **variables})
     (tmp_path / "play.yml").write_text(PLAY)
-    run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml")
+    run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", *args)
     assert sim.host_files(root) == before
     return run, kernel
 
@@ -63,4 +63,21 @@ def test_swap_devices_on_a_simulated_host_tree_are_refused(tmp_path: Path) -> No
     run, kernel = run_role(tmp_path, {"policy_groups": [], "policy_groups_swap_devices": [
         {"path": "/dev/zram0", "type": "zram", "size": "1M", "priority": 5}]})
     assert run.returncode != 0 and "policy_groups_swap_devices runs swapon, swapoff and mkswap" in run.stdout
+    assert kernel.groups() == ["batch", "latency"]
+
+
+def test_lookalikes_are_refused_with_validate_alone_and_not_when_it_is_skipped(tmp_path: Path) -> None:
+    # the check is part of the converge task, run as a task of the role's tags would be: --tags validate runs it
+    # (and nothing else on the host), --skip-tags validate leaves it out
+    variables = {"policy_group": [{"name": "latency"}], "policy_groups": []}
+    run, kernel = run_role(tmp_path / "only", variables, True, "--tags", "validate")
+    assert run.returncode != 0 and "policy_group: did you mean policy_groups?" in run.stdout, run.stdout[-3000:]
+    run, kernel = run_role(tmp_path / "skipped", variables, True, "--skip-tags", "validate")
+    assert run.returncode == 0 and "did you mean" not in run.stdout, run.stdout[-3000:]
+    assert kernel.groups() == ["batch", "latency"]
+
+
+def test_purge_on_an_absent_document_is_refused_whatever_the_tags(tmp_path: Path) -> None:
+    run, kernel = run_role(tmp_path, {"policy_groups_purge": True}, True, "--skip-tags", "validate")
+    assert run.returncode != 0 and "policy_groups is not defined for this host" in run.stdout
     assert kernel.groups() == ["batch", "latency"]

@@ -207,3 +207,24 @@ def test_files_digest_mode_and_owner(host: dict[str, Any], tmp_path: Path, check
         paths[0]: {"sha256": hashlib.sha256(regular.read_bytes()).hexdigest(), "mode": "0644", **owner},
         paths[1]: {"sha256": hashlib.sha256(b"CONFIG_CGROUP_POLICY=y\n").hexdigest(), "mode": "0600", **owner},
         paths[2]: None, paths[3]: None, paths[4]: None, paths[5]: None}
+
+
+def test_read_files_returns_small_texts_only(host: dict[str, Any], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # GRUB's menu and the ABI version, read in the probe so that a converged host needs no other module run for them
+    monkeypatch.setattr(_kernel_host, "TEXT_LIMIT", 64)
+    (tmp_path / "abi").write_text("1\n")
+    (tmp_path / "menu").write_bytes(b"menuentry \xff\n")
+    (tmp_path / "big").write_text("x" * 65)
+    (tmp_path / "limit").write_text("y" * 64)
+    (tmp_path / "link").symlink_to(tmp_path / "abi")
+    os.mkfifo(tmp_path / "fifo")
+    names = ["abi", "menu", "big", "limit", "link", "fifo", "missing"]
+    result = run({**host, "read_files": [str(tmp_path / name) for name in names]}, capsys)
+    assert not result.get("failed") and not result["changed"], result
+    assert result["contents"] == {str(tmp_path / "abi"): "1\n", str(tmp_path / "menu"): "menuentry \ufffd\n",
+                                  str(tmp_path / "big"): None, str(tmp_path / "limit"): "y" * 64,
+                                  str(tmp_path / "link"): None, str(tmp_path / "fifo"): None,
+                                  str(tmp_path / "missing"): None}
+    assert "contents" not in run(host, capsys)

@@ -1,0 +1,50 @@
+"""The converge action's refusals of a host's variables, decided on the controller before anything is read or
+written: look-alike names (with check_vars), purge on an absent document (always), swap devices on a host tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ansible_collections.policygroups.core.plugins.action.policy_groups_converge import refusals
+
+SETTINGS = ["policy_groups_purge", "policy_groups_ignore_vars", "policy_groups_swap_devices"]
+
+
+def args(**given: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"policy_groups": [], "purge": False, "host_root": "/",
+                            "check_vars": {"settings": SETTINGS, "ignore": [], "swap_devices": False}}
+    return {**base, **given}
+
+
+def test_nothing_to_refuse() -> None:
+    assert refusals(args(), ["policy_groups", "policy_groups_purge", "inventory_hostname", "policy_groups__web"]) == []
+
+
+def test_lookalikes_are_named_each() -> None:
+    found = refusals(args(), ["policy_group", "policy_swap_tier", "policy_groups_purgee", "inventory_hostname"])
+    assert found[0].startswith("variables that look like policygroups.core variables but are not")
+    assert found[1:] == ["policy_group: did you mean policy_groups?", "policy_groups_purgee: did you mean "
+                         "policy_groups_purge?", "policy_swap_tier: did you mean policy_swap_tiers?"]
+
+
+def test_ignored_names_and_no_check_vars_pass() -> None:
+    assert refusals(args(check_vars={"settings": SETTINGS, "ignore": ["policy_group"], "swap_devices": False}),
+                    ["policy_group"]) == []
+    assert refusals(args(check_vars=None), ["policy_group"]) == []
+
+
+@pytest.mark.parametrize("check_vars", [True, False])
+def test_purge_on_an_absent_document_is_refused_with_or_without_check_vars(check_vars: bool) -> None:
+    given = args(policy_groups=None, purge=True, **({} if check_vars else {"check_vars": None}))
+    assert [r for r in refusals(given, []) if r.startswith("policy_groups is not defined for this host")]
+    assert refusals(args(policy_groups=None, purge=False), []) == []  # absent without purge: no groups
+    assert refusals(args(policy_groups=[], purge=True), []) == []  # empty: no groups, purged on purpose
+
+
+@pytest.mark.parametrize("host_root, refused", [("/", False), ("", False), ("/srv/host", True)])
+def test_swap_devices_only_on_the_live_host(host_root: str, refused: bool) -> None:
+    given = args(host_root=host_root, check_vars={"settings": SETTINGS, "ignore": [], "swap_devices": True})
+    assert bool(refusals(given, [])) is refused
+    assert refusals(args(host_root=host_root), []) == []  # no swap devices: any host root
