@@ -125,8 +125,8 @@ options:
   check_vars:
     description:
       - Check the host's variables on the controller before anything else, and fail the host, naming each, where
-        one looks like the collection's but is not (C(policy_group) for C(policy_groups): the document it was meant
-        for would be absent), or where swap devices would be managed on a host tree (O(host_root) other than V(/)).
+        one looks like the collection's but is not (C(policy_group) for C(policy_groups), which leaves the document
+        it was meant for absent), or where swap devices would be managed on a host tree (O(host_root) other than V(/)).
       - What the C(policy_groups) role runs in the same task, so that a converged host costs no task of its own
         for it.
     type: dict

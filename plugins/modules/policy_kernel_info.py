@@ -65,7 +65,7 @@ options:
     description:
       - Units whose state to read with C(systemctl is-enabled) and C(systemctl is-active), one call per unit and
         question (RV(unit_states), RV(unit_active)). The C(policygroups.core.policy_kernel) role asks about the unit
-        that mounts the policy hierarchy: installing or changing it needs an explicit C(systemctl daemon-reload) only
+        that mounts the policy hierarchy - installing or changing it needs an explicit C(systemctl daemon-reload) only
         where it is enabled already, as C(systemctl enable) reloads systemd itself, and a unit enabled and active
         whose file stayed as it was needs no module run at all.
     type: list
