@@ -305,4 +305,4 @@ step "b. install, reboot_ok=false: no reboot" step_install_no_reboot
 step "c. reboot_ok=true: handler reboots, verify" step_reboot
 step "d. second run: changed=0" step_idempotent
 step "e. files changed by hand are put back" step_repair
-step "f. a menu left out of date by a stopped run is regenerated" step_stale_menu
+step "f. a stale GRUB menu is regenerated" step_stale_menu
