@@ -14,9 +14,10 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 PROC_CGROUPS = "/proc/cgroups"
+T = TypeVar("T")
 
 # run(argv) -> (exit status, standard output, standard error); an error starting the command is exit status -1
 Runner = Callable[[list[str]], "tuple[int, str, str]"]
@@ -76,58 +77,60 @@ def has_policy_controller(proc_cgroups: str) -> bool:
     return any(line.split()[0] == "policy" for line in lines if line.strip() and not line.startswith("#"))
 
 
-def file_digest(path: str) -> Optional[dict[str, object]]:
-    """``{sha256, mode, uid, gid}`` of the regular file at ``path`` (mode as four octal digits, as Ansible's file
-    modules take it); None where there is none or it cannot be read. A symbolic link is not followed and counts as
-    no file: what a role compares with it is then installed as before, by the module that installs it."""
+def _read_regular(path: str, consume: Callable[[int], T]) -> Optional[tuple[os.stat_result, T]]:
+    """The status of the regular file at ``path`` and what ``consume`` read of it (given the open descriptor); None
+    where there is no such file, it is not a regular one (a symbolic link in the last component is not followed, a
+    FIFO is not waited on) or it cannot be read."""
     try:
-        # O_NONBLOCK: a FIFO in its place must not hang the probe (it is no regular file, below)
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        digest = hashlib.sha256()
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            digest.update(chunk)
+        return (info, consume(fd)) if stat.S_ISREG(info.st_mode) else None
     except OSError:
         return None
     finally:
         os.close(fd)
-    return {"sha256": digest.hexdigest(), "mode": f"{stat.S_IMODE(info.st_mode):04o}", "uid": info.st_uid,
-            "gid": info.st_gid}
+
+
+def _sha256(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_digest(path: str) -> Optional[dict[str, object]]:
+    """``{sha256, mode, uid, gid}`` of the regular file at ``path`` (mode as four octal digits, as Ansible's file
+    modules take it); None where there is none or it cannot be read (_read_regular). A symbolic link counts as no
+    file: what a role compares with it is then installed as before, by the module that installs it."""
+    found = _read_regular(path, _sha256)
+    if found is None:
+        return None
+    info, digest = found
+    return {"sha256": digest, "mode": f"{stat.S_IMODE(info.st_mode):04o}", "uid": info.st_uid, "gid": info.st_gid}
 
 
 # What read_small_text() returns at most: GRUB's menu is tens of KiB on a host with many kernels.
 TEXT_LIMIT = 1 << 20
 
 
+def _head(fd: int) -> bytes:
+    """At most TEXT_LIMIT + 1 bytes: one more than read_small_text() returns, to tell a larger file."""
+    data = b""
+    while len(data) <= TEXT_LIMIT and (chunk := os.read(fd, TEXT_LIMIT + 1 - len(data))):
+        data += chunk
+    return data
+
+
 def read_small_text(path: str) -> Optional[str]:
     """The text of the regular file at ``path`` (UTF-8, undecodable bytes replaced), or None where there is none, it
-    cannot be read, or it is larger than TEXT_LIMIT. A symbolic link in the last component is not followed."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+    cannot be read (_read_regular), or it is larger than TEXT_LIMIT."""
+    found = _read_regular(path, _head)
+    if found is None or len(found[1]) > TEXT_LIMIT:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = b""
-        while len(data) <= TEXT_LIMIT:
-            chunk = os.read(fd, TEXT_LIMIT + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return data.decode("utf-8", errors="replace") if len(data) <= TEXT_LIMIT else None
+    return found[1].decode("utf-8", errors="replace")
 
 
 def unit_state(run: Runner, systemctl: Optional[str], unit: str, question: str = "is-enabled") -> Optional[str]:
