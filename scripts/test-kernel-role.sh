@@ -118,6 +118,23 @@ changed_tasks() {  # the names of the tasks and handlers that reported "changed"
     awk '/^(TASK|RUNNING HANDLER) \[/ { t = $0; sub(/^[^[]*\[/, "", t); sub(/\][^]]*$/, "", t) }
          /^changed:/ { print t }' "$1" | sort -u
 }
+expect_changed() {  # expect_changed LOG NAME...: each of the role's tasks or handlers NAME reported "changed"
+    local log=$1 name changed
+    shift
+    changed=$(changed_tasks "${log}")
+    for name in "$@"; do
+        grep -qxF "policygroups.core.policy_kernel : ${name}" <<<"${changed}" \
+            || fail "${log##*/}: '${name}' did not report a change (changed: $(paste -sd ';' <<<"${changed}"))"
+    done
+}
+expect_skipped() {  # expect_skipped LOG NAME...: each of the role's tasks NAME was skipped
+    local log=$1 name
+    shift
+    for name in "$@"; do
+        [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${name}")" == skipping ]] \
+            || fail "${log##*/}: '${name}' ran, although the probe had read what it needs"
+    done
+}
 
 # The state the role may change, to compare before and after check mode.
 snapshot() {
@@ -158,12 +175,7 @@ step_check_mode() {
     local changed
     changed=$(changed_tasks "${log}")
     say "reported as changed: $(echo "${changed}" | paste -sd ';')"
-    local want
-    for want in "Install the kernel image and its configuration" \
-        "Configure GRUB for the policy kernel (root= without an initramfs, and the default entry)" \
-        "Install the unit that mounts the policy hierarchy at boot" "Reboot into the installed kernel"; do
-        grep -qxF "policygroups.core.policy_kernel : ${want}" <<<"${changed}" || fail "check mode did not report '${want}'"
-    done
+    expect_changed "${log}" "${install_tasks[@]:0:3}" "Reboot into the installed kernel"
     [[ "$(recap "${log}" failed)" == 0 ]] || fail "check mode failed"
     [[ "$(fact "${log}" reboot_required)" == True ]] || fail "check mode: policy_kernel_reboot_required is not true"
     say "check mode: $(recap "${log}" changed) changes reported, nothing changed (kernel ${stock_release}, same boot)"
@@ -232,11 +244,7 @@ step_idempotent() {
     [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the second run rebooted"
     # The probe read the installed files, the unit, GRUB's menu and the ABI version: what the host has as wanted,
     # and what nothing changed since the probe, costs no module run
-    local task
-    for task in "${install_tasks[@]}" "${read_tasks[@]}"; do
-        [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${task}")" == skipping ]] \
-            || fail "the second run ran '${task}' although the probe had read what it needs"
-    done
+    expect_skipped "${log}" "${install_tasks[@]}" "${read_tasks[@]}"
     say "second run: changed=0, no reboot; $(recap "${log}" ok) tasks ok, the install tasks and the reads skipped"
 }
 
@@ -254,12 +262,7 @@ step_repair() {
               && systemctl disable --quiet ${files[2]##*/}"
     run_role "${log}" -e policy_kernel_reboot_ok=true
     [[ "$(recap "${log}" failed)" == 0 ]] || fail "the repairing run failed"
-    local changed task
-    changed=$(changed_tasks "${log}")
-    for task in "${install_tasks[@]}" "Update the bootloader"; do
-        grep -qxF "policygroups.core.policy_kernel : ${task}" <<<"${changed}" \
-            || fail "the repairing run did not change '${task}': $(paste -sd ';' <<<"${changed}")"
-    done
+    expect_changed "${log}" "${install_tasks[@]}" "Update the bootloader"
     [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${read_tasks[0]}")" == ok ]] \
         || fail "GRUB's menu was not read again after update-grub rewrote it"
     after=$(in_guest "${state}")
@@ -267,7 +270,7 @@ step_repair() {
                                          fail "the files or the unit differ from before they were changed (diff above)"; }
     [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the repairing run rebooted"
     check_grub_menu
-    say "repaired: $(paste -sd ';' <<<"${changed}" | sed 's/policygroups.core.policy_kernel : //g')"
+    say "repaired: $(changed_tasks "${log}" | paste -sd ';' | sed 's/policygroups.core.policy_kernel : //g')"
 }
 
 # A run stopped after GRUB's settings were written but before update-grub ran leaves every file as wanted and GRUB's
@@ -282,17 +285,9 @@ step_stale_menu() {
     fi
     run_role "${log}" -e policy_kernel_reboot_ok=true
     [[ "$(recap "${log}" failed)" == 0 ]] || fail "the run after the stopped one failed"
-    local changed task
-    changed=$(changed_tasks "${log}")
-    for task in "Regenerate GRUB's menu where the menu the probe read does not boot the policy kernel as configured" \
-        "Update the bootloader"; do
-        grep -qxF "policygroups.core.policy_kernel : ${task}" <<<"${changed}" \
-            || fail "the run did not change '${task}': $(paste -sd ';' <<<"${changed}")"
-    done
-    for task in "${install_tasks[@]:0:3}"; do
-        [[ "$(task_status "${log}" "policygroups.core.policy_kernel : ${task}")" == skipping ]] \
-            || fail "'${task}' ran although the file was as wanted"
-    done
+    expect_changed "${log}" "Regenerate GRUB's menu where the menu the probe read does not boot the policy kernel as configured" \
+        "Update the bootloader"
+    expect_skipped "${log}" "${install_tasks[@]:0:3}"
     [[ "$(in_guest cat /proc/sys/kernel/random/boot_id)" == "${boot_before}" ]] || fail "the run rebooted"
     check_grub_menu
     say "the out-of-date menu was regenerated, no file changed, no reboot"
