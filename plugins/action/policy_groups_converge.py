@@ -71,8 +71,8 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "check_vars": {"type": "dict", "options": {
         "settings": {"type": "list", "elements": "str", "default": []},
         "ignore": {"type": "list", "elements": "str", "default": []},
-        "swap_devices": {"type": "bool", "default": False},
     }},
+    "swap_devices": {"type": "bool", "default": False},
     "vars_only": {"type": "bool", "default": False},
 }
 
@@ -89,9 +89,10 @@ def refusals(args: Mapping[str, Any], varnames: Iterable[str]) -> list[str]:
                       "it was meant for absent; list the names you mean in policy_groups_ignore_vars):",
                       *(item["message"] for item in lookalikes)]
     if args["purge"] and args["policy_groups"] is None:
-        found.append("policy_groups is not defined for this host and policy_groups_purge is true: that would remove "
-                     "every group. Define policy_groups: [] to mean no groups, or check the name of the variable.")
-    if check is not None and check["swap_devices"] and args["host_root"] not in ("", "/"):
+        found.append("policy_groups is not defined for this host (or is null) and policy_groups_purge is true: that "
+                     "would remove every group. Define policy_groups: [] to mean no groups, or check the name of the "
+                     "variable.")
+    if args["swap_devices"] and args["host_root"] not in ("", "/"):
         found.append("policy_groups_swap_devices runs swapon, swapoff and mkswap, which act on the live host: it "
                      f"cannot be used with policy_groups_host_root {args['host_root']}")
     return found

@@ -126,9 +126,10 @@ options:
     description:
       - Check the host's variables on the controller before anything else, and fail the host, naming each, where
         one looks like the collection's but is not (C(policy_group) for C(policy_groups), which leaves the document
-        it was meant for absent), or where swap devices would be managed on a host tree (O(host_root) other than V(/)).
-      - What the C(policy_groups) role runs in the same task, so that a converged host costs no task of its own
-        for it.
+        it was meant for absent).
+      - The C(policy_groups) role runs these checks, with O(swap_devices) and the purge refusal, in a task of their
+        own with O(vars_only) before its converge task, so that every host of a batch is checked before any of
+        them changes.
     type: dict
     suboptions:
       settings:
@@ -141,14 +142,15 @@ options:
         type: list
         elements: str
         default: []
-      swap_devices:
-        description: Whether swap devices are to be managed on the host (the role's C(policy_groups_swap_devices)),
-          which act on the live host (C(swapon), C(swapoff), C(mkswap)).
-        type: bool
-        default: false
+  swap_devices:
+    description: Whether swap devices are to be managed on the host (the role's C(policy_groups_swap_devices)):
+      they act on the live host (C(swapon), C(swapoff), C(mkswap)), so the
+      host fails where O(host_root) is other than V(/).
+    type: bool
+    default: false
   vars_only:
-    description: Check the document's presence and O(check_vars), then stop - no rendering and no module run (the
-      role's C(--tags validate)).
+    description: Make the refusals (O(check_vars), O(swap_devices), purge on an absent document), then stop - no
+      rendering and no module run.
     type: bool
     default: false
   tiers_purge:

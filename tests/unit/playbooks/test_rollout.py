@@ -6,6 +6,8 @@ write files), so the hosts' kernels are reconciled here first and the rollout pe
 * batches: the canary alone first, then the waves in the batches serial makes of policy_groups_waves, each
   announced with its hosts; a second rollout changes nothing;
 * a canary that fails stops the rollout: no wave starts and the other hosts are left untouched;
+* --tags policy runs the whole policy step (the role's steps all run under the playbook's own tag);
+* a host whose variables the role refuses fails before any host of its batch changes;
 * in check mode, a host whose hierarchy the run's policy_kernel role would mount first is reported as pending, and the
   preview goes on to the waves.
 """
@@ -31,15 +33,18 @@ BATCH = re.compile(r"ROLLOUT BATCH (canary|waves): ([^'\"(\n]+?)\s*(?:\(hosts (\
                    re.MULTILINE)
 
 
-def fleet(tmp_path: Path, mounted: dict[str, bool] | None = None) -> tuple[Path, dict[str, FakeKernel]]:
+def fleet(tmp_path: Path, mounted: dict[str, bool] | None = None,
+          host_vars: dict[str, dict[str, object]] | None = None) -> tuple[Path, dict[str, FakeKernel]]:
     """The four hosts, h1 the canary. A host ``mounted`` maps to False has neither the policy controller nor its
-    hierarchy (the reference kernel is not installed yet); the others hold the document in their kernel already."""
+    hierarchy (the reference kernel is not installed yet); the others hold the document in their kernel already.
+    ``host_vars``: more variables of some hosts."""
     kernels: dict[str, FakeKernel] = {}
     for name in HOSTS:
         up = (mounted or {}).get(name, True)
         spec = dataclasses.replace(sim.SERVICE_HOST, mounted=up, controller=up)
         kernels[name] = sim.simulated_host(tmp_path / name, spec, converged_to=DOC if up else None)
-    inv = sim.write_inventory(tmp_path / "inv.json", {name: sim.local_host(tmp_path / name) for name in HOSTS}, DOC,
+    inv = sim.write_inventory(tmp_path / "inv.json", {name: {**sim.local_host(tmp_path / name),
+                                                             **(host_vars or {}).get(name, {})} for name in HOSTS}, DOC,
                               children={"policy_canary": {"hosts": {"h1": {}}}})
     return inv, kernels
 
@@ -93,3 +98,27 @@ def test_check_mode_reports_a_host_without_the_hierarchy_as_pending(tmp_path: Pa
     assert "/sys/fs/cgroup/policy is not mounted yet" in result.stdout
     assert result.stdout.count("is not mounted yet") == 1, "only h1 lacks the hierarchy"
     assert sim.host_files(tmp_path, "h*/**/*") == before
+
+
+def test_tags_policy_runs_the_whole_policy_step(tmp_path: Path) -> None:
+    # the role is included under the playbook's tag "policy", which is none of the role's own tags: it must still
+    # probe, apply and persist, not skip every step and then fail verifying what it never applied
+    inv, _kernels = fleet(tmp_path)
+    result = rollout(tmp_path, inv, "--tags", "policy")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert batches(result.stdout) == [("canary", ["h1"]), ("waves", ["h2"]), ("waves", ["h3"]), ("waves", ["h4"])]
+    for name in HOSTS:
+        assert (tmp_path / name / "etc" / "policygroups" / "policy.json").is_file(), f"{name} was not persisted"
+
+
+def test_a_refused_host_fails_before_any_host_of_its_batch_changes(tmp_path: Path) -> None:
+    # h3 has a misspelt variable: the refusal must come for the whole batch (h2, h3, h4) before the converge task,
+    # so that max_fail_percentage stops the batch with h2 and h4 untouched, not after they changed
+    inv, _kernels = fleet(tmp_path, host_vars={"h3": {"policy_group": [{"name": "latency"}]}})
+    result = rollout(tmp_path, inv, "-e", '{"policy_groups_waves": [3]}')
+    assert result.returncode != 0
+    assert "policy_group: did you mean policy_groups?" in result.stdout, result.stdout[-4000:]
+    assert batches(result.stdout) == [("canary", ["h1"]), ("waves", ["h2", "h3", "h4"])]
+    assert (tmp_path / "h1" / "etc" / "policygroups" / "policy.json").is_file()
+    for name in ("h2", "h3", "h4"):
+        assert not (tmp_path / name / "etc" / "policygroups").exists(), f"{name} was touched"

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simhosts as sim  # noqa: E402
@@ -80,4 +82,18 @@ def test_lookalikes_are_refused_with_validate_alone_and_not_when_it_is_skipped(t
 def test_purge_on_an_absent_document_is_refused_whatever_the_tags(tmp_path: Path) -> None:
     run, kernel = run_role(tmp_path, {"policy_groups_purge": True}, True, "--skip-tags", "validate")
     assert run.returncode != 0 and "policy_groups is not defined for this host" in run.stdout
+    assert kernel.groups() == ["batch", "latency"]
+
+
+@pytest.mark.parametrize("skipped", ["persist", "verify", "render", "apply", "probe"])
+def test_refusals_hold_when_another_step_is_skipped(tmp_path: Path, skipped: str) -> None:
+    # only --skip-tags validate leaves the look-alike check out; swap devices on a host tree are refused whatever
+    # is skipped (with apply skipped, the verification would read the live host's devices for the tree's)
+    run, kernel = run_role(tmp_path / "lookalike", {"policy_group": [{"name": "latency"}], "policy_groups": []}, True,
+                           "--skip-tags", skipped)
+    assert run.returncode != 0 and "policy_group: did you mean policy_groups?" in run.stdout, run.stdout[-3000:]
+    run, kernel = run_role(tmp_path / "swap", {"policy_groups": [], "policy_groups_swap_devices": [
+        {"path": "/dev/zram0", "type": "zram", "size": "1M", "priority": 5}]}, True, "--skip-tags", skipped)
+    assert run.returncode != 0 and "policy_groups_swap_devices runs swapon, swapoff and mkswap" in run.stdout, \
+        run.stdout[-3000:]
     assert kernel.groups() == ["batch", "latency"]

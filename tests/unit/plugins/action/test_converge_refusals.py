@@ -1,5 +1,6 @@
 """The converge action's refusals of a host's variables, decided on the controller before anything is read or
-written: look-alike names (with check_vars), purge on an absent document (always), swap devices on a host tree."""
+written: look-alike names (with check_vars), purge on an absent document (always), swap devices on a host tree
+(with swap_devices)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ SETTINGS = ["policy_groups_purge", "policy_groups_ignore_vars", "policy_groups_s
 
 
 def args(**given: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"policy_groups": [], "purge": False, "host_root": "/",
-                            "check_vars": {"settings": SETTINGS, "ignore": [], "swap_devices": False}}
+    base: dict[str, Any] = {"policy_groups": [], "purge": False, "host_root": "/", "swap_devices": False,
+                            "check_vars": {"settings": SETTINGS, "ignore": []}}
     return {**base, **given}
 
 
@@ -30,7 +31,7 @@ def test_lookalikes_are_named_each() -> None:
 
 
 def test_ignored_names_and_no_check_vars_pass() -> None:
-    assert refusals(args(check_vars={"settings": SETTINGS, "ignore": ["policy_group"], "swap_devices": False}),
+    assert refusals(args(check_vars={"settings": SETTINGS, "ignore": ["policy_group"]}),
                     ["policy_group"]) == []
     assert refusals(args(check_vars=None), ["policy_group"]) == []
 
@@ -45,6 +46,7 @@ def test_purge_on_an_absent_document_is_refused_with_or_without_check_vars(check
 
 @pytest.mark.parametrize("host_root, refused", [("/", False), ("", False), ("/srv/host", True)])
 def test_swap_devices_only_on_the_live_host(host_root: str, refused: bool) -> None:
-    given = args(host_root=host_root, check_vars={"settings": SETTINGS, "ignore": [], "swap_devices": True})
+    given = args(host_root=host_root, swap_devices=True)
     assert bool(refusals(given, [])) is refused
+    assert bool(refusals({**given, "check_vars": None}, [])) is refused  # whether or not look-alikes are checked
     assert refusals(args(host_root=host_root), []) == []  # no swap devices: any host root
