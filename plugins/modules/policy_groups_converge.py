@@ -143,9 +143,9 @@ options:
         elements: str
         default: []
   swap_devices:
-    description: Whether swap devices are to be managed on the host (the role's C(policy_groups_swap_devices)):
-      they act on the live host (C(swapon), C(swapoff), C(mkswap)), so the
-      host fails where O(host_root) is other than V(/).
+    description: Whether swap devices are to be managed on the host (the role's C(policy_groups_swap_devices)).
+      They act on the live host (C(swapon), C(swapoff), C(mkswap)), so the host fails where O(host_root) is other
+      than V(/).
     type: bool
     default: false
   vars_only:
@@ -194,7 +194,7 @@ RETURN = r"""
 rendered:
   description: The host's rendered policy, as the C(policygroups.core.render) filter returns it.
   type: dict
-  returned: always
+  returned: when the policy was rendered (not with O(vars_only), nor where the host's variables were refused)
 policy_groups_info:
   description: The host's probe (M(policygroups.core.policy_groups_info)).
   type: dict
@@ -214,5 +214,16 @@ persist_result:
 module_runs:
   description: Module runs on the host - 1 when the facts were current, 2 when they were rendered again.
   type: int
-  returned: always
+  returned: when the host was reached
+persist_sent:
+  description: The persisted files whose bytes went to the host in this run (the others as their digest only, which
+    the host had already).
+  type: list
+  elements: str
+  returned: when the host was reached
+unsupported:
+  description: The messages of the values the host cannot enforce, when O(on_unsupported=fail) refused them.
+  type: list
+  elements: str
+  returned: on that failure
 """

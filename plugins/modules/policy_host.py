@@ -150,7 +150,7 @@ policy_groups_info:
       C(persisted_sha256), the SHA-256 of each persisted file by path as the host has it after this run (null
       for an absent file).
   type: dict
-  returned: always
+  returned: when the host could be probed
 need_content:
   description: The persisted files (their C(what)) that differ from their digest and whose content was not sent;
     nothing was changed.

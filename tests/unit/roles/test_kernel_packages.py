@@ -103,6 +103,35 @@ def test_check_mode_reports_the_image_it_would_install(tmp_path: Path, facts: tu
     assert not (tmp_path / "cache").exists(), "check mode copied the package"
 
 
+def test_check_mode_of_a_play_reports_the_image_it_would_install(tmp_path: Path, facts: tuple[str, str]) -> None:
+    # a preview play's check_mode: true, not --check (ansible_check_mode shows only --check): the role must report
+    # what it would install, not try to install a package file that check mode did not copy
+    release, arch = facts
+    directory, manifest = build(tmp_path, release, arch)
+    variables = {"manifest": manifest, "release": RELEASE, "policy_kernel_build_dir": str(directory),
+                 "policy_kernel_package_cache": str(tmp_path / "cache")}
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    # as main.yml runs it: the probe (its module says whether the role runs in check mode), then the packages
+    (tmp_path / "findmnt").write_text("#!/bin/sh\necho 0f1e2d3c-uuid\n")
+    (tmp_path / "findmnt").chmod(0o755)
+    variables |= {"__policy_kernel_findmnt_command": str(tmp_path / "findmnt"),
+                  "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
+                  "__policy_kernel_update_grub": str(tmp_path / "no-update-grub")}
+    play = PLAY.format(tasks="packages").replace("  gather_facts: false\n", "  gather_facts: false\n  check_mode: true\n")
+    play = play.replace("    - name: Run packages.yml\n", """    - name: Run probe.yml
+      ansible.builtin.include_role:
+        name: policygroups.core.policy_kernel
+        tasks_from: probe
+    - name: Run packages.yml
+""")
+    (tmp_path / "play.yml").write_text(play)
+    result = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables))
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:]
+    assert f"would install linux-image-{RELEASE} {manifest['package_version']} (installed: none)" in out, out[-3000:]
+    assert not (tmp_path / "cache").exists(), "check mode copied the package"
+
+
 def test_a_build_without_the_image_package_is_refused(tmp_path: Path, facts: tuple[str, str]) -> None:
     release, arch = facts
     directory, manifest = build(tmp_path, release, arch)
@@ -195,6 +224,54 @@ def test_rollback_reads_the_host_with_the_probe(tmp_path: Path, findmnt: str) ->
     assert result.returncode == 0 and "changed=0" in out, out[-3000:]
     assert out.count("TASK [policygroups.core.policy_kernel : Read the host (virtual machine") == 1, out[-3000:]
     assert f"ROLLBACK bootloader=grub release={platform.release()}" in out, out[-3000:]
+
+
+def test_a_rollback_stopped_before_update_grub_regenerates_the_menu(tmp_path: Path) -> None:
+    # a rollback that removed the policy kernel's files and stopped before update-grub (or whose update-grub failed)
+    # left a menu that still boots the removed image: the next run has nothing left to remove, so only the menu the
+    # probe read can tell that update-grub must run (before any reboot). In check mode, so that update-grub runs not.
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": "#!/bin/sh\necho 0f1e2d3c-uuid\n"}.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    variables = {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg"),
+                 "__policy_kernel_update_grub": str(tmp_path / "update-grub"),
+                 "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
+                 "__policy_kernel_findmnt_command": str(tmp_path / "findmnt")}
+    handler = "RUNNING HANDLER [policygroups.core.policy_kernel : Update the bootloader]"
+    for menu, stale in ((f"menuentry 'Debian' {{\n\tlinux\t/boot/vmlinuz-{platform.release()} root=UUID=x ro\n}}\n", False),
+                        ("menuentry 'Debian, with Linux 6.12.118-policy' {\n"
+                         "\tlinux\t/boot/vmlinuz-6.12.118-policy root=UUID=x ro\n}\n", True)):
+        (tmp_path / "grub.cfg").write_text(menu)
+        out = run(tmp_path, "absent", variables, "--check")
+        assert out.startswith("rc=0\n"), out[-3000:]
+        assert (handler in out) is stale, out[-3000:]
+        assert ("changed=0" in out) is not stale, out[-3000:]
+
+
+@pytest.mark.parametrize("set_default", [True, False])
+def test_no_reboot_into_a_kernel_that_is_not_grubs_default(tmp_path: Path, set_default: bool) -> None:
+    # with policy_kernel_set_default false GRUB boots its own default, not the installed kernel: a reboot would come
+    # back on the same kernel, on every run; the role reports what boots it instead.
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": "#!/bin/sh\necho 0f1e2d3c-uuid\n"}.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    (tmp_path / "grub.cfg").write_text("")
+    variables = {"__policy_kernel_update_grub": str(tmp_path / "update-grub"),
+                 "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
+                 "__policy_kernel_findmnt_command": str(tmp_path / "findmnt"),
+                 "policy_kernel_release": "6.12.118-policy", "policy_kernel_reboot_ok": True,
+                 "policy_kernel_set_default": set_default}
+    out = run(tmp_path, "reboot", variables, "--check")
+    rebooting = "RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out
+    assert rebooting is set_default, out[-3000:]
+    if set_default:  # the handler asks to reboot: ansible.builtin.reboot refuses the control node (local connection)
+        assert "would reboot the control node" in out, out[-3000:]
+    else:
+        assert out.startswith("rc=0\n") and "GRUB boots its own default" in out, out[-3000:]
 
 
 def test_an_apt_package_that_is_no_policy_kernel_image_is_refused(tmp_path: Path) -> None:
