@@ -64,6 +64,21 @@ def run(tmp_path: Path, tasks: str, variables: dict, *args: str) -> str:
     return f"rc={result.returncode}\n{result.stdout}"
 
 
+def fake_grub_host(tmp_path: Path, findmnt: str = "echo 0f1e2d3c-uuid", menu: str | None = "") -> dict[str, str]:
+    """Variables that point the role's probe at a faked GRUB host in ``tmp_path``: update-grub (a script that does
+    nothing), findmnt (the shell line ``findmnt``) and grub.cfg (``menu``, when not None), with the GRUB drop-in's
+    path there too."""
+    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": f"#!/bin/sh\n{findmnt}\n"}.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    if menu is not None:
+        (tmp_path / "grub.cfg").write_text(menu)
+    return {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg"),
+            "__policy_kernel_update_grub": str(tmp_path / "update-grub"),
+            "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
+            "__policy_kernel_findmnt_command": str(tmp_path / "findmnt")}
+
+
 @pytest.fixture(name="facts")
 def fixture_facts() -> tuple[str, str]:
     if not Path("/etc/debian_version").exists():
@@ -112,11 +127,7 @@ def test_check_mode_of_a_play_reports_the_image_it_would_install(tmp_path: Path,
                  "policy_kernel_package_cache": str(tmp_path / "cache")}
     inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
     # as main.yml runs it: the probe (its module says whether the role runs in check mode), then the packages
-    (tmp_path / "findmnt").write_text("#!/bin/sh\necho 0f1e2d3c-uuid\n")
-    (tmp_path / "findmnt").chmod(0o755)
-    variables |= {"__policy_kernel_findmnt_command": str(tmp_path / "findmnt"),
-                  "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
-                  "__policy_kernel_update_grub": str(tmp_path / "no-update-grub")}
+    variables |= fake_grub_host(tmp_path, menu=None)
     play = PLAY.format(tasks="packages").replace("  gather_facts: false\n", "  gather_facts: false\n  check_mode: true\n")
     play = play.replace("    - name: Run packages.yml\n", """    - name: Run probe.yml
       ansible.builtin.include_role:
@@ -200,14 +211,7 @@ def test_rollback_reads_the_host_with_the_probe(tmp_path: Path, findmnt: str) ->
     # file system's UUID, which only installing for GRUB needs, may be unknown
     if "-policy" in platform.release():
         pytest.skip("a policy kernel runs here")
-    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": f"#!/bin/sh\n{findmnt}\n"}.items():
-        (tmp_path / name).write_text(text)
-        (tmp_path / name).chmod(0o755)
-    (tmp_path / "grub.cfg").write_text("")
-    variables = {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg"),
-                 "__policy_kernel_update_grub": str(tmp_path / "update-grub"),
-                 "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
-                 "__policy_kernel_findmnt_command": str(tmp_path / "findmnt")}
+    variables = fake_grub_host(tmp_path, findmnt)
     (tmp_path / "show.yml").write_text("""- name: Show what the rollback read
   hosts: all
   gather_facts: false
@@ -232,13 +236,7 @@ def test_a_rollback_stopped_before_update_grub_regenerates_the_menu(tmp_path: Pa
     # probe read can tell that update-grub must run (before any reboot). In check mode, so that update-grub runs not.
     if "-policy" in platform.release():
         pytest.skip("a policy kernel runs here")
-    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": "#!/bin/sh\necho 0f1e2d3c-uuid\n"}.items():
-        (tmp_path / name).write_text(text)
-        (tmp_path / name).chmod(0o755)
-    variables = {"__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg"),
-                 "__policy_kernel_update_grub": str(tmp_path / "update-grub"),
-                 "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
-                 "__policy_kernel_findmnt_command": str(tmp_path / "findmnt")}
+    variables = fake_grub_host(tmp_path, menu=None)
     handler = "RUNNING HANDLER [policygroups.core.policy_kernel : Update the bootloader]"
     for menu, stale in ((f"menuentry 'Debian' {{\n\tlinux\t/boot/vmlinuz-{platform.release()} root=UUID=x ro\n}}\n", False),
                         ("menuentry 'Debian, with Linux 6.12.118-policy' {\n"
@@ -256,15 +254,8 @@ def test_no_reboot_into_a_kernel_that_is_not_grubs_default(tmp_path: Path, set_d
     # back on the same kernel, on every run; the role reports what boots it instead.
     if "-policy" in platform.release():
         pytest.skip("a policy kernel runs here")
-    for name, text in {"update-grub": "#!/bin/sh\n", "findmnt": "#!/bin/sh\necho 0f1e2d3c-uuid\n"}.items():
-        (tmp_path / name).write_text(text)
-        (tmp_path / name).chmod(0o755)
-    (tmp_path / "grub.cfg").write_text("")
-    variables = {"__policy_kernel_update_grub": str(tmp_path / "update-grub"),
-                 "__policy_kernel_grub_config": str(tmp_path / "grub.cfg"),
-                 "__policy_kernel_findmnt_command": str(tmp_path / "findmnt"),
-                 "policy_kernel_release": "6.12.118-policy", "policy_kernel_reboot_ok": True,
-                 "policy_kernel_set_default": set_default}
+    variables = fake_grub_host(tmp_path) | {"policy_kernel_release": "6.12.118-policy", "policy_kernel_reboot_ok": True,
+                                            "policy_kernel_set_default": set_default}
     out = run(tmp_path, "reboot", variables, "--check")
     rebooting = "RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out
     assert rebooting is set_default, out[-3000:]
