@@ -46,7 +46,7 @@ options:
   update_grub:
     description:
       - GRUB's C(update-grub). The host counts as booted by GRUB where this is an executable file and
-        O(grub_config) exists.
+        O(grub_config) exists (as anything: see RV(not_regular)).
     type: path
     default: /usr/sbin/update-grub
   grub_config:
@@ -127,7 +127,8 @@ vendor:
   sample: QEMU
 bootloader:
   description:
-    - V(grub) where O(update_grub) is an executable file and O(grub_config) exists, else V(none).
+    - V(grub) where O(update_grub) is an executable file and O(grub_config) exists (as anything, a symbolic link or a
+      directory too), else V(none).
   returned: success
   type: str
   sample: grub
@@ -178,6 +179,17 @@ contents:
   returned: when O(read_files) is not empty
   type: dict
   sample: {"/sys/fs/cgroup/policy/policy.abi_version": "1\n"}
+not_regular:
+  description:
+    - Each path of O(files) and O(read_files), and O(grub_config) on a host that GRUB boots, that is there but is no
+      regular file, with what it is - V(symbolic link) (dangling or not; never followed), V(directory) or
+      V(special file). RV(files) and RV(contents) say V(null) for these as for a missing file; the
+      C(policygroups.core.policy_kernel) role refuses them before it installs over them or reads a menu there.
+    - O(grub_config) there as anything, not only as a regular file, makes the host one that GRUB boots, so that such
+      a menu is named here rather than the host taken for one without GRUB.
+  returned: success
+  type: dict
+  sample: {"/boot/grub/grub.cfg": "symbolic link"}
 unit_active:
   description:
     - For each unit of O(units), what C(systemctl is-active) printed (V(active), V(inactive), V(failed), ...), V(null)

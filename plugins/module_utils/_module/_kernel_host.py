@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, TypeVar
 
 PROC_CGROUPS = "/proc/cgroups"
@@ -40,6 +40,7 @@ class KernelHost:
     unit_active: Optional[dict[str, Optional[str]]] = None  # asked units: is-active's answer, None: no systemctl
     files: Optional[dict[str, Optional[dict[str, object]]]] = None  # asked files: file_digest()
     contents: Optional[dict[str, Optional[str]]] = None  # asked files: read_small_text()
+    not_regular: dict[str, str] = field(default_factory=dict)  # asked files and grub.cfg: kind_of_non_regular()
 
     def as_result(self) -> dict[str, object]:
         result: dict[str, object] = {"virt": self.virt, "vendor": self.vendor, "bootloader": self.bootloader,
@@ -52,6 +53,7 @@ class KernelHost:
             result["files"] = self.files
         if self.contents is not None:
             result["contents"] = self.contents
+        result["not_regular"] = self.not_regular
         if self.root_uuid is not None:
             result["root_uuid"] = self.root_uuid
         if self.root_uuid_error is not None:
@@ -124,6 +126,20 @@ def _head(fd: int) -> bytes:
     return data
 
 
+def kind_of_non_regular(path: str) -> Optional[str]:
+    """What is at ``path`` where it is there but no regular file: "symbolic link" (dangling or not, never followed),
+    "directory" or "special file"; None for a regular file, for nothing, and where it cannot be examined."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    return "directory" if stat.S_ISDIR(mode) else "special file"
+
+
 def read_small_text(path: str) -> Optional[str]:
     """The text of the regular file at ``path`` (UTF-8, undecodable bytes replaced), or None where there is none, it
     cannot be read (_read_regular), or it is larger than TEXT_LIMIT."""
@@ -153,7 +169,8 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
     and then ``findmnt_missing`` says why for findmnt). A root file system's UUID that cannot be read is no error
     here: only installing a kernel for GRUB needs it (the role checks), a rollback does not. ``units``: the units
     whose state to read (unit_states, unit_active; not read when empty); ``files``: the files whose digest, mode and
-    owner to read (files; not read when empty); ``read_files``: the small text files to return (contents)."""
+    owner to read (files; not read when empty); ``read_files``: the small text files to return (contents). Of those,
+    and of GRUB's configuration on a GRUB host, the ones there as no regular file are named (not_regular)."""
     virt = ""
     if detect_virt is not None:
         # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
@@ -161,7 +178,8 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
     vendor = _read_text(os.path.join(dmi_dir, "sys_vendor"))
     root_uuid = None
     error = None
-    grub = os.path.isfile(update_grub) and os.access(update_grub, os.X_OK) and os.path.isfile(grub_config)
+    # grub.cfg there as anything (a link or a directory too): a GRUB host, whose odd menu not_regular names
+    grub = os.path.isfile(update_grub) and os.access(update_grub, os.X_OK) and os.path.lexists(grub_config)
     if grub:
         root_uuid, why = "", findmnt_missing
         if findmnt is not None:
@@ -176,4 +194,7 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
                       unit_states={u: unit_state(run, systemctl, u) for u in units} if units else None,
                       unit_active={u: unit_state(run, systemctl, u, "is-active") for u in units} if units else None,
                       files={path: file_digest(path) for path in files} if files else None,
-                      contents={path: read_small_text(path) for path in read_files} if read_files else None)
+                      contents={path: read_small_text(path) for path in read_files} if read_files else None,
+                      not_regular={path: kind for path in dict.fromkeys([*files, *read_files,
+                                                                           *([grub_config] if grub else [])])
+                                   if (kind := kind_of_non_regular(path)) is not None})

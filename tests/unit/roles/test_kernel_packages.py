@@ -278,3 +278,22 @@ def test_an_apt_package_without_a_candidate_changes_nothing(tmp_path: Path, fact
     assert "Install the image package from the host's apt sources" in out
     after = out.rsplit("Install the image package from the host's apt sources", maxsplit=1)[-1]
     assert f"linux-image-{RELEASE}" in after
+
+
+@pytest.mark.parametrize(("name", "kind"), [("grub.cfg", "symbolic link"), ("grub.cfg", "directory"),
+                                            ("absent.cfg", "symbolic link")])
+def test_no_regular_file_where_the_role_installs_or_reads_one_is_refused(tmp_path: Path, name: str, kind: str) -> None:
+    # GRUB's menu or the role's GRUB drop-in as a symbolic link or a directory: installing over it or reading a menu
+    # there would act outside what the role manages or fail later with a misleading reason; refused by the probe,
+    # before anything changes, with the path and what is there
+    variables = fake_grub_host(tmp_path, menu=None if name == "grub.cfg" else "")
+    (tmp_path / "target").write_text("someone else's\n")
+    path = tmp_path / name
+    if kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "target")
+    out = run(tmp_path, "probe", variables)
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert f"{path} is a {kind}, not a regular file" in out and "Nothing was changed" in out, out[-3000:]
+    assert (tmp_path / "target").read_text() == "someone else's\n"

@@ -228,3 +228,40 @@ def test_read_files_returns_small_texts_only(host: dict[str, Any], tmp_path: Pat
                                   str(tmp_path / "link"): None, str(tmp_path / "fifo"): None,
                                   str(tmp_path / "missing"): None}
     assert "contents" not in run(host, capsys)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_what_is_no_regular_file_is_named(host: dict[str, Any], tmp_path: Path, check_mode: bool,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # files and read_files say null for a missing file and for a symbolic link, a directory or a FIFO alike; the role
+    # refuses the latter before it installs over them or reads a menu there, so not_regular tells them apart
+    (tmp_path / "image").write_text("kernel image\n")
+    (tmp_path / "link").symlink_to(tmp_path / "image")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "dir").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    files = [str(tmp_path / name) for name in ("image", "link", "dir", "missing")]
+    read_files = [str(tmp_path / name) for name in ("fifo", "dangling", "image")]
+    result = run({**host, "files": files, "read_files": read_files}, capsys, check_mode)
+    assert not result.get("failed") and not result["changed"], result
+    assert result["not_regular"] == {str(tmp_path / "link"): "symbolic link", str(tmp_path / "dir"): "directory",
+                                     str(tmp_path / "fifo"): "special file",
+                                     str(tmp_path / "dangling"): "symbolic link"}
+    assert run(host, capsys)["not_regular"] == {}
+
+
+@pytest.mark.parametrize("kind", ["symbolic link", "directory"])
+def test_a_grub_config_that_is_no_regular_file_is_grub_and_named(host: dict[str, Any], tmp_path: Path, kind: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # update-grub is there and grub.cfg is a link or a directory: GRUB boots this host (the role then refuses it by
+    # name), rather than a host without GRUB, whose menu the role would never check
+    menu = tmp_path / "grub.cfg"
+    menu.unlink()
+    if kind == "directory":
+        menu.mkdir()
+    else:
+        (tmp_path / "elsewhere.cfg").write_text("")
+        menu.symlink_to(tmp_path / "elsewhere.cfg")
+    result = run(host, capsys)
+    assert result["bootloader"] == "grub", result
+    assert result["not_regular"] == {str(menu): kind}
