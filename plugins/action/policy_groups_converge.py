@@ -79,7 +79,8 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
 
 def refusals(args: Mapping[str, Any], varnames: Iterable[str]) -> list[str]:
     """Why the host's variables must not be used, before anything is read or written (empty: they may): a name that
-    looks like the collection's but is not, purge on an absent document, swap devices on a host tree."""
+    looks like the collection's but is not, purge on an absent document where the run applies or persists, swap
+    devices on a host tree."""
     found: list[str] = []
     check = args["check_vars"]
     if check is not None:
@@ -88,7 +89,9 @@ def refusals(args: Mapping[str, Any], varnames: Iterable[str]) -> list[str]:
             found += ["variables that look like policygroups.core variables but are not (a typo leaves the document "
                       "it was meant for absent; list the names you mean in policy_groups_ignore_vars):",
                       *(item["message"] for item in lookalikes)]
-    if args["purge"] and args["policy_groups"] is None:
+    # applying would remove every group, persisting would make the next boot's restore remove them; a run that only
+    # probes and renders (tasks_from: probe.yml) changes nothing
+    if args["purge"] and args["policy_groups"] is None and (args["apply"] or args["persist"]):
         found.append("policy_groups is not defined for this host (or is null) and policy_groups_purge is true: that "
                      "would remove every group. Define policy_groups: [] to mean no groups, or check the name of the "
                      "variable.")

@@ -15,7 +15,7 @@ SETTINGS = ["policy_groups_purge", "policy_groups_ignore_vars", "policy_groups_s
 
 def args(**given: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"policy_groups": [], "purge": False, "host_root": "/", "swap_devices": False,
-                            "check_vars": {"settings": SETTINGS, "ignore": []}}
+                            "check_vars": {"settings": SETTINGS, "ignore": []}, "apply": True, "persist": True}
     return {**base, **given}
 
 
@@ -42,6 +42,15 @@ def test_purge_on_an_absent_document_is_refused_with_or_without_check_vars(check
     assert [r for r in refusals(given, []) if r.startswith("policy_groups is not defined for this host")]
     assert refusals(args(policy_groups=None, purge=False), []) == []  # absent without purge: no groups
     assert refusals(args(policy_groups=[], purge=True), []) == []  # empty: no groups, purged on purpose
+
+
+@pytest.mark.parametrize(("apply", "persist", "refused"), [(True, False, True), (False, True, True), (False, False, False)])
+def test_purge_on_an_absent_document_is_refused_only_where_it_would_act(apply: bool, persist: bool,
+                                                                        refused: bool) -> None:
+    # applying removes every group, persisting makes the next boot's restore remove them; a run that only probes and
+    # renders (tasks_from: probe.yml) removes nothing, and its rendering says what the document means
+    given = args(policy_groups=None, purge=True, apply=apply, persist=persist)
+    assert bool(refusals(given, [])) is refused
 
 
 @pytest.mark.parametrize("host_root, refused", [("/", False), ("", False), ("/srv/host", True)])
