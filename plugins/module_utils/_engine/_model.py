@@ -18,13 +18,12 @@ if TYPE_CHECKING:
 
 from . import _hierarchy
 from ._errors import ModelError
-from ._names import cgroup_path_problem, group_name_problem, unit_name_problem
+from ._names import cgroup_path_problem, group_name_problem, tier_name_problem, unit_name_problem
 
 # Policies in the order of the ABI's policy.features (bind is membership, not a policy).
 POLICY_KEYS: tuple[str, ...] = ("thp", "ksm", "oom_score_adj", "swap_tiers", "zswap_writeback", "numa", "mem_priority")
 INHERIT = "inherit"
 
-TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 NODELIST_RE = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
 THP_MODES = ("inherit", "never", "madvise", "always")
 NUMA_MODES = ("default", "local", "preferred", "bind", "interleave")
@@ -167,8 +166,10 @@ def normalize_tiers(items: Any, where: str = "policy_swap_tiers") -> tuple[TierS
             raise _err(at, f"unknown key(s) {', '.join(sorted(unknown))}")
         name = item.get("name")
         prio = item.get("start_priority")
-        if not isinstance(name, str) or not TIER_NAME_RE.fullmatch(name):
+        if not isinstance(name, str):
             raise _err(f"{at}.name", f"{name!r} is not a tier name (1 to 15 of A-Z a-z 0-9 _)")
+        if (problem := tier_name_problem(name)) is not None:
+            raise _err(f"{at}.name", f"{name!r} is not a tier name: it {problem}")
         if not _is_int(prio) or not PRIO_MIN <= prio <= PRIO_MAX:
             raise _err(f"{at}.start_priority", f"{prio!r} is not an integer in {PRIO_MIN}..{PRIO_MAX}")
         if name in names:
@@ -209,8 +210,10 @@ def _swap_value(swap: Any, where: str) -> str:
         raise _err(f"{where}.tiers", "expected a non-empty list of tier names")
     seen: list[str] = []
     for index, name in enumerate(tiers):
-        if not isinstance(name, str) or not TIER_NAME_RE.fullmatch(name):
+        if not isinstance(name, str):
             raise _err(f"{where}.tiers[{index}]", f"{name!r} is not a tier name")
+        if (problem := tier_name_problem(name)) is not None:
+            raise _err(f"{where}.tiers[{index}]", f"{name!r} is not a tier name: it {problem}")
         if name in seen:
             raise _err(f"{where}.tiers[{index}]", f"tier {name!r} is listed twice")
         seen.append(name)

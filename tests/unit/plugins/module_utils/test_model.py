@@ -122,6 +122,16 @@ def test_tier_errors(tiers: list, what: str) -> None:
         normalize({"policy_swap_tiers": tiers, "policy_groups": []})
 
 
+@pytest.mark.parametrize("word", ["none", "inherit", "default"])
+def test_reserved_words_are_no_tier_names_without_the_schema(word: str) -> None:
+    # the modules and the boot-time restore reach normalize() without the fleet schema: a group's tiers [none] would
+    # be written as policy.swap.tiers "none" (no swap at all), [inherit] as inherit; a tier named so the kernel refuses
+    with pytest.raises(ModelError, match=r"policy_groups\[0\]\.swap\.tiers\[1\].*reserved word"):
+        normalize({"policy_groups": [{"name": "a", "swap": {"tiers": ["slow", word]}}]})
+    with pytest.raises(ModelError, match=r"policy_swap_tiers\[0\]\.name.*reserved word"):
+        normalize({"policy_swap_tiers": [{"name": word, "start_priority": -1}], "policy_groups": []})
+
+
 def test_group_naming_undefined_tier() -> None:
     with pytest.raises(ModelError, match="swap tier 'nvme'"):
         normalize({"policy_swap_tiers": [{"name": "slow", "start_priority": -1}],
