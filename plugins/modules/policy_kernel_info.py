@@ -61,6 +61,12 @@ options:
         why; the module does not fail.
     type: str
     default: findmnt
+  mountinfo:
+    description:
+      - The mount table of the module's process (C(/proc/self/mountinfo)), where RV(root_source) is read on a host
+        that GRUB boots.
+    type: path
+    default: /proc/self/mountinfo
   units:
     description:
       - Units whose state to read with C(systemctl is-enabled) and C(systemctl is-active), one call per unit and
@@ -138,6 +144,13 @@ root_uuid:
   returned: when RV(bootloader) is V(grub)
   type: str
   sample: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
+root_source:
+  description:
+    - On a host that GRUB boots, the source of the file system mounted on C(/) (the device GRUB passes as C(root=)
+      where it cannot use a C(PARTUUID), such as an LVM volume or a RAID array); empty where it cannot be read.
+  returned: when RV(bootloader) is V(grub)
+  type: str
+  sample: /dev/mapper/vg-root
 root_uuid_error:
   description:
     - Why RV(root_uuid) is empty.
@@ -221,6 +234,7 @@ def main() -> None:
             "update_grub": {"type": "path", "default": "/usr/sbin/update-grub"},
             "grub_config": {"type": "path", "default": "/boot/grub/grub.cfg"},
             "findmnt": {"type": "str", "default": "findmnt"},
+            "mountinfo": {"type": "path", "default": "/proc/self/mountinfo"},
             "units": {"type": "list", "elements": "str", "default": []},
             "files": {"type": "list", "elements": "path", "default": []},
             "read_files": {"type": "list", "elements": "path", "default": []},
@@ -247,7 +261,7 @@ def main() -> None:
     try:
         host = read_kernel_host(run, detect_virt=command(params["detect_virt"]), dmi_dir=params["dmi_dir"],
                                 update_grub=params["update_grub"], grub_config=params["grub_config"],
-                                findmnt=findmnt,
+                                findmnt=findmnt, mountinfo=params["mountinfo"],
                                 findmnt_missing=f"{params['findmnt']} is not installed or not executable",
                                 systemctl=command(params["systemctl"]), units=params["units"],
                                 files=params["files"], read_files=params["read_files"])

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, TypeVar
 
 PROC_CGROUPS = "/proc/cgroups"
+MOUNTINFO = "/proc/self/mountinfo"
 T = TypeVar("T")
 
 # run(argv) -> (exit status, standard output, standard error); an error starting the command is exit status -1
@@ -40,6 +41,7 @@ class KernelHost:
     unit_active: Optional[dict[str, Optional[str]]] = None  # asked units: is-active's answer, None: no systemctl
     files: Optional[dict[str, Optional[dict[str, object]]]] = None  # asked files: file_digest()
     contents: Optional[dict[str, Optional[str]]] = None  # asked files: read_small_text()
+    root_source: Optional[str] = None  # with GRUB only: the device mounted on / ('' where unknown)
     not_regular: dict[str, str] = field(default_factory=dict)  # asked files and grub.cfg: kind_of_non_regular()
 
     def as_result(self) -> dict[str, object]:
@@ -58,6 +60,8 @@ class KernelHost:
             result["root_uuid"] = self.root_uuid
         if self.root_uuid_error is not None:
             result["root_uuid_error"] = self.root_uuid_error
+        if self.root_source is not None:
+            result["root_source"] = self.root_source
         return result
 
 
@@ -126,6 +130,23 @@ def _head(fd: int) -> bytes:
     return data
 
 
+def root_source(mountinfo: str) -> str:
+    """The source (device) of the file system mounted on / as ``mountinfo`` (/proc/self/mountinfo) lists it, the
+    mount on top where several are; '' where it cannot be read or lists none."""
+    try:
+        with open(mountinfo, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return ""
+    found = ""
+    for line in lines:
+        head, sep, tail = line.partition(" - ")
+        fields, rest = head.split(), tail.split()
+        if sep and len(fields) >= 5 and fields[4] == "/" and len(rest) >= 2:
+            found = rest[1]  # fstype, source, super options
+    return found
+
+
 def kind_of_non_regular(path: str) -> Optional[str]:
     """What is at ``path`` where it is there but no regular file: "symbolic link" (dangling or not, never followed),
     "directory" or "special file"; None for a regular file, for nothing, and where it cannot be examined."""
@@ -162,7 +183,8 @@ def unit_state(run: Runner, systemctl: Optional[str], unit: str, question: str =
 
 def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, update_grub: str, grub_config: str,
                      findmnt: Optional[str], findmnt_missing: str = "findmnt is not installed",
-                     proc_cgroups: Optional[str] = None, systemctl: Optional[str] = None,
+                     proc_cgroups: Optional[str] = None, mountinfo: str = MOUNTINFO,
+                     systemctl: Optional[str] = None,
                      units: Sequence[str] = (), files: Sequence[str] = (),
                      read_files: Sequence[str] = ()) -> KernelHost:
     """Read the host. ``detect_virt``, ``findmnt`` and ``systemctl`` are the resolved commands (None: not usable,
@@ -178,6 +200,7 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
     vendor = _read_text(os.path.join(dmi_dir, "sys_vendor"))
     root_uuid = None
     error = None
+    source = None
     # grub.cfg there as anything (a link or a directory too): a GRUB host, whose odd menu not_regular names
     grub = os.path.isfile(update_grub) and os.access(update_grub, os.X_OK) and os.path.lexists(grub_config)
     if grub:
@@ -186,10 +209,11 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
             rc, out, err = run([findmnt, "--noheadings", "--output", "UUID", "--target", "/"])
             root_uuid = out.strip() if rc == 0 else ""
             why = err.strip() or (f"exit status {rc}" if rc else "it has none")
+        source = root_source(mountinfo)  # what GRUB passes as root= where no PARTUUID serves (LVM, RAID)
         if not root_uuid:
             error = f"findmnt could not tell the root file system's UUID, which GRUB's menu entry ids contain ({why})"
     return KernelHost(virt=virt, vendor=vendor, bootloader="grub" if grub else "none", root_uuid=root_uuid,
-                      root_uuid_error=error, release=os.uname().release,
+                      root_uuid_error=error, root_source=source, release=os.uname().release,
                       policy_controller=has_policy_controller(proc_cgroups or PROC_CGROUPS),
                       unit_states={u: unit_state(run, systemctl, u) for u in units} if units else None,
                       unit_active={u: unit_state(run, systemctl, u, "is-active") for u in units} if units else None,

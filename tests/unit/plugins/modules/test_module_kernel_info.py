@@ -265,3 +265,24 @@ def test_a_grub_config_that_is_no_regular_file_is_grub_and_named(host: dict[str,
     result = run(host, capsys)
     assert result["bootloader"] == "grub", result
     assert result["not_regular"] == {str(menu): kind}
+
+
+MOUNTINFO = """22 1 0:21 / /proc rw,nosuid - proc proc rw
+25 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
+31 25 0:27 / /run rw - tmpfs tmpfs rw
+40 25 253:0 / / rw,relatime shared:9 - ext4 {source} rw
+"""
+
+
+@pytest.mark.parametrize("source", ["/dev/mapper/vg-root", "/dev/vda2"])
+def test_the_root_file_systems_source_on_a_grub_host(host: dict[str, Any], tmp_path: Path, source: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # what GRUB passes as root= where it cannot use a PARTUUID (an LVM volume, a RAID array): the source of the
+    # mount on / that is on top (the last in mountinfo)
+    (tmp_path / "mountinfo").write_text(MOUNTINFO.format(source=source))
+    result = run({**host, "mountinfo": str(tmp_path / "mountinfo")}, capsys)
+    assert result["root_source"] == source, result
+    result = run({**host, "mountinfo": str(tmp_path / "missing")}, capsys)
+    assert result["root_source"] == "", result
+    (tmp_path / "grub.cfg").unlink()
+    assert "root_source" not in run({**host, "mountinfo": str(tmp_path / "mountinfo")}, capsys)
