@@ -18,9 +18,13 @@ description:
     reported with its message, and the device stays active at its old priority.
   - O(type=zram) - loads the C(zram) kernel module if needed, adds the device, sets its compression algorithm and
     size, formats and swaps it on. A device whose size or algorithm differs is swapped off, reset and set up
-    again. A zram device that is set up but holds no swap area (a file system, say) is left alone and reported.
+    again. A zram device that is set up but holds no swap area (a file system, say) is left alone and reported;
+    one set up that never stored anything (a run stopped before C(mkswap)) is formatted. O(size) is compared as
+    the kernel rounds it, up to whole pages.
   - O(type=file) - creates the file with O(size) (mode 0600, allocated without holes) and formats it when it does
-    not exist; an existing file must already hold a swap area and is not resized.
+    not exist, under a temporary name linked to O(path) once it holds a swap area; an existing file must already
+    hold a swap area and is not resized. An existing file is given to root (C(chown)) and mode 0600 (C(chmod)):
+    whoever owns or may read it reads the pages swapped to it.
   - O(type=partition) - the block device must already hold a swap area (C(mkswap)); the module never formats a
     partition.
   - Persistence (O(persistent=true)) is the device's C(/etc/fstab) line with C(pri=), which Debian's installer
@@ -171,7 +175,7 @@ RETURN = r"""
 changes:
   description:
     - The operations, in order (in check mode, those a run would make). C(op) is one of C(load_module),
-      C(add_zram), C(swapoff), C(reset_zram), C(configure_zram), C(mkswap), C(create_file), C(chmod), C(swapon),
+      C(add_zram), C(swapoff), C(reset_zram), C(configure_zram), C(mkswap), C(create_file), C(chown), C(chmod), C(swapon),
       C(write_fstab), C(write_file), C(remove_file).
   returned: always
   type: list

@@ -33,6 +33,11 @@ TYPES = ("zram", "file", "partition")
 STATES = ("present", "absent")
 # swapon -p takes 0..32767; -1 is where the lowest tier starts, but a device given no priority gets -2, -3, ...
 PRIORITY_MIN = 0
+# zram's disksize_store() rounds a size up to whole pages
+PAGE_SIZE = os.sysconf("SC_PAGESIZE")
+# A swap file is made and formatted under this name in its directory, then linked into place: the path holds a
+# swap area or nothing, and what a killed run left under this name is the module's to remove.
+NEW_FILE = ".{name}.policygroups-new"
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,10 @@ class Observed:
     algorithms: tuple[str, ...] = ()
     signature: bool = False
     mode: int | None = None
+    owner: tuple[int, int] | None = None  # a file's uid and gid
     module_loaded: bool = True
     zram_used: int = 0
+    zram_stored: int = 0
     fstab_text: str = ""
     fstab_lines: tuple[str, ...] = ()
     files: dict[str, str | None] = field(default_factory=dict)
@@ -167,6 +174,7 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
             seen.exists = True
             seen.size = state.disksize or None
             seen.algorithm, seen.algorithms, seen.zram_used = state.algorithm, state.algorithms, state.mem_used
+            seen.zram_stored = state.stored
             if state.disksize:
                 seen.signature = host.read_signature(spec.path, nofollow=False)
         else:
@@ -185,6 +193,7 @@ def observe(host: SwapHost, spec: DeviceSpec) -> tuple[Observed, str]:
             if not stat.S_ISREG(info.st_mode):
                 raise PlanError(f"{spec.path} is not a regular file: use type=partition for a block device")
             seen.exists, seen.size, seen.mode = True, info.st_size, stat.S_IMODE(info.st_mode)
+            seen.owner = (info.st_uid, info.st_gid)
             seen.signature = info.st_size > 0 and host.read_signature(spec.path, nofollow=True)
     else:
         if host.io.exists(spec.path):
@@ -292,7 +301,8 @@ def _plan_absent(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str, 
                              lambda: host.command(["swapoff", device], f"swapoff {device}")))
     if spec.type == "zram" and seen.exists and seen.size and (seen.active is not None or seen.signature):
         name = _zram.zram_name(spec.path)[0]
-        ops.append(Operation("reset_zram", format_size(seen.size), None, lambda: _zram.reset(host.io, name)))
+        ops.append(Operation("reset_zram", format_size(seen.size), None,
+                             lambda: _sysfs(lambda: _zram.reset(host.io, name), f"resetting {name}")))
 
 
 def _plan_present(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str, ops: list[Operation],
@@ -316,11 +326,17 @@ def _plan_present(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str,
         configure = Operation("configure_zram", None, {"size": format_size(size), "algorithm": spec.algorithm},
                               lambda: _sysfs(lambda: _zram.configure(host.io, name, size, spec.algorithm),
                                              f"setting {name}'s size and algorithm"))
-        differs = seen.size != size or (spec.algorithm is not None and spec.algorithm != seen.algorithm)
+        rounded = -(-size // PAGE_SIZE) * PAGE_SIZE  # what the kernel makes of size
+        differs = seen.size != rounded or (spec.algorithm is not None and spec.algorithm != seen.algorithm)
         if seen.exists and seen.size:
             if seen.active is None and not seen.signature:
-                raise PlanError(f"{device} is set up ({format_size(seen.size)}) and holds no swap area: something "
-                                "else (a file system?) uses it; nothing was changed. Reset it yourself if it is free.")
+                if seen.zram_stored != 0:
+                    raise PlanError(f"{device} is set up ({format_size(seen.size)}) and holds no swap area: something "
+                                    "else (a file system?) uses it; nothing was changed. Reset it yourself if it is "
+                                    "free.")
+                if not differs:  # set up and never written (a run stopped before mkswap): nobody's data
+                    ops.extend([mkswap, swapon])
+                    return
             if differs:
                 if seen.active is not None:
                     _swapoff_fits(host, device, seen)
@@ -348,6 +364,10 @@ def _plan_present(host: SwapHost, spec: DeviceSpec, seen: Observed, device: str,
         if spec.size is not None and seen.size != spec.size:
             warnings.append(f"{spec.path} is {format_size(seen.size or 0)}, not {format_size(spec.size)}: an "
                             "existing swap file is not resized (swap it off, remove it and run again to resize)")
+        # whoever owns or may read a swap file reads every process's pages swapped to it (swapon only warns)
+        if seen.owner is not None and seen.owner != (0, 0):
+            owner = "%d:%d" % seen.owner
+            ops.append(Operation("chown", owner, "0:0", lambda: _chown_root(host, spec.path)))
         if seen.mode is not None and seen.mode & 0o077:
             mode = seen.mode
             ops.append(Operation("chmod", f"{mode:04o}", "0600", lambda: _chmod_600(host, spec.path)))
@@ -457,16 +477,32 @@ def _chmod_600(host: SwapHost, path: str) -> None:
         raise BackendError(f"cannot chmod 0600 {path}: {exc.strerror or exc}", exc.errno) from exc
 
 
-def _create_swap_file(host: SwapHost, path: str, size: int) -> None:
-    """Create ``path`` (mode 0600, never through a link), allocate ``size`` bytes without holes, format it; a
-    file this step created is removed again when a later part of it fails."""
+def _chown_root(host: SwapHost, path: str) -> None:
     try:
-        makedirs_nofollow(host.io.root, os.path.dirname(path))
-        fd = open_nofollow(host.io.root, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = open_nofollow(host.io.root, path, os.O_RDONLY)
+        try:
+            os.fchown(fd, 0, 0)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise BackendError(f"cannot give {path} to root: {exc.strerror or exc}", exc.errno) from exc
+
+
+def _create_swap_file(host: SwapHost, path: str, size: int) -> None:
+    """Create ``path`` (mode 0600, never through a link), allocate ``size`` bytes without holes and format it,
+    under a temporary name (NEW_FILE) linked to ``path`` only once it holds a swap area: ``path`` never holds a
+    file of zeros, and a temporary file that a killed run left is removed first. The temporary file is removed
+    again when a later part fails."""
+    directory, name = os.path.split(path)
+    new = os.path.join(directory, NEW_FILE.format(name=name))
+    try:
+        makedirs_nofollow(host.io.root, directory)
+        _remove(host, new)
+        fd = open_nofollow(host.io.root, new, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise BackendError(write_refusal(path, exc), exc.errno) from exc
-        raise BackendError(f"cannot create {path}: {exc.strerror or exc}", exc.errno) from exc
+        raise BackendError(f"cannot create {new}: {exc.strerror or exc}", exc.errno) from exc
     try:
         try:
             os.fchmod(fd, 0o600)
@@ -479,16 +515,21 @@ def _create_swap_file(host: SwapHost, path: str, size: int) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        host.command(["mkswap", path], f"mkswap {path}")
+        host.command(["mkswap", new], f"mkswap {new}")
+        with parent_fd(host.io.root, path) as (dfd, base):
+            # link(2), not rename(2): it never replaces what appeared at path meanwhile
+            os.link(os.path.basename(new), base, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+            os.fsync(dfd)
     except BaseException as exc:
         try:
-            host.io.unlink(path)
+            host.io.unlink(new)
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise BackendError(f"cannot allocate {format_size(size)} for {path}: {exc.strerror or exc}",
+            raise BackendError(f"cannot make {path} of {format_size(size)}: {exc.strerror or exc}",
                                exc.errno) from exc
         raise
+    _remove(host, new)
 
 
 def _write_zeros(fd: int, size: int) -> None:

@@ -38,6 +38,7 @@ class ZramState:
     algorithm: str | None
     algorithms: tuple[str, ...]
     mem_used: int
+    stored: int = 0  # mm_stat's orig_data_size: bytes ever stored and not freed (0: nothing written since set up)
 
 
 def zram_name(path: str) -> tuple[str, int]:
@@ -76,9 +77,10 @@ def read_zram(io: HostIO, name: str) -> ZramState | None:
     try:
         fields = io.read(f"{base}/mm_stat").split()
         mem_used = int(fields[2]) if len(fields) > 2 else 0
+        stored = int(fields[0]) if fields else 0
     except (OSError, ValueError):
-        mem_used = 0
-    return ZramState(name, disksize, current, names, mem_used)
+        mem_used, stored = 0, -1  # unknown: counts as holding data
+    return ZramState(name, disksize, current, names, mem_used, stored)
 
 
 def kernel_algorithms(io: HostIO) -> tuple[str, ...]:
