@@ -46,7 +46,7 @@ options:
   update_grub:
     description:
       - GRUB's C(update-grub). The host counts as booted by GRUB where this is an executable file and
-        O(grub_config) exists (as anything: see RV(not_regular)).
+        O(grub_config) exists, as anything (see RV(not_regular)).
     type: path
     default: /usr/sbin/update-grub
   grub_config:

@@ -23,8 +23,8 @@ description:
     the kernel rounds it, up to whole pages.
   - O(type=file) - creates the file with O(size) (mode 0600, allocated without holes) and formats it when it does
     not exist, under a temporary name linked to O(path) once it holds a swap area; an existing file must already
-    hold a swap area and is not resized. An existing file is given to root (C(chown)) and mode 0600 (C(chmod)):
-    whoever owns or may read it reads the pages swapped to it.
+    hold a swap area and is not resized. An existing file is given to root (C(chown)) and mode 0600 (C(chmod)),
+    since whoever owns or may read it reads the pages swapped to it.
   - O(type=partition) - the block device must already hold a swap area (C(mkswap)); the module never formats a
     partition.
   - Persistence (O(persistent=true)) is the device's C(/etc/fstab) line with C(pri=), which Debian's installer
