@@ -270,6 +270,20 @@ def main() -> None:
         module.exit_json(**result, need_content=missing)  # before any change: the next run has the bytes
         return
     planned = None
+    if params["apply"] and params["tiers"] is not None and not module.check_mode:
+        # Every refusal before the first write: where the tier table would change, the groups are planned first
+        # against the table it would become (a unit systemd does not know, a value or a tier the host refuses).
+        # A converged table costs nothing more.
+        ok, tiers_plan, _outcome = tiers_result(module, params["tiers"], params["tiers_purge"], check_mode=True)
+        if ok and tiers_plan["changed"]:
+            desired = desired_groups([group_document(group) for group in params["groups"]])
+            ok, groups_plan, _outcome = groups_result(module, desired, params["purge"],
+                                                      missing=params["missing_members"],
+                                                      planned_tiers=tiers_plan.get("tiers"), check_mode=True)
+            if not ok:
+                module.fail_json(**{**result, "groups_result": groups_plan,
+                                    "msg": f"policy groups: {groups_plan.get('msg')} (nothing was changed)"})
+                return
     if params["apply"] and params["tiers"] is not None:
         ok, result["tiers_result"], _outcome = tiers_result(module, params["tiers"], params["tiers_purge"])
         if not ok:

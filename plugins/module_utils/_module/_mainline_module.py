@@ -39,10 +39,12 @@ def groups_result(
     purge: bool,
     missing: str = "fail",
     planned_tiers: list[dict[str, Any]] | None = None,
+    check_mode: bool | None = None,
 ) -> tuple[bool, dict[str, Any], Outcome[Any] | None]:
     """Reconcile with the backend the options and the host select: (ok, result, outcome). Both backends run
     the same loop and return the same keys; what the host cannot express is left out and warned about with
-    ``on_unsupported=drop``."""
+    ``on_unsupported=drop``. ``check_mode``: plan only, whatever the module's mode (no warnings then: the run
+    that follows gives them)."""
     params = module.params
 
     def warn(result: dict[str, Any], _outcome: Outcome[Any]) -> None:
@@ -51,8 +53,9 @@ def groups_result(
                         f"{finding['policy']}: {finding['reason']}")
 
     return _modcommon.reconcile_result(module, desired, purge=purge, missing=missing, planned_tiers=planned_tiers,
-                                       shape=warn, unsupported=engine_unsupported(module),
-                                       restart_units=params["restart_units"])
+                                       shape=warn if check_mode is None else None,
+                                       unsupported=engine_unsupported(module),
+                                       restart_units=params["restart_units"], check_mode=check_mode)
 
 
 def run_groups(

@@ -134,12 +134,14 @@ def reconcile_result(
     planned_tiers: list[dict[str, Any]] | None = None,
     unsupported: str = "fail",
     restart_units: bool = False,
+    check_mode: bool | None = None,
 ) -> tuple[bool, dict[str, Any], Outcome[Any] | None]:
     """Reconcile with the backend the module's options select: (ok, the result the module returns, the outcome;
     None when the engine refused before any write). A module of one step exits with it (``exit_result``); one
     that does more in its run (policy_host) goes on.
 
-    ``planned_tiers`` (the module option of that name): in check mode, plan against this tier table."""
+    ``planned_tiers`` (the module option of that name): in check mode, plan against this tier table.
+    ``check_mode``: plan only, whatever the module's mode (default: the module's)."""
     params = module.params
     try:
         planned = None if planned_tiers is None else normalize_tiers(
@@ -148,7 +150,7 @@ def reconcile_result(
             backend_from(params, module),
             desired,
             purge=purge,
-            check_mode=module.check_mode,
+            check_mode=module.check_mode if check_mode is None else check_mode,
             lock_path=lock_path(params),
             lock_timeout=params["lock_timeout"],
             resolve_unit=systemd_resolver(module),

@@ -33,8 +33,9 @@ def shape(result: dict[str, Any], outcome: Outcome[Any]) -> None:
     result["tiers"] = tiers_view(outcome.after.tiers)
 
 
-def tiers_result(module: Any, tiers: list[dict[str, Any]], purge: bool
+def tiers_result(module: Any, tiers: list[dict[str, Any]], purge: bool, check_mode: bool | None = None
                  ) -> tuple[bool, dict[str, Any], Outcome[Any] | None]:
-    """Reconcile the host's tier table with ``tiers``: (ok, the swap_tiers module's result, outcome)."""
+    """Reconcile the host's tier table with ``tiers``: (ok, the swap_tiers module's result, outcome);
+    ``check_mode``: plan only, whatever the module's mode."""
     return reconcile_result(module, lambda actual: desired_tiers(tiers, actual, purge), purge=False, diff="tiers",
-                            shape=shape)
+                            shape=shape, check_mode=check_mode)
