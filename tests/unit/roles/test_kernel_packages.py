@@ -355,3 +355,26 @@ def test_check_mode_of_a_new_package_on_a_converged_grub_host(tmp_path: Path) ->
     assert check.returncode == 0, check.stdout[-3000:]
     assert "RUNNING HANDLER" not in check.stdout and "changed=1" in check.stdout, check.stdout[-3000:]
     assert (tmp_path / "update-grub.log").read_text() == "ran\n"
+
+
+@pytest.mark.parametrize("installed_now", [True, False])
+def test_a_new_build_of_the_running_release_is_rebooted_into(tmp_path: Path, installed_now: bool) -> None:
+    # kernel/build.sh names every build of a source version the same (6.12.118-policy), whatever the series: a new
+    # build replaces /boot/vmlinuz-<release> of the running release, and only a reboot runs it. The release alone
+    # said nothing was pending, so the new build never ran and the ABI of the old one was verified.
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    variables = fake_grub_host(tmp_path) | {"policy_kernel_release": platform.release(), "policy_kernel_reboot_ok": True,
+                                            "manifest": {"flavour": "guest"}, "release": platform.release()}
+    play = PLAY.format(tasks="reboot").replace("    - name: Run reboot.yml\n", f"""    - name: Stand for main.yml's copy of the image
+      ansible.builtin.debug:
+        msg: image
+      changed_when: {str(installed_now).lower()}
+      register: __policy_kernel_image
+    - name: Run reboot.yml
+""")
+    (tmp_path / "play.yml").write_text(play)
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    out = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), "--check").stdout
+    rebooting = "RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out
+    assert rebooting is installed_now, out[-3000:]
