@@ -378,3 +378,26 @@ def test_a_new_build_of_the_running_release_is_rebooted_into(tmp_path: Path, ins
     out = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), "--check").stdout
     rebooting = "RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out
     assert rebooting is installed_now, out[-3000:]
+
+
+@pytest.mark.parametrize(("bootloader", "others", "why"), [
+    ("none", ["vmlinuz-6.1.0-amd64"], "whatever boots this host passes it the kernel"),
+    ("grub", [], "no other kernel in {boot} for GRUB to boot"),
+])
+def test_a_rollback_that_would_not_boot_another_kernel_is_refused(tmp_path: Path, bootloader: str, others: list[str],
+                                                                  why: str) -> None:
+    # a policy kernel runs (the probe's answer stood in for: this machine runs another); removing it and rebooting
+    # must bring up a distribution kernel. Without a bootloader (QEMU -kernel) the reboot comes back on the same
+    # image, and with GRUB and no other kernel in /boot nothing would boot at all: refused before any change.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name in ["vmlinuz-6.12.118-policy", *others]:
+        (boot / name).write_text("image")
+    host = {"release": "6.12.118-policy", "bootloader": bootloader, "check_mode": False, "contents": {}, "files": {},
+            "not_regular": {}, "virt": "qemu", "vendor": "QEMU", "policy_controller": True}
+    variables = {"__policy_kernel_host": host, "__policy_kernel_boot_dir": str(boot), "policy_kernel_reboot_ok": True,
+                 "__policy_kernel_grub_defaults": str(tmp_path / "absent.cfg")}
+    out = run(tmp_path, "absent", variables)
+    assert out.startswith("rc=2\n"), out[-3000:]
+    assert why.format(boot=boot) in out and "Nothing was changed" in out, out[-3000:]
+    assert sorted(p.name for p in boot.iterdir()) == sorted(["vmlinuz-6.12.118-policy", *others])
