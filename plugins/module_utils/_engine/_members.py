@@ -37,17 +37,8 @@ def resolve_members(
             continue
         cgroups = list(group.members.cgroups)
         for unit in group.members.systemd_units:
-            path = resolve_unit(unit) if resolve_unit is not None else None
-            if path and not is_normalised_cgroup_path(path):
-                raise PlanError(f"group {group.path!r}: systemd unit {unit} reports an unusable cgroup {path!r}")
-            if not path or path == "/":
-                problem = (f"group {group.path!r}: systemd unit {unit} has no cgroup and will get none: systemd "
-                           "does not know it, or it is masked (is it installed?)")
-                if missing == "fail":
-                    raise PlanError(problem)
-                skipped.append(problem)
-                continue
-            if path not in cgroups:
+            path = _unit_cgroup(group, unit, resolve_unit, missing, skipped)
+            if path is not None and path not in cgroups:
                 cgroups.append(path)
         pids = []
         for pid in group.members.pids:
@@ -60,4 +51,45 @@ def resolve_members(
             skipped.append(problem)
         members = Members(cgroups=tuple(sorted(cgroups)), systemd_units=(), pids=tuple(pids))
         groups.append(replace(group, members=members))
+    return replace(desired, groups=tuple(groups)), skipped
+
+
+def _unit_cgroup(group: GroupSpec, unit: str, resolve_unit: UnitResolver | None, missing: str,
+                 skipped: list[str]) -> str | None:
+    """The cgroup of ``unit`` (running, or the one it will get), or None where systemd does not know it or it is
+    masked: a PlanError with ``missing="fail"``, else added to ``skipped``."""
+    path = resolve_unit(unit) if resolve_unit is not None else None
+    if path and not is_normalised_cgroup_path(path):
+        raise PlanError(f"group {group.path!r}: systemd unit {unit} reports an unusable cgroup {path!r}")
+    if not path or path == "/":
+        problem = (f"group {group.path!r}: systemd unit {unit} has no cgroup and will get none: systemd "
+                   "does not know it, or it is masked (is it installed?)")
+        if missing == "fail":
+            raise PlanError(problem)
+        skipped.append(problem)
+        return None
+    return path
+
+
+def known_units(
+    desired: HostPolicy,
+    resolve_unit: UnitResolver | None,
+    missing: str = "fail",
+) -> tuple[HostPolicy, list[str]]:
+    """``desired`` with only the units systemd knows, plus the skipped members: the same check and errors as
+    ``resolve_members``, for a backend that binds units by name (systemd's drop-ins) rather than by cgroup. Without
+    a resolver (no systemd to ask) the units are taken as given."""
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be one of {MISSING_CHOICES}")
+    if resolve_unit is None:
+        return desired, []
+    skipped: list[str] = []
+    groups: list[GroupSpec] = []
+    for group in desired.groups:
+        if not group.present:
+            groups.append(group)
+            continue
+        units = tuple(u for u in group.members.systemd_units
+                      if _unit_cgroup(group, u, resolve_unit, missing, skipped) is not None)
+        groups.append(replace(group, members=replace(group.members, systemd_units=units)))
     return replace(desired, groups=tuple(groups)), skipped

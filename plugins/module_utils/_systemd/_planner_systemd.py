@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from .._engine._errors import UnsupportedError
+from .._engine._members import known_units
 from .._engine._model import HostPolicy, TierSpec, document_policies
 from .._engine._plan import Operation
 from .._engine._planner import Plan, Request
@@ -84,7 +85,9 @@ class SystemdPlanner:
             # A tier table asked of a mainline kernel: refused before any write, as the policyfs planner refuses
             # it on a kernel without the tiers file, never answered with an empty table.
             raise UnsupportedError("swap tiers are not supported by this kernel (no /sys/kernel/mm/swap/tiers)")
-        properties = unit_properties(wanted, left_out_of(found, wanted))
+        # a unit systemd does not know (or masked) fails the run, or is left out and reported, as with policyfs
+        known, skipped = known_units(wanted, request.resolve_unit, request.missing)
+        properties = unit_properties(known, left_out_of(found, known))
         units = sorted({unit for unit, _group in properties} | set(view.dropins))
         runtime = self.backend.read_runtime(units)
         managed = frozenset(g.name for g in wanted.groups)
@@ -94,7 +97,7 @@ class SystemdPlanner:
         if request.restart_units and restart_required:
             operations.extend(Operation("restart", None, unit) for unit in restart_required)
             restart_required = []
-        return Plan(operations, restart_required)
+        return Plan(operations, restart_required, skipped=skipped)
 
     def project(self, view: DropinView, operations: Iterable[Operation]) -> DropinView:
         return DropinView(after_applying(view.dropins, operations), view.capabilities)

@@ -562,3 +562,30 @@ def test_store_refuses_a_link_in_the_dropins_place(tmp_path: Path) -> None:
         store.write(Dropin("x.service", "g", "# policygroups.core group=g\n[Service]\nOOMScoreAdjust=1\n"))
     assert (unit_dir / "50-policygroups-g.conf").is_symlink() and target.read_text() == "keep\n"
     assert sorted(p.name for p in unit_dir.iterdir()) == ["50-policygroups-g.conf"]
+
+
+# --- members systemd does not know: the contract both backends share (missing_members) ---------------------------
+
+UNKNOWN = [{"name": "demo", "oom_score_adj": 300, "members": {"systemd_units": ["apii.service", "pg-demo.service"]}}]
+
+
+def known_to(fake: FakeSystemd) -> Any:
+    """The modules' resolver (systemctl show ControlGroup) against the fake: a unit it has, else None."""
+    return lambda unit: f"/system.slice/{unit}" if unit in fake.units else None
+
+
+def test_a_unit_systemd_does_not_know_is_refused_before_any_write(host: FakeSystemd) -> None:
+    # as the policyfs backend refuses it (missing_members: fail): a misspelt unit must not get a drop-in of its own
+    files = lambda: sorted(str(p) for p in host.root.rglob("*") if p.name != "lock")  # noqa: E731  (the run's lock)
+    before = files()
+    with pytest.raises(PlanError, match="systemd unit apii.service has no cgroup and will get none"):
+        run(host, UNKNOWN, resolve_unit=known_to(host))
+    assert files() == before
+
+
+def test_a_unit_systemd_does_not_know_is_skipped_and_reported_with_skip(host: FakeSystemd) -> None:
+    outcome = run(host, UNKNOWN, resolve_unit=known_to(host), missing="skip")
+    assert outcome.failed is None and outcome.changed
+    assert [s for s in outcome.skipped if "apii.service" in s], outcome.skipped
+    assert (host.root / DROPIN).exists()
+    assert not (host.root / "etc/systemd/system/apii.service.d").exists()
