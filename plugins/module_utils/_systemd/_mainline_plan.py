@@ -62,9 +62,11 @@ def plan_dropins(
     runtime: Mapping[str, UnitRuntime],
     managed_names: frozenset[str],
     purge: bool = False,
+    absent: tuple[str, ...] = (),
 ) -> MainlinePlan:
     """``wanted`` is ``(unit, group path) -> properties``; ``actual`` our drop-ins by unit. Drop-ins of groups
-    named in ``managed_names`` (present or absent) that are not wanted are removed; others only with ``purge``."""
+    named in ``managed_names`` (present or absent) that are not wanted are removed, and those of groups below a
+    group of ``absent`` (paths: its subtree goes, as on policyfs); others only with ``purge``."""
     want = {(unit, _name(group)): Dropin(unit, group, render(unit, group, props)) for (unit, group), props in wanted.items()}
     have = {(d.unit, _name(d.group)): d for dropins in actual.values() for d in dropins}
     result = MainlinePlan()
@@ -78,7 +80,8 @@ def plan_dropins(
     removed: set[tuple[str, str]] = set()
     for key in sorted(have):
         old = have[key]
-        if key in want or not (purge or key[1] in managed_names):
+        below_absent = any(old.group.startswith(path + "/") for path in absent)
+        if key in want or not (purge or key[1] in managed_names or below_absent):
             continue
         removed.add(key)
         result.operations.append(Operation("remove_dropin", old.group, old.unit, old.content, None))

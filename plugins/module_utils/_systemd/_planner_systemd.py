@@ -91,7 +91,8 @@ class SystemdPlanner:
         units = sorted({unit for unit, _group in properties} | set(view.dropins))
         runtime = self.backend.read_runtime(units)
         managed = frozenset(g.name for g in wanted.groups)
-        planned = plan_dropins(properties, view.dropins, runtime, managed, request.purge)
+        absent = tuple(g.path for g in wanted.groups if not g.present)
+        planned = plan_dropins(properties, view.dropins, runtime, managed, request.purge, absent)
         operations = list(planned.operations)
         restart_required = list(planned.restart_required)
         if request.restart_units and restart_required:

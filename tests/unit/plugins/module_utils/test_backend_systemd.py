@@ -589,3 +589,17 @@ def test_a_unit_systemd_does_not_know_is_skipped_and_reported_with_skip(host: Fa
     assert [s for s in outcome.skipped if "apii.service" in s], outcome.skipped
     assert (host.root / DROPIN).exists()
     assert not (host.root / "etc/systemd/system/apii.service.d").exists()
+
+
+def test_an_absent_parent_takes_its_children_as_on_policyfs(host: FakeSystemd) -> None:
+    # policyfs removes the subtree of a group marked absent; the systemd backend kept the children's drop-ins, with
+    # values they had inherited from the parent that is gone (MemoryKSM=yes), and reported the child as a group
+    host.add_unit("pg-bg.service")
+    resolve = known_to(host)
+    document = [{**DEMO[0], "members": {"systemd_units": ["pg-bg.service"]}}, DEMO[1]]
+    assert run(host, document, resolve_unit=resolve).failed is None
+    outcome = run(host, [{"name": "background", "state": "absent"}], resolve_unit=resolve)
+    assert outcome.failed is None, outcome.error
+    assert sorted(outcome.groups) == []
+    assert not (host.root / DROPIN).exists()
+    assert [o.op for o in outcome.applied].count("remove_dropin") == 2
