@@ -10,11 +10,12 @@ files. See docs/mainline.md.
 
 from __future__ import annotations
 
+import json
 from typing import Iterable, Mapping
 
 from .._engine._backend import OperationDispatch
 from .._engine._errors import BackendError, NotAvailableError, UnsupportedError
-from .._engine._io import FlatKeyed, HostIO, Labeller
+from .._engine._io import FlatKeyed, HostIO, Labeller, replace_nofollow
 from .._engine._model import INHERIT, POLICY_KEYS
 from .._engine._plan import Operation
 from .._engine._procfs import kernel_release
@@ -35,6 +36,10 @@ LIVE_FILES = {"MemorySwapMax": "memory.swap.max", "MemoryZSwapWriteback": "memor
 MEMBER_FEATURE = "systemd_units"
 # Where ``systemctl set-property --runtime`` records what it set (systemd.unit(5), "system.control").
 CONTROL_DIR = "/run/systemd/system.control"
+# The units whose properties a run took away (a drop-in removed, or written with fewer properties) until the
+# daemon-reload and the live reset that finish that are done: a run stopped in between left nothing else that names
+# them (the drop-in is gone), and the next run reads this to finish the job. In /run: a reboot loads everything.
+PENDING = "/run/policygroups/systemd-pending.json"
 NO_STATS = (
     "stats: mainline kernels have no per-policy-group statistics (no policy.stat; the systemd backend's groups "
     "exist only as drop-ins); a unit's memory counters are in its cgroup's memory.stat (and OOM kills in "
@@ -165,6 +170,41 @@ class SystemdBackend(OperationDispatch):
     def units_by_group(self) -> dict[str, list[str]]:
         return units_from(self.read_dropins())
 
+    def read_pending(self) -> dict[str, list[str]]:
+        """``{unit: properties}`` that runs took away from units and whose reload or live reset may not be done
+        (PENDING); empty where there is none or it cannot be read."""
+        try:
+            data = json.loads(self.io.read(PENDING))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(u): [str(p) for p in props] for u, props in data.items() if isinstance(props, list)}
+
+    def _write_pending(self, pending: Mapping[str, list[str]]) -> None:
+        try:
+            if pending:
+                text = json.dumps(dict(sorted(pending.items())), sort_keys=True) + "\n"
+                replace_nofollow(self.io.root, PENDING, text.encode(), 0o600, label=self.io.label)
+            elif self.io.exists(PENDING):
+                self.io.unlink(PENDING)
+        except OSError as exc:
+            raise BackendError(f"cannot record the units a run changes in {PENDING}: {exc.strerror or exc}",
+                               exc.errno) from exc
+
+    def _note_pending(self, unit: str, properties: Iterable[str]) -> None:
+        """Before ``unit`` loses ``properties`` (its drop-in removed or rewritten): record them (PENDING)."""
+        pending = self.read_pending()
+        merged = sorted(set(pending.get(unit, [])) | set(properties))
+        if pending.get(unit) != merged:
+            pending[unit] = merged
+            self._write_pending(pending)
+
+    def _forget_pending(self, units: Iterable[str]) -> None:
+        pending = self.read_pending()
+        if any(u in pending for u in units):
+            self._write_pending({u: props for u, props in pending.items() if u not in set(units)})
+
     def read_runtime(self, units: list[str]) -> dict[str, UnitRuntime]:
         """Each unit's state, main PID, the live values of the cgroup-level properties (cgroup files), whether
         systemd has loaded its unit files since they last changed, and the values it has loaded."""
@@ -189,13 +229,21 @@ class SystemdBackend(OperationDispatch):
 
     # -- apply -------------------------------------------------------------------------------------------------
     def _op_write_dropin(self, op: Operation) -> None:
+        lost = set(parse_properties(str(op.before or ""))) - set(parse_properties(str(op.after)))
+        if lost:
+            self._note_pending(str(op.key), lost)
         self.store.write(Dropin(str(op.key), str(op.group), str(op.after)))
 
     def _op_remove_dropin(self, op: Operation) -> None:
+        self._note_pending(str(op.key), parse_properties(str(op.before or "")))
         self.store.remove(str(op.key), str(op.group))
 
     def _op_daemon_reload(self, op: Operation) -> None:
         self.systemctl.daemon_reload()
+        # loaded now: what is left pending is a live value to reset, which the reset_runtime operations that follow
+        # do (each forgets its unit); a unit that lost no cgroup-level property needs nothing more
+        pending = self.read_pending()
+        self._forget_pending([u for u, props in pending.items() if not set(props) & set(CGROUP_PROPERTIES)])
 
     def _op_set_runtime(self, op: Operation) -> None:
         values = {str(k): str(v) for k, v in dict(op.after or {}).items()}
@@ -209,6 +257,7 @@ class SystemdBackend(OperationDispatch):
         values = {p: configured[p] for p in props if configured.get(p)}
         if values:
             self._set_live(unit, values)
+        self._forget_pending([unit])
 
     def _set_live(self, unit: str, values: dict[str, str]) -> None:
         """``set-property --runtime`` writes the cgroup now (a daemon-reload does not) and also leaves a runtime

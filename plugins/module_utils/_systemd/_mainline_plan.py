@@ -63,10 +63,13 @@ def plan_dropins(
     managed_names: frozenset[str],
     purge: bool = False,
     absent: tuple[str, ...] = (),
+    pending: Mapping[str, list[str]] | None = None,
 ) -> MainlinePlan:
     """``wanted`` is ``(unit, group path) -> properties``; ``actual`` our drop-ins by unit. Drop-ins of groups
     named in ``managed_names`` (present or absent) that are not wanted are removed, and those of groups below a
-    group of ``absent`` (paths: its subtree goes, as on policyfs); others only with ``purge``."""
+    group of ``absent`` (paths: its subtree goes, as on policyfs); others only with ``purge``. ``pending``: the
+    properties earlier runs took away from units (``SystemdBackend.read_pending``), whose reload and live reset a
+    run stopped before them left undone."""
     want = {(unit, _name(group)): Dropin(unit, group, render(unit, group, props)) for (unit, group), props in wanted.items()}
     have = {(d.unit, _name(d.group)): d for dropins in actual.values() for d in dropins}
     result = MainlinePlan()
@@ -96,6 +99,12 @@ def plan_dropins(
             unfinished.add(unit)
         if any(prop not in CGROUP_PROPERTIES for prop in unloaded):
             exec_changed.add(unit)
+    # A run that removed drop-ins or properties and stopped before the reload or the live reset: nothing on disk
+    # names those units any more; the backend's record of them does.
+    pending = dict(pending or {})
+    for unit in pending:
+        if runtime.get(unit, UnitRuntime()).need_reload:
+            unfinished.add(unit)
     if result.operations or unfinished:
         result.operations.append(Operation("daemon_reload"))
     for (unit, _group), dropin in sorted(want.items()):
@@ -111,7 +120,9 @@ def plan_dropins(
             before = {prop: state.live.get(prop) for prop in stale}
             result.operations.append(Operation("set_runtime", dropin.group, unit, before, stale))
     final = {**{k: d for k, d in have.items() if k not in removed}, **want}
-    result.operations.extend(_reset_ops(final, have, runtime))
+    resets = _reset_ops(final, have, runtime)
+    result.operations.extend(resets)
+    result.operations.extend(_pending_resets(final, pending, runtime, {str(op.key) for op in resets}))
     result.restart_required = sorted(u for u in exec_changed if runtime.get(u, UnitRuntime()).active)
     return result
 
@@ -130,6 +141,28 @@ def _reset_ops(
         lost = sorted(p for p in dropin.properties() if p in CGROUP_PROPERTIES and p not in wanted_props.get(unit, set()))
         if lost and runtime.get(unit, UnitRuntime()).active:
             ops.append(Operation("reset_runtime", dropin.group, unit, {p: dropin.properties()[p] for p in lost}, lost))
+    return ops
+
+
+def _pending_resets(
+    final: Mapping[tuple[str, str], Dropin], pending: Mapping[str, list[str]], runtime: Mapping[str, UnitRuntime],
+    planned: set[str],
+) -> list[Operation]:
+    """``reset_runtime`` for active units that lost cgroup-level properties in a stopped run (``pending``) and
+    still run with our value: its reload is pending, or the live value is not what systemd has loaded."""
+    wanted_props: dict[str, set[str]] = {}
+    for (unit, _group), dropin in final.items():
+        wanted_props.setdefault(unit, set()).update(dropin.properties())
+    ops: list[Operation] = []
+    for unit, props in sorted(pending.items()):
+        state = runtime.get(unit, UnitRuntime())
+        if unit in planned or not state.active:
+            continue
+        lost = sorted(p for p in props if p in CGROUP_PROPERTIES and p not in wanted_props.get(unit, set()))
+        stale = [p for p in lost if state.need_reload or (
+            p in state.live and p in state.loaded and KERNEL_VALUES[p].get(state.loaded[p], state.live[p]) != state.live[p])]
+        if stale:
+            ops.append(Operation("reset_runtime", None, unit, {p: state.live.get(p) for p in stale}, stale))
     return ops
 
 

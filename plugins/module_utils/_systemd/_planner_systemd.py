@@ -88,11 +88,12 @@ class SystemdPlanner:
         # a unit systemd does not know (or masked) fails the run, or is left out and reported, as with policyfs
         known, skipped = known_units(wanted, request.resolve_unit, request.missing)
         properties = unit_properties(known, left_out_of(found, known))
-        units = sorted({unit for unit, _group in properties} | set(view.dropins))
+        pending = self.backend.read_pending()  # what a stopped run took away and may not have finished
+        units = sorted({unit for unit, _group in properties} | set(view.dropins) | set(pending))
         runtime = self.backend.read_runtime(units)
         managed = frozenset(g.name for g in wanted.groups)
         absent = tuple(g.path for g in wanted.groups if not g.present)
-        planned = plan_dropins(properties, view.dropins, runtime, managed, request.purge, absent)
+        planned = plan_dropins(properties, view.dropins, runtime, managed, request.purge, absent, pending)
         operations = list(planned.operations)
         restart_required = list(planned.restart_required)
         if request.restart_units and restart_required:

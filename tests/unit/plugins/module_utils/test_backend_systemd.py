@@ -603,3 +603,36 @@ def test_an_absent_parent_takes_its_children_as_on_policyfs(host: FakeSystemd) -
     assert sorted(outcome.groups) == []
     assert not (host.root / DROPIN).exists()
     assert [o.op for o in outcome.applied].count("remove_dropin") == 2
+
+
+# --- a run stopped between removing drop-ins and the reload: the next run finishes it ---------------------------
+
+
+def test_a_removal_stopped_before_the_reload_is_finished_by_the_next_run(host: FakeSystemd) -> None:
+    # the drop-in is gone, so neither what is wanted nor what is on disk names the unit any more; systemd still has
+    # OOMScoreAdjust=300 loaded and the live memory.swap.max is still 0 (the service runs without swap)
+    assert run(host, DEMO).failed is None
+    assert host.live("pg-demo.service", "memory.swap.max") == "0"
+    host.fail["daemon-reload"] = (1, "killed")
+    failed = run(host, [], purge=True)
+    assert failed.failed is not None and failed.failed.op == "daemon_reload"
+    del host.fail["daemon-reload"]
+    checked = run(host, [], purge=True, check_mode=True)
+    assert [o.op for o in checked.operations] == ["daemon_reload", "reset_runtime"]
+    again = run(host, [], purge=True)
+    assert again.failed is None and [o.op for o in again.applied] == ["daemon_reload", "reset_runtime"]
+    assert host.live("pg-demo.service", "memory.swap.max") == "max"
+    assert not run(host, [], purge=True).changed
+
+
+def test_properties_dropped_before_the_reload_are_finished_by_the_next_run(host: FakeSystemd) -> None:
+    assert run(host, DEMO).failed is None
+    fewer = [{"name": "background", "ksm": True}, {"name": "demo", "parent": "background",
+                                                   "members": {"systemd_units": ["pg-demo.service"]}}]
+    host.fail["daemon-reload"] = (1, "killed")
+    assert run(host, fewer).failed is not None
+    del host.fail["daemon-reload"]
+    again = run(host, fewer)
+    assert again.failed is None and [o.op for o in again.applied] == ["daemon_reload", "reset_runtime"]
+    assert host.live("pg-demo.service", "memory.swap.max") == "max"
+    assert not run(host, fewer).changed
