@@ -92,12 +92,13 @@ def refusals(args: Mapping[str, Any], varnames: Iterable[str]) -> list[str]:
     # applying would remove every group, persisting would make the next boot's restore remove them; a run that only
     # probes and renders (tasks_from: probe.yml) changes nothing
     if args["purge"] and args["policy_groups"] is None and (args["apply"] or args["persist"]):
-        found.append("policy_groups is not defined for this host (or is null) and policy_groups_purge is true: that "
-                     "would remove every group. Define policy_groups: [] to mean no groups, or check the name of the "
-                     "variable.")
+        found.append("policy_groups is not defined for this host (or is null) and purge is true (the policy_groups "
+                     "role's policy_groups_purge): that would remove every group. Define policy_groups: [] to mean "
+                     "no groups, or check the name of the variable.")
     if args["swap_devices"] and args["host_root"] not in ("", "/"):
-        found.append("policy_groups_swap_devices runs swapon, swapoff and mkswap, which act on the live host: it "
-                     f"cannot be used with policy_groups_host_root {args['host_root']}")
+        found.append("swap_devices (the policy_groups role's policy_groups_swap_devices) run swapon, swapoff and "
+                     "mkswap, which act on the live host: they cannot be used with host_root (policy_groups_host_root) "
+                     f"{args['host_root']}")
     return found
 
 

@@ -64,7 +64,7 @@ def test_swap_devices_on_a_simulated_host_tree_are_refused(tmp_path: Path) -> No
     # swapon and mkswap would act on the machine running the test, not on the tree standing for the host
     run, kernel = run_role(tmp_path, {"policy_groups": [], "policy_groups_swap_devices": [
         {"path": "/dev/zram0", "type": "zram", "size": "1M", "priority": 5}]})
-    assert run.returncode != 0 and "policy_groups_swap_devices runs swapon, swapoff and mkswap" in run.stdout
+    assert run.returncode != 0 and "(the policy_groups role's policy_groups_swap_devices) run swapon, swapoff and mkswap" in run.stdout
     assert kernel.groups() == ["batch", "latency"]
 
 
@@ -94,7 +94,7 @@ def test_refusals_hold_when_another_step_is_skipped(tmp_path: Path, skipped: str
     assert run.returncode != 0 and "policy_group: did you mean policy_groups?" in run.stdout, run.stdout[-3000:]
     run, kernel = run_role(tmp_path / "swap", {"policy_groups": [], "policy_groups_swap_devices": [
         {"path": "/dev/zram0", "type": "zram", "size": "1M", "priority": 5}]}, True, "--skip-tags", skipped)
-    assert run.returncode != 0 and "policy_groups_swap_devices runs swapon, swapoff and mkswap" in run.stdout, \
+    assert run.returncode != 0 and "(the policy_groups role's policy_groups_swap_devices) run swapon, swapoff and mkswap" in run.stdout, \
         run.stdout[-3000:]
     assert kernel.groups() == ["batch", "latency"]
 

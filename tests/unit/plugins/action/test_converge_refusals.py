@@ -59,3 +59,13 @@ def test_swap_devices_only_on_the_live_host(host_root: str, refused: bool) -> No
     assert bool(refusals(given, [])) is refused
     assert bool(refusals({**given, "check_vars": None}, [])) is refused  # whether or not look-alikes are checked
     assert refusals(args(host_root=host_root), []) == []  # no swap devices: any host root
+
+
+def test_refusals_name_the_option_and_the_roles_variable() -> None:
+    # the action is a module of its own too (policygroups.core.policy_groups_converge): its refusals name its
+    # options, and the policy_groups role's variables beside them
+    purge = refusals(args(policy_groups=None, purge=True, check_vars=None), [])
+    assert purge and "purge is true (the policy_groups role's policy_groups_purge)" in purge[0], purge
+    swap = refusals(args(host_root="/srv/host", swap_devices=True, check_vars=None), [])
+    assert swap and "swap_devices (the policy_groups role's policy_groups_swap_devices)" in swap[0], swap
+    assert "host_root (policy_groups_host_root) /srv/host" in swap[0], swap
