@@ -219,6 +219,14 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
                       unit_active={u: unit_state(run, systemctl, u, "is-active") for u in units} if units else None,
                       files={path: file_digest(path) for path in files} if files else None,
                       contents={path: read_small_text(path) for path in read_files} if read_files else None,
-                      not_regular={path: kind for path in dict.fromkeys([*files, *read_files,
-                                                                           *([grub_config] if grub else [])])
-                                   if (kind := kind_of_non_regular(path)) is not None})
+                      not_regular=_not_regular([*files, *read_files, *([grub_config] if grub else [])]))
+
+
+def _not_regular(paths: Sequence[str]) -> dict[str, str]:
+    """Those of ``paths`` that are there as no regular file, with what they are (kind_of_non_regular)."""
+    found: dict[str, str] = {}
+    for path in dict.fromkeys(paths):
+        kind = kind_of_non_regular(path)
+        if kind is not None:
+            found[path] = kind
+    return found

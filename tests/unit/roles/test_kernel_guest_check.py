@@ -76,8 +76,8 @@ def test_without_set_default_any_host_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("source", "refused"), [("/dev/mapper/vg-root", True), ("/dev/md0", True),
                                                  ("/dev/dm-0", True), ("/dev/vda1", False)])
 @pytest.mark.parametrize("set_default", [True, False])
-def test_a_root_the_guest_kernel_cannot_mount_is_refused_before_any_change(tmp_path: Path, source: str,
-                                                                          refused: bool, set_default: bool) -> None:
+def test_a_root_the_guest_kernel_cannot_mount_is_refused_before_any_change(
+        tmp_path: Path, source: str, refused: bool, set_default: bool) -> None:
     # GRUB passes an LVM volume or a RAID array as root=<device>, which only an initramfs assembles; the guest
     # flavour has none. Refused before the image, the drop-in or the menu change (as the default entry, the next
     # reboot by anyone would not come up; as another entry, the menu check failed after the change).

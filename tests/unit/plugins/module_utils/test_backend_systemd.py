@@ -576,7 +576,9 @@ def known_to(fake: FakeSystemd) -> Any:
 
 def test_a_unit_systemd_does_not_know_is_refused_before_any_write(host: FakeSystemd) -> None:
     # as the policyfs backend refuses it (missing_members: fail): a misspelt unit must not get a drop-in of its own
-    files = lambda: sorted(str(p) for p in host.root.rglob("*") if p.name != "lock")  # noqa: E731  (the run's lock)
+    def files() -> list[str]:  # without the run's lock file
+        return sorted(str(p) for p in host.root.rglob("*") if p.name != "lock")
+
     before = files()
     with pytest.raises(PlanError, match="systemd unit apii.service has no cgroup and will get none"):
         run(host, UNKNOWN, resolve_unit=known_to(host))

@@ -374,8 +374,8 @@ def test_paths_must_be_absolute_and_normalised(fake: FakeSwap, path: str) -> Non
 # --- faults and odd states a later run must handle (review of the swap modules) -----------------------------------
 
 
-def test_a_zram_reset_that_fails_while_removing_is_reported_not_raised(fake: FakeSwap,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_zram_reset_that_fails_while_removing_is_reported_not_raised(
+        fake: FakeSwap, monkeypatch: pytest.MonkeyPatch) -> None:
     # state absent: swapoff ran, then the reset fails (EBUSY: udev's blkid or another tool holds the device open);
     # the result says which operation failed after which, as every other failure does, instead of a traceback
     fake.setup_zram("zram0", 64 << 20)
@@ -395,8 +395,8 @@ def test_a_zram_reset_that_fails_while_removing_is_reported_not_raised(fake: Fak
     assert [a["op"] for a in result.applied] == ["swapoff"] and result.changed
 
 
-def test_a_zram_size_of_no_whole_pages_is_compared_as_the_kernel_rounds_it(fake: FakeSwap,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_zram_size_of_no_whole_pages_is_compared_as_the_kernel_rounds_it(
+        fake: FakeSwap, monkeypatch: pytest.MonkeyPatch) -> None:
     # disksize_store() rounds the size up to a whole page: compared unrounded, every run reset the device again
     write = FakeSwapIO.write
 
