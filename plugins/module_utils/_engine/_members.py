@@ -27,14 +27,8 @@ def resolve_members(
     missing: str = "fail",
 ) -> tuple[HostPolicy, list[str]]:
     """Return ``desired`` with units folded into cgroups and live PIDs only, plus the skipped members."""
-    if missing not in MISSING_CHOICES:
-        raise ValueError(f"missing must be one of {MISSING_CHOICES}")
-    skipped: list[str] = []
-    groups: list[GroupSpec] = []
-    for group in desired.groups:
-        if not group.present:
-            groups.append(group)
-            continue
+
+    def resolved(group: GroupSpec, skipped: list[str]) -> Members:
         cgroups = list(group.members.cgroups)
         for unit in group.members.systemd_units:
             path = _unit_cgroup(group, unit, resolve_unit, missing, skipped)
@@ -49,8 +43,18 @@ def resolve_members(
             if missing == "fail":
                 raise PlanError(problem)
             skipped.append(problem)
-        members = Members(cgroups=tuple(sorted(cgroups)), systemd_units=(), pids=tuple(pids))
-        groups.append(replace(group, members=members))
+        return Members(cgroups=tuple(sorted(cgroups)), systemd_units=(), pids=tuple(pids))
+
+    return _each_present(desired, missing, resolved)
+
+
+def _each_present(desired: HostPolicy, missing: str,
+                  members: Callable[[GroupSpec, list[str]], Members]) -> tuple[HostPolicy, list[str]]:
+    """``desired`` with each present group's members replaced by ``members(group, skipped)``, and the skipped."""
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be one of {MISSING_CHOICES}")
+    skipped: list[str] = []
+    groups = [replace(group, members=members(group, skipped)) if group.present else group for group in desired.groups]
     return replace(desired, groups=tuple(groups)), skipped
 
 
@@ -79,17 +83,12 @@ def known_units(
     """``desired`` with only the units systemd knows, plus the skipped members: the same check and errors as
     ``resolve_members``, for a backend that binds units by name (systemd's drop-ins) rather than by cgroup. Without
     a resolver (no systemd to ask) the units are taken as given."""
-    if missing not in MISSING_CHOICES:
-        raise ValueError(f"missing must be one of {MISSING_CHOICES}")
     if resolve_unit is None:
-        return desired, []
-    skipped: list[str] = []
-    groups: list[GroupSpec] = []
-    for group in desired.groups:
-        if not group.present:
-            groups.append(group)
-            continue
+        return _each_present(desired, missing, lambda group, _skipped: group.members)
+
+    def known(group: GroupSpec, skipped: list[str]) -> Members:
         units = tuple(u for u in group.members.systemd_units
                       if _unit_cgroup(group, u, resolve_unit, missing, skipped) is not None)
-        groups.append(replace(group, members=replace(group.members, systemd_units=units)))
-    return replace(desired, groups=tuple(groups)), skipped
+        return replace(group.members, systemd_units=units)
+
+    return _each_present(desired, missing, known)

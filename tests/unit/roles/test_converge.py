@@ -32,6 +32,22 @@ def run(tmp_path: Path, *args: str, play: str = sim.ROLE_PLAY, rc: int = 0) -> t
     return done.stdout, sim.task_results(done.stdout, TASK, "h1")
 
 
+PROBE_PLAY = """
+- name: Read a host through the role
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Probe
+      ansible.builtin.include_role:
+        name: policygroups.core.policy_groups
+        tasks_from: probe.yml
+        public: true
+    - name: Show
+      ansible.builtin.debug:
+        msg: "MSG"
+"""
+
+
 def host(tmp_path: Path, document: dict[str, Any], spec: HostSpec = sim.SERVICE_HOST,
          converged: dict[str, Any] | None = None, **variables: Any) -> Path:
     """A simulated host converged to ``converged`` (default: ``document``), with ``document`` in its inventory.
@@ -103,23 +119,21 @@ def test_tags_select_the_steps(tmp_path: Path) -> None:
 def test_tasks_from_probe_reads_the_host_and_changes_nothing(tmp_path: Path) -> None:
     document = sim.fleet_document(sim.LATENCY)
     root = host(tmp_path, document, converged=sim.fleet_document({**sim.LATENCY, "thp": "always"}))
-    play = """
-- name: Read a host through the role
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Probe
-      ansible.builtin.include_role:
-        name: policygroups.core.policy_groups
-        tasks_from: probe.yml
-        public: true
-    - name: Show
-      ansible.builtin.debug:
-        msg: "{{ {'thp': policy_groups_probe.policy_groups_info.groups.latency.policies.thp,
-                  'rendered': policy_groups_rendered.groups.latency.policies.thp} }}"
-"""
+    play = PROBE_PLAY.replace("MSG", """{{ {'thp': policy_groups_probe.policy_groups_info.groups.latency.policies.thp,
+                  'rendered': policy_groups_rendered.groups.latency.policies.thp} }}""")
     out, [probed] = run(tmp_path, play=play)
     assert "groups_result" not in probed and "persist_result" not in probed and not probed["changed"]
     assert '"msg": {"rendered": "never", "thp": "always"}' in out
     assert (root / "sys/fs/cgroup/policy/latency/policy.thp").read_text().strip() == "always"
     assert not (root / "etc/policygroups/policy.json").exists()
+
+
+def test_tasks_from_probe_is_no_purge_and_refuses_none(tmp_path: Path) -> None:
+    # purge on an absent document is refused where a run applies or persists: a probe changes nothing
+    converged = sim.fleet_document(sim.LATENCY)
+    root = host(tmp_path, {}, converged=converged, policy_groups_purge=True)
+    before = sim.host_files(root)
+    play = PROBE_PLAY.replace("MSG", "PROBED {{ policy_groups_probe.policy_groups_info.groups.keys() | join(',') }}")
+    out, [probed] = run(tmp_path, play=play)
+    assert not probed["changed"] and "PROBED latency" in out, out[-3000:]
+    assert sim.host_files(root) == before

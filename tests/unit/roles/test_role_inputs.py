@@ -97,31 +97,3 @@ def test_refusals_hold_when_another_step_is_skipped(tmp_path: Path, skipped: str
     assert run.returncode != 0 and "(the policy_groups role's policy_groups_swap_devices) run swapon, swapoff and mkswap" in run.stdout, \
         run.stdout[-3000:]
     assert kernel.groups() == ["batch", "latency"]
-
-
-def test_purge_on_an_absent_document_is_no_refusal_of_a_probe(tmp_path: Path) -> None:
-    # tasks_from: probe.yml reads the host and renders, changing nothing: nothing to refuse there
-    root = tmp_path / "host"
-    sim.simulated_host(root, converged_to=CONVERGED)
-    before = sim.host_files(root)
-    inventory = sim.write_inventory(tmp_path / "inv.json", {"h1": sim.local_host(root)},
-                                    {"policy_groups_persist": False, "policy_groups_validate": False,
-                                     "policy_groups_purge": True})
-    (tmp_path / "play.yml").write_text("""
-- name: The role's probe
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Probe
-      ansible.builtin.include_role:
-        name: policygroups.core.policy_groups
-        tasks_from: probe.yml
-        public: true
-    - name: Show the groups the probe read
-      ansible.builtin.debug:
-        msg: "PROBED {{ policy_groups_probe.policy_groups_info.groups.keys() | sort | join(',') }}"
-""")
-    run = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml")
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert "PROBED batch,latency" in run.stdout, run.stdout[-3000:]
-    assert sim.host_files(root) == before
