@@ -357,27 +357,39 @@ def test_check_mode_of_a_new_package_on_a_converged_grub_host(tmp_path: Path) ->
     assert (tmp_path / "update-grub.log").read_text() == "ran\n"
 
 
-@pytest.mark.parametrize("installed_now", [True, False])
-def test_a_new_build_of_the_running_release_is_rebooted_into(tmp_path: Path, installed_now: bool) -> None:
+@pytest.mark.parametrize(("copied", "probed_sha", "rebooting"), [
+    (True, "old-build", True),  # a new build replaced the image
+    (True, "this-build", False),  # only the image's (or the configuration's) mode or owner was put back
+    (False, "this-build", False),
+])
+def test_a_new_build_of_the_running_release_is_rebooted_into(tmp_path: Path, copied: bool, probed_sha: str,
+                                                             rebooting: bool) -> None:
     # kernel/build.sh names every build of a source version the same (6.12.118-policy), whatever the series: a new
     # build replaces /boot/vmlinuz-<release> of the running release, and only a reboot runs it. The release alone
     # said nothing was pending, so the new build never ran and the ABI of the old one was verified.
     if "-policy" in platform.release():
         pytest.skip("a policy kernel runs here")
+    image = f"/boot/vmlinuz-{platform.release()}"
+    host = {"release": platform.release(), "bootloader": "grub", "check_mode": True, "contents": {},
+            "files": {image: {"sha256": probed_sha, "mode": "0644", "uid": 0, "gid": 0}}, "not_regular": {},
+            "virt": "qemu", "vendor": "QEMU", "policy_controller": False, "root_uuid": "0f1e2d3c-uuid"}
+    build = {"results": [{"item": "bzImage", "stat": {"checksum": "this-build"}}]}
     variables = fake_grub_host(tmp_path) | {"policy_kernel_release": platform.release(), "policy_kernel_reboot_ok": True,
-                                            "manifest": {"flavour": "guest"}, "release": platform.release()}
+                                            "manifest": {"flavour": "guest"}, "release": platform.release(),
+                                            "__policy_kernel_host": host, "__policy_kernel_build_files": build}
+
     play = PLAY.format(tasks="reboot").replace("    - name: Run reboot.yml\n", f"""    - name: Stand for main.yml's copy of the image
       ansible.builtin.debug:
         msg: image
-      changed_when: {str(installed_now).lower()}
+      changed_when: {str(copied).lower()}
       register: __policy_kernel_image
     - name: Run reboot.yml
 """)
     (tmp_path / "play.yml").write_text(play)
     inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
     out = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), "--check").stdout
-    rebooting = "RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out
-    assert rebooting is installed_now, out[-3000:]
+    assert ("RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out) is rebooting, \
+        out[-3000:]
 
 
 @pytest.mark.parametrize(("bootloader", "others", "why"), [
