@@ -466,26 +466,24 @@ def _remove(host: SwapHost, path: str) -> None:
         raise BackendError(f"cannot remove {path}: {exc.strerror or exc}", exc.errno) from exc
 
 
-def _chmod_600(host: SwapHost, path: str) -> None:
+def _on_file(host: SwapHost, path: str, change: Callable[[int], None], what: str) -> None:
+    """``change(fd)`` on the file at ``path``, opened without following a link; ``what`` names it in the error."""
     try:
         fd = open_nofollow(host.io.root, path, os.O_RDONLY)
         try:
-            os.fchmod(fd, 0o600)
+            change(fd)
         finally:
             os.close(fd)
     except OSError as exc:
-        raise BackendError(f"cannot chmod 0600 {path}: {exc.strerror or exc}", exc.errno) from exc
+        raise BackendError(f"cannot {what} {path}: {exc.strerror or exc}", exc.errno) from exc
+
+
+def _chmod_600(host: SwapHost, path: str) -> None:
+    _on_file(host, path, lambda fd: os.fchmod(fd, 0o600), "chmod 0600")
 
 
 def _chown_root(host: SwapHost, path: str) -> None:
-    try:
-        fd = open_nofollow(host.io.root, path, os.O_RDONLY)
-        try:
-            os.fchown(fd, 0, 0)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise BackendError(f"cannot give {path} to root: {exc.strerror or exc}", exc.errno) from exc
+    _on_file(host, path, lambda fd: os.fchown(fd, 0, 0), "chown root:root")
 
 
 def _create_swap_file(host: SwapHost, path: str, size: int) -> None:

@@ -11,7 +11,7 @@ files. See docs/mainline.md.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from .._engine._backend import OperationDispatch
 from .._engine._errors import BackendError, NotAvailableError, UnsupportedError
@@ -200,10 +200,12 @@ class SystemdBackend(OperationDispatch):
             pending[unit] = merged
             self._write_pending(pending)
 
-    def _forget_pending(self, units: Iterable[str]) -> None:
+    def _forget_pending(self, forget: Callable[[str, list[str]], bool]) -> None:
+        """Take the units ``forget(unit, properties)`` says are done off the record (PENDING)."""
         pending = self.read_pending()
-        if any(u in pending for u in units):
-            self._write_pending({u: props for u, props in pending.items() if u not in set(units)})
+        kept = {u: props for u, props in pending.items() if not forget(u, props)}
+        if kept != pending:
+            self._write_pending(kept)
 
     def read_runtime(self, units: list[str]) -> dict[str, UnitRuntime]:
         """Each unit's state, main PID, the live values of the cgroup-level properties (cgroup files), whether
@@ -242,8 +244,7 @@ class SystemdBackend(OperationDispatch):
         self.systemctl.daemon_reload()
         # loaded now: what is left pending is a live value to reset, which the reset_runtime operations that follow
         # do (each forgets its unit); a unit that lost no cgroup-level property needs nothing more
-        pending = self.read_pending()
-        self._forget_pending([u for u, props in pending.items() if not set(props) & set(CGROUP_PROPERTIES)])
+        self._forget_pending(lambda _unit, props: not set(props) & set(CGROUP_PROPERTIES))
 
     def _op_set_runtime(self, op: Operation) -> None:
         values = {str(k): str(v) for k, v in dict(op.after or {}).items()}
@@ -257,7 +258,7 @@ class SystemdBackend(OperationDispatch):
         values = {p: configured[p] for p in props if configured.get(p)}
         if values:
             self._set_live(unit, values)
-        self._forget_pending([unit])
+        self._forget_pending(lambda done, _props: done == unit)
 
     def _set_live(self, unit: str, values: dict[str, str]) -> None:
         """``set-property --runtime`` writes the cgroup now (a daemon-reload does not) and also leaves a runtime

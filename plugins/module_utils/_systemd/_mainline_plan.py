@@ -120,22 +120,28 @@ def plan_dropins(
             before = {prop: state.live.get(prop) for prop in stale}
             result.operations.append(Operation("set_runtime", dropin.group, unit, before, stale))
     final = {**{k: d for k, d in have.items() if k not in removed}, **want}
-    resets = _reset_ops(final, have, runtime)
+    wanted_props = _props_by_unit(final)
+    resets = _reset_ops(wanted_props, have, runtime)
     result.operations.extend(resets)
-    result.operations.extend(_pending_resets(final, pending, runtime, {str(op.key) for op in resets}))
+    result.operations.extend(_pending_resets(wanted_props, pending, runtime, {str(op.key) for op in resets}))
     result.restart_required = sorted(u for u in exec_changed if runtime.get(u, UnitRuntime()).active)
     return result
 
 
+def _props_by_unit(dropins: Mapping[tuple[str, str], Dropin]) -> dict[str, set[str]]:
+    """The properties our ``dropins`` set, by unit."""
+    props: dict[str, set[str]] = {}
+    for (unit, _group), dropin in dropins.items():
+        props.setdefault(unit, set()).update(dropin.properties())
+    return props
+
+
 def _reset_ops(
-    final: Mapping[tuple[str, str], Dropin], have: Mapping[tuple[str, str], Dropin], runtime: Mapping[str, UnitRuntime]
+    wanted_props: Mapping[str, set[str]], have: Mapping[tuple[str, str], Dropin], runtime: Mapping[str, UnitRuntime]
 ) -> list[Operation]:
-    """For active units that lose a cgroup-level property of ours (``final``: our drop-ins after the run): put
-    the live value back to what the unit's own configuration says without it (``reset_runtime``; the backend
-    asks systemd after the reload)."""
-    wanted_props: dict[str, set[str]] = {}
-    for (unit, _group), dropin in final.items():
-        wanted_props.setdefault(unit, set()).update(dropin.properties())
+    """For active units that lose a cgroup-level property of ours (``wanted_props``: what our drop-ins set after the
+    run, by unit): put the live value back to what the unit's own configuration says without it
+    (``reset_runtime``; the backend asks systemd after the reload)."""
     ops: list[Operation] = []
     for (unit, _group), dropin in sorted(have.items()):
         lost = sorted(p for p in dropin.properties() if p in CGROUP_PROPERTIES and p not in wanted_props.get(unit, set()))
@@ -145,14 +151,11 @@ def _reset_ops(
 
 
 def _pending_resets(
-    final: Mapping[tuple[str, str], Dropin], pending: Mapping[str, list[str]], runtime: Mapping[str, UnitRuntime],
+    wanted_props: Mapping[str, set[str]], pending: Mapping[str, list[str]], runtime: Mapping[str, UnitRuntime],
     planned: set[str],
 ) -> list[Operation]:
     """``reset_runtime`` for active units that lost cgroup-level properties in a stopped run (``pending``) and
     still run with our value: its reload is pending, or the live value is not what systemd has loaded."""
-    wanted_props: dict[str, set[str]] = {}
-    for (unit, _group), dropin in final.items():
-        wanted_props.setdefault(unit, set()).update(dropin.properties())
     ops: list[Operation] = []
     for unit, props in sorted(pending.items()):
         state = runtime.get(unit, UnitRuntime())
