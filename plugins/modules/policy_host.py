@@ -273,7 +273,7 @@ def main() -> None:
     if params["apply"] and params["tiers"] is not None and not module.check_mode:
         # Every refusal before the first write: where the tier table would change, the groups are planned first
         # against the table it would become (a unit systemd does not know, a value or a tier the host refuses).
-        # A converged table costs nothing more.
+        # A converged table costs one more read of it (this check-mode plan), and no plan of the groups.
         ok, tiers_plan, _outcome = tiers_result(module, params["tiers"], params["tiers_purge"], check_mode=True)
         if ok and tiers_plan["changed"]:
             desired = desired_groups([group_document(group) for group in params["groups"]])
