@@ -410,6 +410,9 @@ printf '%s\n' "$release" >"$staging/kernelrelease"
     printf 'source_package=%s\nsource_version=%s\nvariant=%s\nkernelrelease=%s\n' \
         "$SOURCE_PACKAGE" "$src_version" "$variant" "$release"
     printf 'flavour=%s\narchitecture=%s\n' "$flavour" "$(dpkg --print-architecture)"
+    # the linker's build id of vmlinux, which the running kernel lists in /sys/kernel/notes: every build of one
+    # source version has the same release, so the policy_kernel role tells a new build from the running one by it
+    printf 'build_id=%s\n' "$(readelf -n "$obj/vmlinux" | sed -n 's/^ *Build ID: *//p' | head -n 1)"
     if [[ $flavour != guest ]]; then
         printf 'config_package=%s\nconfig_version=%s\n' "$CONFIG_PACKAGE" "$config_version"
         printf 'debian_releases=%s\npackage_version=%s\n' "${releases[*]}" "${src_version}+policy.${key:0:8}"

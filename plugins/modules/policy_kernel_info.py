@@ -98,6 +98,11 @@ options:
         state in RV(unit_states) is V(null).
     type: str
     default: systemctl
+  kernel_notes:
+    description:
+      - Where the running kernel lists its ELF notes, among them the build id the linker gave it (RV(running_build_id)).
+    type: path
+    default: /sys/kernel/notes
 notes:
   - The options other than the defaults are for hosts that keep these tools elsewhere, and for tests.
 seealso:
@@ -163,6 +168,14 @@ release:
   returned: success
   type: str
   sample: 6.12.118-policy
+running_build_id:
+  description:
+    - The running kernel's GNU build id in hex, from O(kernel_notes); empty where it cannot be read. Every build of
+      one source version has the same release, so the C(policygroups.core.policy_kernel) role tells a new build of
+      the running release from the running one by this id against the one C(kernel/build.sh) records.
+  returned: success
+  type: str
+  sample: 5d7e0a61c2b1f3e4d5c6b7a8091a2b3c4d5e6f70
 policy_controller:
   description:
     - Whether the running kernel has the policy controller (a C(policy) line in C(/proc/cgroups)).
@@ -239,6 +252,7 @@ def main() -> None:
             "files": {"type": "list", "elements": "path", "default": []},
             "read_files": {"type": "list", "elements": "path", "default": []},
             "systemctl": {"type": "str", "default": "systemctl"},
+            "kernel_notes": {"type": "path", "default": "/sys/kernel/notes"},
         },
         supports_check_mode=True,
     )
@@ -264,7 +278,8 @@ def main() -> None:
                                 findmnt=findmnt, mountinfo=params["mountinfo"],
                                 findmnt_missing=f"{params['findmnt']} is not installed or not executable",
                                 systemctl=command(params["systemctl"]), units=params["units"],
-                                files=params["files"], read_files=params["read_files"])
+                                files=params["files"], read_files=params["read_files"],
+                                kernel_notes=params["kernel_notes"])
     except KernelHostError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, check_mode=module.check_mode, **host.as_result())

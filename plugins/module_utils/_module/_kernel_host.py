@@ -4,7 +4,7 @@
 
 Only reads: the virtual machine (systemd-detect-virt) and the firmware's DMI vendor, whether GRUB boots the host
 and then the root file system's UUID (GRUB's menu entry ids contain it), the running kernel's release and whether
-it has the policy controller, what `systemctl is-enabled` says of the units asked about, and the digest, mode and
+it has the policy controller and its build id, what `systemctl is-enabled` says of the units asked about, and the digest, mode and
 owner of the files the role installs (so that a converged host needs no module run per file). Runs on managed
 hosts: standard library only, Python 3.9."""
 
@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, TypeVar
 
 PROC_CGROUPS = "/proc/cgroups"
 MOUNTINFO = "/proc/self/mountinfo"
+KERNEL_NOTES = "/sys/kernel/notes"
+NT_GNU_BUILD_ID = 3
 T = TypeVar("T")
 
 # run(argv) -> (exit status, standard output, standard error); an error starting the command is exit status -1
@@ -43,6 +46,7 @@ class KernelHost:
     contents: Optional[dict[str, Optional[str]]] = None  # asked files: read_small_text()
     root_source: Optional[str] = None  # with GRUB only: the device mounted on / ('' where unknown)
     not_regular: dict[str, str] = field(default_factory=dict)  # asked files and grub.cfg: kind_of_non_regular()
+    running_build_id: str = ""  # the running kernel's GNU build id, hex; '' where it cannot be read
 
     def as_result(self) -> dict[str, object]:
         result: dict[str, object] = {"virt": self.virt, "vendor": self.vendor, "bootloader": self.bootloader,
@@ -56,6 +60,7 @@ class KernelHost:
         if self.contents is not None:
             result["contents"] = self.contents
         result["not_regular"] = self.not_regular
+        result["running_build_id"] = self.running_build_id
         if self.root_uuid is not None:
             result["root_uuid"] = self.root_uuid
         if self.root_uuid_error is not None:
@@ -69,6 +74,32 @@ def _read_text(path: str) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def build_id(notes: bytes) -> str:
+    """The GNU build id (hex) among ``notes``, ELF notes as the kernel lists its own in /sys/kernel/notes (native
+    byte order, name and descriptor each padded to 4 bytes); '' where there is none or the list is cut short."""
+    offset = 0
+    while offset + 12 <= len(notes):
+        namesz, descsz, kind = (int.from_bytes(notes[offset + i:offset + i + 4], sys.byteorder) for i in (0, 4, 8))
+        name_at = offset + 12
+        desc_at = name_at + namesz + (-namesz % 4)
+        end = desc_at + descsz + (-descsz % 4)
+        if end > len(notes):
+            return ""
+        if kind == NT_GNU_BUILD_ID and notes[name_at:name_at + namesz] == b"GNU\0":
+            return notes[desc_at:desc_at + descsz].hex()
+        offset = end
+    return ""
+
+
+def running_build_id(path: str = KERNEL_NOTES) -> str:
+    """The running kernel's build id from ``path`` (build_id()); '' where it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return build_id(handle.read(1 << 16))
     except OSError:
         return ""
 
@@ -186,13 +217,14 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
                      proc_cgroups: Optional[str] = None, mountinfo: str = MOUNTINFO,
                      systemctl: Optional[str] = None,
                      units: Sequence[str] = (), files: Sequence[str] = (),
-                     read_files: Sequence[str] = ()) -> KernelHost:
+                     read_files: Sequence[str] = (), kernel_notes: str = KERNEL_NOTES) -> KernelHost:
     """Read the host. ``detect_virt``, ``findmnt`` and ``systemctl`` are the resolved commands (None: not usable,
     and then ``findmnt_missing`` says why for findmnt). A root file system's UUID that cannot be read is no error
     here: only installing a kernel for GRUB needs it (the role checks), a rollback does not. ``units``: the units
     whose state to read (unit_states, unit_active; not read when empty); ``files``: the files whose digest, mode and
     owner to read (files; not read when empty); ``read_files``: the small text files to return (contents). Of those,
-    and of GRUB's configuration on a GRUB host, the ones there as no regular file are named (not_regular)."""
+    and of GRUB's configuration on a GRUB host, the ones there as no regular file are named (not_regular).
+    ``kernel_notes``: where the running kernel lists its ELF notes, its build id among them (running_build_id)."""
     virt = ""
     if detect_virt is not None:
         # prints "none" and exits 1 on bare metal: the answer is the output, whatever the status
@@ -219,7 +251,8 @@ def read_kernel_host(run: Runner, *, detect_virt: Optional[str], dmi_dir: str, u
                       unit_active={u: unit_state(run, systemctl, u, "is-active") for u in units} if units else None,
                       files={path: file_digest(path) for path in files} if files else None,
                       contents={path: read_small_text(path) for path in read_files} if read_files else None,
-                      not_regular=_not_regular([*files, *read_files, *([grub_config] if grub else [])]))
+                      not_regular=_not_regular([*files, *read_files, *([grub_config] if grub else [])]),
+                      running_build_id=running_build_id(kernel_notes))
 
 
 def _not_regular(paths: Sequence[str]) -> dict[str, str]:

@@ -171,6 +171,24 @@ def test_after_a_reboot_by_the_handler_verify_reads_the_host_again(tmp_path: Pat
     assert out.count("TASK [policygroups.core.policy_kernel : Read the host (virtual machine") == 2, out[-3000:]
 
 
+@pytest.mark.parametrize(("verify", "mode"), [("true", "none"), ("false", "none"), ("true", "cli"), ("true", "play")])
+def test_a_reboot_by_the_handler_that_comes_back_on_another_kernel_fails(tmp_path: Path, verify: str,
+                                                                         mode: str) -> None:
+    # the handler rebooted, and the host came up on another kernel (GRUB's default changed meanwhile, a firmware
+    # that boots what it likes): reporting "a reboot is required" would ask for the same reboot on every run. In
+    # check mode the handler reports the reboot it would do, and the same kernel runs: no failure there.
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    variables = {**NO_GRUB, "policy_kernel_release": "6.12.118-policy", "policy_kernel_verify": verify,
+                 "policy_kernel_policy_root": str(tmp_path / "policy"), "__policy_kernel_probed": "true"}
+    out = run_tasks(tmp_path, ["probe", "verify"], mode, variables, pre=REBOOTED)
+    message = f"rebooted into {platform.release()}, not the installed 6.12.118-policy"
+    if mode == "none":
+        assert out.startswith("rc=2\n") and message in out, out[-3000:]
+    else:
+        assert out.startswith("rc=0\n") and message not in out, out[-3000:]
+
+
 @pytest.mark.parametrize("tasks", ["reboot", "verify", "bootloader"])
 def test_a_task_file_run_alone_reads_the_host_itself(tmp_path: Path, tasks: str) -> None:
     # tasks_from: never what an earlier run read (a fact that outlives the run): a stale release left here must not

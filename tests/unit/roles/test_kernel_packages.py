@@ -392,6 +392,39 @@ def test_a_new_build_of_the_running_release_is_rebooted_into(tmp_path: Path, cop
         out[-3000:]
 
 
+@pytest.mark.parametrize(("running", "built", "rebooting"), [
+    ("0a1b2c", "3d4e5f", True),  # a run installed this build and stopped before its reboot
+    ("3d4e5f", "3d4e5f", False),  # this build runs
+    (None, "3d4e5f", False),  # the running kernel's build id cannot be read: the release decides, as before
+    ("0a1b2c", None, False),  # a build whose manifest has no build id (built before it was recorded)
+])
+def test_another_build_of_the_running_release_is_rebooted_into_by_a_later_run(
+        tmp_path: Path, running: str | None, built: str | None, rebooting: bool) -> None:
+    # a run that installed a new build of the running release and stopped before the reboot (killed, a lost
+    # connection, reboot_ok false) left the old build running: the next run copies nothing, so only the build ids
+    # tell that the installed kernel does not run. Every build of a source version has the same release.
+    if "-policy" in platform.release():
+        pytest.skip("a policy kernel runs here")
+    image = f"/boot/vmlinuz-{platform.release()}"
+    host = {"release": platform.release(), "bootloader": "grub", "check_mode": True, "contents": {},
+            "files": {image: {"sha256": "this-build", "mode": "0644", "uid": 0, "gid": 0}}, "not_regular": {},
+            "virt": "qemu", "vendor": "QEMU", "policy_controller": True, "root_uuid": "0f1e2d3c-uuid"}
+    if running is not None:
+        host["running_build_id"] = running
+    manifest = {"flavour": "guest"} | ({"build_id": built} if built is not None else {})
+    build = {"results": [{"item": "bzImage", "stat": {"checksum": "this-build"}}]}
+    variables = fake_grub_host(tmp_path) | {"policy_kernel_release": platform.release(), "policy_kernel_reboot_ok": True,
+                                            "__policy_kernel_manifest": manifest, "__policy_kernel_host": host,
+                                            "__policy_kernel_build_files": build}
+    (tmp_path / "play.yml").write_text(PLAY.format(tasks="reboot"))
+    inventory = sim.write_inventory(tmp_path / "inv.json", {"localhost": {"ansible_connection": "local"}}, {})
+    out = sim.ansible_playbook(tmp_path, "-i", str(inventory), "play.yml", "-e", json.dumps(variables), "--check").stdout
+    assert ("RUNNING HANDLER [policygroups.core.policy_kernel : Reboot into the policy kernel]" in out) is rebooting, \
+        out[-3000:]
+    if rebooting:
+        assert "Rebooting from " + platform.release() + " into the new build of" in out, out[-3000:]
+
+
 @pytest.mark.parametrize(("bootloader", "others", "why"), [
     ("none", ["vmlinuz-6.1.0-amd64"], "whatever boots this host passes it the kernel"),
     ("grub", [], "no other kernel in {boot} for GRUB to boot"),

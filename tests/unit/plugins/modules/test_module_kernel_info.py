@@ -286,3 +286,39 @@ def test_the_root_file_systems_source_on_a_grub_host(host: dict[str, Any], tmp_p
     assert result["root_source"] == "", result
     (tmp_path / "grub.cfg").unlink()
     assert "root_source" not in run({**host, "mountinfo": str(tmp_path / "mountinfo")}, capsys)
+
+
+def elf_note(name: bytes, kind: int, desc: bytes) -> bytes:
+    """One ELF note as /sys/kernel/notes lists them: sizes and type, then name and descriptor, each padded to 4."""
+    def pad(data: bytes) -> bytes:
+        return data + b"\0" * (-len(data) % 4)
+    return len(name).to_bytes(4, "little") + len(desc).to_bytes(4, "little") + kind.to_bytes(4, "little") \
+        + pad(name) + pad(desc)
+
+
+BUILD_ID = bytes.fromhex("5d7e0a61c2b1f3e4d5c6b7a8091a2b3c4d5e6f70")
+
+
+@pytest.mark.parametrize(("notes", "expected"), [
+    # Xen's and Linux's own notes before the GNU build id, as in a real kernel's list
+    (elf_note(b"Xen\0", 5, b"xen-3.0\0") + elf_note(b"Linux\0", 6, b"6.12.118-policy\0")
+     + elf_note(b"GNU\0", 3, BUILD_ID), BUILD_ID.hex()),
+    (elf_note(b"GNU\0", 3, BUILD_ID), BUILD_ID.hex()),
+    (elf_note(b"GNU\0", 4, b"property"), ""),  # a GNU note of another type
+    (elf_note(b"GNUX\0", 3, BUILD_ID), ""),  # another vendor's type 3
+    (b"", ""),
+    (elf_note(b"GNU\0", 3, BUILD_ID)[:20], ""),  # cut short
+    (b"\xff\xff\xff\xff" + b"\0" * 8, ""),  # a size past the end
+    (None, ""),  # no such file (a kernel without sysfs)
+])
+def test_the_running_kernels_build_id_comes_from_its_notes(host: dict[str, Any], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str], notes: bytes | None,
+                                                           expected: str) -> None:
+    # a new build of the running release (every build of a source version has the same release) is told from the
+    # running one by the build id the linker gave vmlinux, which the kernel lists in /sys/kernel/notes
+    path = tmp_path / "notes"
+    if notes is not None:
+        path.write_bytes(notes)
+    result = run({**host, "kernel_notes": str(path)}, capsys)
+    assert not result.get("failed"), result
+    assert result["running_build_id"] == expected, result
