@@ -14,8 +14,12 @@ description:
   - Probes the host first (as M(policygroups.core.policy_groups_info)). When the probe's rendering facts differ
     from O(rendered_facts), the facts the plan was rendered against, it changes nothing and returns
     RV(rerender=true) with the probe, so the caller renders again; otherwise it reconciles the swap tiers
-    (as M(policygroups.core.swap_tiers)), then the groups (as M(policygroups.core.policy_groups)), each under
-    the host lock and verified with O(verify), and writes O(persist), all in the same run.
+    (as M(policygroups.core.swap_tiers)), then the groups (as M(policygroups.core.policy_groups)), each
+    verified with O(verify), and writes O(persist), all in the same run.
+  - The run holds the host lock from its probe through its persist step, so that no other run changes the host
+    or its persisted files in between - exclusively when it applies or persists, shared in check mode and when
+    it does neither. A run with O(probe_only=true) reads without the lock, as
+    M(policygroups.core.policy_groups_info) does.
   - Each persisted file comes with the SHA-256 of the bytes it must have, and its bytes only when the caller does
     not know the host to have them (the probe's C(persisted_sha256), cached with the facts). When a file whose
     bytes were left out differs from its digest, the module changes nothing and returns RV(need_content), so
@@ -182,6 +186,8 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.policygroups.core.plugins.module_utils._engine._errors import PolicyGroupsError
+from ansible_collections.policygroups.core.plugins.module_utils._engine._lock import HostLock
 from ansible_collections.policygroups.core.plugins.module_utils._module._mainline_module import (
     MAINLINE_ARGS,
     groups_result,
@@ -193,6 +199,7 @@ from ansible_collections.policygroups.core.plugins.module_utils._module._modcomm
     VERIFY_ARG,
     desired_groups,
     group_document,
+    lock_path,
 )
 from ansible_collections.policygroups.core.plugins.module_utils._module._persist import (
     PersistError,
@@ -252,6 +259,27 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    if params["probe_only"]:
+        run(module, params)  # reads only
+        return
+    # One lock from the probe to the persist step: another run's writes in between would leave this run's
+    # persisted files (written, or skipped as already right by the probe) other than what the host runs. The
+    # steps' own locks nest into it.
+    writes = not module.check_mode and (params["apply"] or params["persist"] is not None)
+    try:
+        lock = HostLock(lock_path(params), timeout=params["lock_timeout"], shared=not writes)
+        lock.acquire()
+    except PolicyGroupsError as exc:
+        module.fail_json(msg=str(exc), changed=False, rerender=False, check_mode=module.check_mode)
+        return
+    try:
+        run(module, params)
+    finally:
+        lock.release()
+
+
+def run(module: AnsibleModule, params: dict[str, Any]) -> None:
+    """Probe, apply and persist as the options say, and exit the module."""
     try:
         info, _backend = probe(module, params, persist_path=params["persist_path"], restore_unit=params["restore_unit"])
     except ProbeError as exc:

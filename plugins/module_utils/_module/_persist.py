@@ -138,8 +138,9 @@ def persist(module: Any, spec: PersistSpec, unit_enabled: bool | None,
             current: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Bring the persisted files and the restore unit to ``spec``; in check mode only say what would change.
     ``unit_enabled`` is what the probe read (None: not asked); ``current`` the files' digests the probe took in
-    this run (``digests``), under the host lock: a file whose digest there is already the one it must have is not
-    read again (a change by someone else between the probe and this step is seen by the next run). Returns
+    this run (``digests``) under the host lock the caller holds until this step is done, so no other run wrote
+    them in between: a file whose digest there is already the one it must have is not read again (a change by
+    hand in between is seen by the next run). Returns
     the result's ``persist`` entry:
     ``changed``, ``files`` (what, path, changed), ``directories`` made, ``enabled`` (the unit was or would be
     enabled by this run), ``removed`` (legacy paths), ``flushed`` (paths given to sync). Raises PersistError."""

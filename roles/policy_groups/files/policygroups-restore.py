@@ -10,8 +10,8 @@ a Python 3 interpreter::
     python3 policygroups-restore.pyz --document /etc/policygroups/policy.json [--check]
 
 Run by ``policygroups-restore.service`` before ``sysinit.target``, i.e. before the services it binds start. It
-reads the persisted document and reconciles the host to it with that engine: swap tiers first, then groups,
-policies and bindings. Services that have not started yet have no cgroup: their cgroup is derived from the
+reads the persisted document and reconciles the host to it with that engine, both under the host lock: swap
+tiers first, then groups, policies and bindings. Services that have not started yet have no cgroup: their cgroup is derived from the
 unit's slice and created, so the binding is in place before the first task enters it (systemd adopts an
 existing cgroup directory when it starts the unit).
 
@@ -172,6 +172,23 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+
+    from policygroups_engine._engine._errors import PolicyGroupsError
+    from policygroups_engine._engine._lock import DEFAULT_LOCK_PATH, HostLock
+
+    # The document is read under the lock the reconcile takes again (nested): read before it, it could be the one
+    # a converge run replaced, and applied, while this waited for the lock; applying it would undo that run.
+    lock = args.lock or os.path.join(args.root, DEFAULT_LOCK_PATH.lstrip("/"))
+    try:
+        with HostLock(lock, shared=args.check):
+            return restore_host(args, lock)
+    except PolicyGroupsError as exc:  # the lock's own
+        log(f"not restored: {exc}")
+        return 1
+
+
+def restore_host(args: argparse.Namespace, lock: str) -> int:
+    """Read the persisted document and reconcile the host to it; the exit status."""
     try:
         restore = validate(load_document(os.path.join(args.root, args.document.lstrip("/"))))
     except (OSError, ValueError) as exc:
@@ -180,14 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from policygroups_engine._engine._backend import make_backend
     from policygroups_engine._engine._errors import PolicyGroupsError
-    from policygroups_engine._engine._lock import DEFAULT_LOCK_PATH
     from policygroups_engine._engine._reconcile import reconcile
 
     policy_root = args.policy_root or restore.policy_root
     create = not args.no_create_cgroups and not args.check
     if create:
         ensure_cgroups(restore.policy, args.root, args.cgroup_root)
-    lock = args.lock or os.path.join(args.root, DEFAULT_LOCK_PATH.lstrip("/"))
     desired = restore.policy
     try:
         backend = make_backend("auto", root=args.root, policy_root=policy_root)

@@ -20,6 +20,7 @@ SCRIPT = REPO / "roles" / "policy_groups" / "files" / "policygroups-restore.py"
 sys.path.insert(0, str(REPO / "tests" / "unit"))
 
 from fakekernel import FakeKernel, HostSpec  # noqa: E402
+from lockprobe import other_process_can_lock  # noqa: E402
 
 DOC: dict[str, Any] = {
     "format": 1,
@@ -189,3 +190,20 @@ def test_tiers_purge_false_keeps_the_hosts_other_tiers(restore: ModuleType, host
     write_doc(tmp_path, {**DOC, "tiers_purge": True})
     assert run(restore, host) == 0
     assert [(t.name, t.start_priority) for t in host.tiers()] == [("fast", 100), ("slow", -1)]
+
+
+def test_the_document_is_read_under_the_host_lock(restore: ModuleType, host: FakeKernel,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A converge run that persists a new document and applies it while the restore waits for the lock must not
+    be undone by the restore applying the document it read before: it reads the document under the lock."""
+    lock = str(Path(host.root) / "run" / "policygroups.lock")
+    seen: list[str] = []
+    load_document = restore.load_document
+
+    def load(path: str) -> Any:
+        seen.append("locked" if other_process_can_lock(lock, shared=True) else "blocked")
+        return load_document(path)
+
+    monkeypatch.setattr(restore, "load_document", load)
+    assert run(restore, host) == 0
+    assert seen == ["blocked"] and host.groups() == ["latency", "latency/batch"]

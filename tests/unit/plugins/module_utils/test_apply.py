@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno as E
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -134,8 +137,29 @@ def test_unit_unknown_to_systemd_fails_or_is_skipped(kernel: FakeKernel) -> None
         "masked (is it installed?)"]
 
 
+@contextlib.contextmanager
+def held_by_another_run(path: str) -> Iterator[None]:
+    """The host lock held exclusively by a thread of its own, as by another run (a lock this thread holds already
+    would be taken again by this thread's reconcile, re-entrantly)."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with HostLock(path):
+            taken.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert taken.wait(30)
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def test_concurrent_run_waits_for_the_lock_then_fails_clearly(kernel: FakeKernel) -> None:
-    with HostLock(kernel.real("/run/policygroups.lock")):
+    with held_by_another_run(kernel.real("/run/policygroups.lock")):
         with pytest.raises(LockTimeoutError, match=r"holds the host lock .*policygroups.lock \(last exclusive holder: PID \d+\); gave up after 0.2 s"):
             run(kernel, lock_timeout=0.2)
         with pytest.raises(LockTimeoutError):
