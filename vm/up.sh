@@ -300,12 +300,16 @@ save_state() {
 # adopt_identity: what a restored guest still has of the guest whose state was saved is made its own: the clock
 # (stepped to the host's: the saved one stood still), the hostname, the machine id (/etc/machine-id and the
 # journal's directory; processes that read it before, PID 1 and journald, keep the saved guest's until the next
-# boot), and fresh randomness (vmgenid reseeds the kernel's RNG too).
+# boot), and fresh randomness (vmgenid reseeds the kernel's RNG too). The module bytecode cache is brought in line
+# with this checkout in the same connection (install_zipcache, below): under emulation each SSH connection costs
+# about 2 s, and this one is all a restored guest needs. ensure_swap is not run again: a state is saved only from
+# a guest that passed it, and its swap devices come back as they were.
 adopt_identity() {
     ssh "${SSH_OPTS[@]}" -i "${key}" -p "${PORT}" root@127.0.0.1 bash -s -- \
-        "$(head -c 64 /dev/urandom | base64 -w0)" "$(date +%s.%N)" "${HOSTNAME_}" "${MACHINE_ID}" <<'FIXUP' 2>/dev/null
+        "$(head -c 64 /dev/urandom | base64 -w0)" "$(date +%s.%N)" "${HOSTNAME_}" "${MACHINE_ID}" \
+        "${VM_PYCACHE:-on}" "$(base64 -w0 <"${VM_DIR}/zipcache.py")" <<'FIXUP' 2>/dev/null
 set -e
-seed=$1 now=$2 name=$3 id=$4
+seed=$1 now=$2 name=$3 id=$4 pycache=$5 zipcache=$6
 echo "${seed}" | base64 -d >/dev/urandom
 date -u -s "@${now}" >/dev/null
 hostname "${name}"
@@ -318,6 +322,16 @@ if [ "${old}" != "${id}" ]; then
     for d in /run/log/journal /var/log/journal; do
         if [ -d "${d}/${old}" ]; then mv "${d}/${old}" "${d}/${id}"; fi
     done
+fi
+d=/usr/lib/python3/dist-packages
+if [ "${pycache}" = off ]; then
+    rm -f "${d}/policygroups-test-zipcache.pth"
+else
+    t=$(mktemp)
+    echo "${zipcache}" | base64 -d >"${t}"
+    if cmp -s "${t}" "${d}/policygroups_test_zipcache.py"; then rm -f "${t}"
+    else chmod 644 "${t}" && mv "${t}" "${d}/policygroups_test_zipcache.py"; fi
+    echo "import policygroups_test_zipcache" >"${d}/policygroups-test-zipcache.pth"
 fi
 FIXUP
 }
@@ -458,8 +472,6 @@ install_zipcache() {
 
 if [[ -n "${STATE_DIR}" ]]; then
     if restore; then
-        ensure_swap
-        install_zipcache
         watch_reboots
         up=$(elapsed "${t_asked}" "${EPOCHREALTIME}")
         log "${NAME}: up in ${up} (restored: ${RESTORE_TIMES})"
