@@ -4,7 +4,9 @@
    (a simulated host tree laid out like the policyfs ABI, used through the modules' ``host_root``): the tasks
    that ran for the host (ok or changed, not skipped), and of those the ones that ran a module on the host.
 2. The role's no-op run against Ansible's floor: a play of ONE trivial task (``ansible.builtin.ping``) on the same
-   host with the same settings, and, as before, a play of as many trivial tasks as ran in the role.
+   host with the same settings, and, as before, a play of as many trivial tasks as ran in the role. The role's runs
+   (with and without a fact cache) and the floors' run in turn, ``--repeat`` times, medians; ``--noop-only`` runs
+   this part alone.
 3. Drift audit cost per host: ``playbooks/drift.yml --check`` over N inventory aliases of this machine
    (``ansible_connection: local``), each with its own converged simulated host (copies of one converged and
    persisted host); the table and a plot (``--plot``, default ``.cache/bench/role/drift-per-host.png``).
@@ -13,7 +15,7 @@
 
 Prints tables; writes nothing outside ``.cache/bench`` (and /dev/shm for the engine's simulated hosts). Run
 through ``make bench`` or directly with the project venv:
-``.venv/bin/python bench/bench_role.py [--groups 50] [--hosts 16,64,256] [--repeat 1] [--skip-scale]``.
+``.venv/bin/python bench/bench_role.py [--groups 50] [--hosts 16,64,256] [--repeat 1] [--skip-scale] [--noop-only]``.
 """
 
 from __future__ import annotations
@@ -164,6 +166,15 @@ def median_run(args: list[str], repeat: int, fact_cache: bool = True) -> tuple[f
     return statistics.median(r.seconds for r in runs), runs[-1]
 
 
+def interleaved(plays: list[tuple[list[str], bool]], repeat: int) -> list[float]:
+    """The median wall seconds of each of ``plays`` (arguments, fact cache), run in turn ``repeat`` times."""
+    seconds: list[list[float]] = [[] for _play in plays]
+    for _attempt in range(repeat):
+        for times, (args, fact_cache) in zip(seconds, plays):
+            times.append(playbook(args, fact_cache=fact_cache).seconds)
+    return [statistics.median(times) for times in seconds]
+
+
 RESULT = re.compile(r"^(ok|changed|failed|fatal): \[([^\]\s]+)(?: -> (\S+))?\]", re.M)
 
 
@@ -259,6 +270,8 @@ def main() -> int:
     parser.add_argument("--engine-groups", type=int, default=10_000)
     parser.add_argument("--render-hosts", type=int, default=1_000)
     parser.add_argument("--skip-scale", action="store_true", help="without the engine and render measurements")
+    parser.add_argument("--noop-only", action="store_true",
+                        help="only the role's no-op run against the floors (no rollout, drift audit or scale)")
     args = parser.parse_args()
     started = time.perf_counter()
     host_counts = sorted({int(n) for n in args.hosts.split(",")})
@@ -274,26 +287,29 @@ def main() -> int:
     role_play(CACHE / "role.yml")
     shutil.rmtree(FACT_CACHE, ignore_errors=True)
     first = playbook(["-i", "one.json", "role.yml"])  # installs the persisted files and restore engine; caches facts
-    noop, noop_run = median_run(["-i", "one.json", "role.yml"], args.repeat)
-    noop_cold = median_run(["-i", "one.json", "role.yml"], args.repeat, fact_cache=False)[0]
-    converge_runs = module_runs(["-i", "one.json", "role.yml"], True)
-    converge_runs_cold = module_runs(["-i", "one.json", "role.yml"], False)
+    noop_run = playbook(["-i", "one.json", "role.yml"])  # what ran: the floors get as many tasks
     changed = noop_run.recap["bench-000"]["changed"]
     role_runs, role_on_host = task_runs(noop_run.output, "bench-000")
     modules, controller = task_kinds(noop_run.output)
     floor_play(CACHE / "floor.yml", modules, controller)
-    floor = median_run(["-i", "one.json", "floor.yml"], args.repeat)[0]
     floor_play(CACHE / "floor1.yml", 1, 0)
-    floor1 = median_run(["-i", "one.json", "floor1.yml"], args.repeat)[0]
+    # the four runs in turn, each --repeat times: a load that comes and goes weighs on all of them alike
+    noop, noop_cold, floor, floor1 = interleaved([(["-i", "one.json", "role.yml"], True),
+                                                  (["-i", "one.json", "role.yml"], False),
+                                                  (["-i", "one.json", "floor.yml"], True),
+                                                  (["-i", "one.json", "floor1.yml"], True)], args.repeat)
+    converge_runs = module_runs(["-i", "one.json", "role.yml"], True)
+    converge_runs_cold = module_runs(["-i", "one.json", "role.yml"], False)
 
     # the whole rollout play on converged hosts (a canary and one wave)
-    roots = {f"bench-{i:03d}": CACHE / "hosts" / f"r{i:03d}" for i in range(2)}
+    roots = {f"bench-{i:03d}": CACHE / "hosts" / f"r{i:03d}" for i in range(0 if args.noop_only else 2)}
     for root in roots.values():
         copy_host(template, root)
-    rollout_inventory(CACHE / "rollout.json", roots, doc)
-    rollout_run = playbook(["-i", "rollout.json", str(REPO / "playbooks" / "rollout.yml")])
-    rollout_changed = sum(r["changed"] for r in rollout_run.recap.values())
-    rollout_runs = {h: task_runs(rollout_run.output, h) for h in roots}
+    if roots:
+        rollout_inventory(CACHE / "rollout.json", roots, doc)
+    rollout_run = playbook(["-i", "rollout.json", str(REPO / "playbooks" / "rollout.yml")]) if roots else None
+    rollout_changed = sum(r["changed"] for r in rollout_run.recap.values()) if rollout_run else 0
+    rollout_runs = {h: task_runs(rollout_run.output, h) for h in roots} if rollout_run else {}
 
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start")
     print(f"policy_groups role, {args.groups} groups on one converged simulated host (median of {args.repeat}; "
@@ -310,14 +326,15 @@ def main() -> int:
           f"{converge_runs_cold} without")
     for host, (ran, on_host) in rollout_runs.items():
         print(f"  rollout.yml, converged host {host}: {ran} task runs per host, {on_host} on the host "
-              f"({rollout_run.seconds:.1f} s for both hosts, changed={rollout_changed})")
-    print()
-    print(f"drift audit (playbooks/drift.yml --check, forks={args.forks}, median of {args.repeat})")
-    print(f"  {'hosts':>5} {'wall s':>7} {'s/host':>7} {'marginal s/host':>16}  status", flush=True)
+              f"({rollout_run.seconds if rollout_run else 0:.1f} s for both hosts, changed={rollout_changed})")
+    if not args.noop_only:
+        print()
+        print(f"drift audit (playbooks/drift.yml --check, forks={args.forks}, median of {args.repeat})")
+        print(f"  {'hosts':>5} {'wall s':>7} {'s/host':>7} {'marginal s/host':>16}  status", flush=True)
 
     # 2. drift audit over growing numbers of hosts (copies of the converged, persisted host)
     drift_rows: list[tuple[int, float, str]] = []
-    for count in host_counts:
+    for count in [] if args.noop_only else host_counts:
         names = [f"bench-{i:03d}" for i in range(count)]
         hosts = {}
         for i, name in enumerate(names):
@@ -345,7 +362,7 @@ def main() -> int:
              f"{os.cpu_count()} cores")
 
     # 3. engine and render scale
-    if not args.skip_scale:
+    if not args.skip_scale and not args.noop_only:
         print()
         bench_scale.bench_engine(args.engine_groups, 3)
         seconds = bench_scale.bench_render(args.render_hosts, 1, args.forks)

@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import ansible.plugins.action as action_plugins
 from ansible.plugins.action import ActionBase
 from ansible.plugins.filter.core import to_nice_json
 
@@ -74,6 +75,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     }},
     "swap_devices": {"type": "bool", "default": False},
     "vars_only": {"type": "bool", "default": False},
+    "publish": {"type": "bool", "default": False},
 }
 
 
@@ -100,6 +102,26 @@ def refusals(args: Mapping[str, Any], varnames: Iterable[str]) -> list[str]:
                      "mkswap, which act on the live host: they cannot be used with host_root (policy_groups_host_root) "
                      f"{args['host_root']}")
     return found
+
+
+def published(result: Mapping[str, Any], task_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables the policy_groups role publishes after its converge task (``result``; ``task_vars``: this
+    task's): what the role's set_fact of the same names sets, a step that did not run leaving its variable out."""
+    groups = result.get("groups_result")
+    variables: dict[str, Any] = {
+        "policy_groups_probe": {"policy_groups_info": result["policy_groups_info"],
+                                "check_mode": result.get("check_mode", task_vars.get("ansible_check_mode", False))},
+        "policy_groups_rendered": result["rendered"],
+        "policy_groups_restart_required": groups.get("restart_required", []) if isinstance(groups, Mapping) else [],
+    }
+    facts = {**(task_vars.get("ansible_facts") or {}), **(result.get("ansible_facts") or {})}
+    if "policy_groups_facts" in facts:
+        variables["policy_groups_facts"] = facts["policy_groups_facts"]
+    for name, key in (("policy_groups_tiers_result", "tiers_result"), ("policy_groups_result", "groups_result"),
+                      ("policy_groups_persist_result", "persist_result")):
+        if key in result:
+            variables[name] = result[key]
+    return variables
 
 
 def host_facts(info: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,7 +204,19 @@ class ActionModule(ActionBase):
                     "msg": f"the persisted files changed on the host while they were being sent: {answer['need_content']}"}
         out = self._result(result, answer, rendered, runs)
         out["persist_sent"] = [f["what"] for f in (module_args.get("persist") or {}).get("files", []) if "content" in f]
+        if not out.get("failed") and "policy_groups_info" in out:
+            out["published"] = bool(args["publish"]) and self._publish(published(out, task_vars))
         return out
+
+    def _publish(self, variables: dict[str, Any]) -> bool:
+        """Set ``variables`` for the host as set_fact does (its layer), where this ansible-core lets an action do so
+        (2.21 and later); False where not, and the role's set_fact does it."""
+        register = getattr(self, "register_host_variables", None)
+        layer = getattr(getattr(action_plugins, "VariableLayer", None), "EPHEMERAL_FACT", None)
+        if register is None or layer is None:
+            return False
+        register(variables, layer)
+        return True
 
     def _module_args(self, args: Mapping[str, Any], rendered: Mapping[str, Any], facts: Mapping[str, Any] | None,
                      restore: list[tuple[str, str, bytes]] | None, probe_only: bool) -> dict[str, Any]:

@@ -153,6 +153,15 @@ options:
       rendering and no module run.
     type: bool
     default: false
+  publish:
+    description:
+      - Set the variables the C(policy_groups) role publishes for the host (C(policy_groups_probe),
+        C(policy_groups_facts), C(policy_groups_rendered), C(policy_groups_tiers_result), C(policy_groups_result),
+        C(policy_groups_persist_result), C(policy_groups_restart_required)), as C(ansible.builtin.set_fact) would
+        after this task, where ansible-core lets an action set host variables (2.21 and later); RV(published) says
+        whether it did. A step that did not run leaves its variable unset. Not on failure.
+    type: bool
+    default: false
   tiers_purge:
     description: Remove tiers O(policy_swap_tiers) does not name.
     type: bool
@@ -221,6 +230,10 @@ persist_sent:
   type: list
   elements: str
   returned: when the host was reached
+published:
+  description: Whether O(publish) set the role's variables for the host (false where this ansible-core cannot).
+  type: bool
+  returned: when the policy was rendered and the task did not fail
 unsupported:
   description: The messages of the values the host cannot enforce, when O(on_unsupported=fail) refused them.
   type: list

@@ -18,7 +18,7 @@ from ansible.errors import AnsibleValueOmittedError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-APPLY = Path(__file__).resolve().parents[3] / "roles" / "policy_groups" / "tasks" / "converge.yml"
+APPLY = Path(__file__).resolve().parents[3] / "roles" / "policy_groups" / "tasks" / "after_converge.yml"
 FLEET_TIERS = [{"name": "fast", "start_priority": 100}, {"name": "slow", "start_priority": -1}]
 
 

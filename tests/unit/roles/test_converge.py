@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ansible.plugins.action import ActionBase
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakekernel import HostSpec  # noqa: E402
@@ -137,3 +139,30 @@ def test_tasks_from_probe_is_no_purge_and_refuses_none(tmp_path: Path) -> None:
     out, [probed] = run(tmp_path, play=play)
     assert not probed["changed"] and "PROBED latency" in out, out[-3000:]
     assert sim.host_files(root) == before
+
+
+def test_notes_are_reported_and_the_results_published_after_the_converge_task(tmp_path: Path) -> None:
+    # a value the host cannot honour, dropped: the converge task publishes the role's variables (or, on older
+    # ansible-core, the set_fact of the included after_converge.yml does), and the included report names it
+    document = sim.fleet_document({"name": "batch", "numa": {"mode": "interleave", "nodes": "0-1"}})
+    one_node = HostSpec(cgroups=sim.SERVICE_HOST.cgroups, swaps=sim.SERVICE_HOST.swaps, nodes="0")
+    host(tmp_path, document, spec=one_node, converged=sim.fleet_document({"name": "batch"}),
+         policy_groups_on_unsupported="drop")
+    play = sim.ROLE_PLAY + """
+- name: Read what the role published
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Show
+      ansible.builtin.debug:
+        msg: "PUBLISHED {{ [policy_groups_rendered.unsupported | map(attribute='key') | list,
+          policy_groups_probe.policy_groups_info.backend, policy_groups_result.changes | length,
+          policy_groups_restart_required, policy_groups_facts.backend] | to_json }}"
+"""
+    out, [result] = run(tmp_path, play=play)
+    report = sim.task_results(out, "Report values left out", "h1")
+    assert len(report) == 1 and any(m.startswith("left out: ") for m in report[0]["msg"]), out[-3000:]
+    [shown] = sim.task_results(out, "Show", "h1")
+    assert json.loads(shown["msg"].removeprefix("PUBLISHED ")) == [["numa"], "policyfs", 0, [], "policyfs"]
+    # published by the action where this ansible-core lets it (2.21 and later), else by the set_fact
+    assert result["published"] is hasattr(ActionBase, "register_host_variables") and result["module_runs"] == 2
