@@ -7,18 +7,19 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-# one_case_args DEFAULT_SIZE DEFAULT_ROUNDS [outside|inside [SIZE_MIB [ROUNDS]]]: the arguments of the scripts that
-# run one case per kernel, into setup, size, rounds and case (guest.sh --only: nogroup outside, group inside).
+# one_case_args DEFAULT_SIZE DEFAULT_ROUNDS [outside|inside|bound [SIZE_MIB [ROUNDS]]]: the arguments of the scripts
+# that run one case per kernel, into setup, size, rounds and case (guest.sh --only: nogroup outside, group inside,
+# bound in the memory cgroup bound to the group).
 one_case_args() {
     setup=${3:-outside}
     size=${4:-$1}
     rounds=${5:-$2}
-    if [[ $setup != outside && $setup != inside ]]; then
-        echo "usage: $0 [outside|inside [SIZE_MIB [ROUNDS]]]" >&2
-        exit 2
-    fi
-    case=nogroup
-    if [[ $setup == inside ]]; then case=group; fi
+    case $setup in
+        outside) case=nogroup ;;
+        inside) case=group ;;
+        bound) case=bound ;;
+        *) echo "usage: $0 [outside|inside|bound [SIZE_MIB [ROUNDS]]]" >&2; exit 2 ;;
+    esac
 }
 
 # kernels: stock and patched, the kernel directories (with a bzImage) compared: SWAPOUT_STOCK and SWAPOUT_PATCHED,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 CASES = (("stock", "nogroup", "unpatched, no group"),
          ("patched", "nogroup", "reference, no group"),
-         ("patched", "group", "reference, group with tiers"))
+         ("patched", "group", "reference, group with tiers"),
+         ("patched", "bound", "reference, bound memory cgroup"))
 
 
 METRICS = {"mib_per_s": ("MiB/s swapped out (higher is better)", "{:.1f}"),
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     for index, (variant, case, label) in enumerate(CASES):
         boots = runs.get((variant, case), [])
         if not boots:

@@ -6,9 +6,10 @@
 # markers, the same set-up as run.sh's) and hands over its /proc/kallsyms; profile.py prints the functions
 # whose instructions per page differ most, and the totals.
 #
-# Usage: bench/swapout/profile.sh [outside|inside [SIZE_MIB [ROUNDS]]]   (defaults outside, 64, 3)
+# Usage: bench/swapout/profile.sh [outside|inside|bound [SIZE_MIB [ROUNDS]]]   (defaults outside, 64, 3)
 #   outside: the reference kernel has tiers and a group restricted to the benchmark's device, the task is
-#            not in it (what every process outside the groups pays); inside: the task is in that group.
+#            not in it (what every process outside the groups pays); inside: the task is in that group;
+#            bound: the task is in a memory cgroup bound to that group.
 # Software emulation only; the profiled guests run about half as fast as without the plugin.
 set -euo pipefail
 # shellcheck source=bench/swapout/lib.sh
@@ -35,6 +36,8 @@ for variant in stock patched; do
     pages+=("$(mib_swapped "$out/rounds-$variant.txt" | awk '{ printf "%d", $1 * 256 }')")
 done
 
-printf '\ninstructions per page swapped out, unpatched (base) against reference (this), task %s the group:\n' "$setup"
+where="$setup the group"
+[[ $setup == bound ]] && where="in a memory cgroup bound to the group"
+printf '\ninstructions per page swapped out, unpatched (base) against reference (this), task %s:\n' "$where"
 "$repo/.venv/bin/python" "$here/profile.py" "$out/profile-patched.txt" "$out/kallsyms-patched.txt" --pages "${pages[1]}" \
     --base "$out/profile-stock.txt" "$out/kallsyms-stock.txt" --base-pages "${pages[0]}"

@@ -6,8 +6,9 @@
 # differences first. For a question instruction counts cannot answer: why a kernel that executes about as many
 # guest instructions per page (run.sh --insns) is slower in MiB/s under the emulator.
 #
-# Usage: bench/swapout/qemu_profile.sh [outside|inside [SIZE_MIB [ROUNDS]]]   (defaults outside, 128, 20)
-#   outside: the task is in no group (a group restricts tiers on the reference kernel); inside: in that group.
+# Usage: bench/swapout/qemu_profile.sh [outside|inside|bound [SIZE_MIB [ROUNDS]]]   (defaults outside, 128, 20)
+#   outside: the task is in no group (a group restricts tiers on the reference kernel); inside: in that group;
+#   bound: in a memory cgroup bound to that group.
 # Needs perf (Debian: linux-perf) allowed to record the QEMU process (root, or kernel.perf_event_paranoid <= 1).
 set -euo pipefail
 # shellcheck source=bench/swapout/lib.sh

@@ -3,8 +3,12 @@
 # and configuration, measured in QEMU guests (vm/up.sh). Prints one line per case, then the ratios:
 #
 #   patched/nogroup vs stock/nogroup   cost of the series for a task in no group
-#   patched/group   vs patched/nogroup cost of a group with swap tiers (same kernel)
+#   patched/group   vs patched/nogroup cost of a group with swap tiers (same kernel), joined by PID
 #   patched/group   vs stock/nogroup   both together
+#   patched/bound   vs patched/nogroup the same group reached through a bound memory cgroup
+#   patched/bound   vs stock/nogroup   both together
+#   patched/group   vs stock/group     and bound against bound, when SWAPOUT_STOCK is a kernel with policy groups
+#                                      too (two versions of the series)
 #
 # A ratio of 1.00 means equal throughput; below 1 is slower. Not pass/fail: numbers vary with the
 # host (under TCG emulation the absolute MiB/s are small; compare ratios only).
@@ -76,6 +80,8 @@ summary() {
         END {
             for (k in sum) { avg[k] = sum[k] / n[k]; printf "%-16s %10.1f %s (mean of %d boots)\n", k, avg[k], unit, n[k] }
             r("patched/nogroup", "stock/nogroup"); r("patched/group", "patched/nogroup"); r("patched/group", "stock/nogroup")
+            r("patched/bound", "patched/nogroup"); r("patched/bound", "stock/nogroup")
+            r("patched/group", "stock/group"); r("patched/bound", "stock/bound")
         }
         function r(a, b) { if (avg[a] && avg[b]) printf "ratio %-16s / %-16s %.4f (%s)\n", a, b, avg[a] / avg[b], unit }
     ' "$3" | sort
