@@ -13,10 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-CASES = (("stock", "nogroup", "unpatched, no group"),
-         ("patched", "nogroup", "reference, no group"),
-         ("patched", "group", "reference, group with tiers"),
-         ("patched", "bound", "reference, bound memory cgroup"))
+CASES = (("nogroup", "no group"), ("group", "group with tiers"), ("bound", "bound memory cgroup"))
 
 
 METRICS = {"mib_per_s": ("MiB/s swapped out (higher is better)", "{:.1f}"),
@@ -39,6 +36,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--metric", choices=sorted(METRICS), default="mib_per_s")
     parser.add_argument("--title", default="Swap-out throughput per boot (median of rounds, min-max)")
+    parser.add_argument("--stock-name", default="unpatched", help="what the stock kernel is (default: unpatched)")
+    parser.add_argument("--patched-name", default="reference",
+                        help="what the patched kernel is (default: reference)")
     args = parser.parse_args(argv)
     ylabel, number = METRICS[args.metric]
     runs = read(args.results, args.metric)
@@ -50,22 +50,24 @@ def main(argv: list[str]) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for index, (variant, case, label) in enumerate(CASES):
-        boots = runs.get((variant, case), [])
-        if not boots:
-            continue
+    names = {"stock": args.stock_name, "patched": args.patched_name}
+    # every case either kernel ran: the unpatched kernel runs no group only, another build of the series all three
+    shown = [(variant, case, f"{names[variant]},\n{label}") for variant in ("stock", "patched")
+             for case, label in CASES if runs.get((variant, case))]
+    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(shown)), 4))
+    for index, (variant, case, label) in enumerate(shown):
+        boots = runs[(variant, case)]
         xs = [index + (b - (len(boots) - 1) / 2) * 0.12 for b in range(len(boots))]
         medians = [boot[0] for boot in boots]
         errors = [[median - low for median, low, _high in boots], [high - median for median, _low, high in boots]]
-        ax.errorbar(xs, medians, yerr=errors, fmt="o", capsize=3, label=f"{label} ({len(boots)} boots)")
+        ax.errorbar(xs, medians, yerr=errors, fmt="o", capsize=3)
         mean = sum(medians) / len(medians)
         ax.hlines(mean, xs[0] - 0.1, xs[-1] + 0.1, colors="grey", linestyles="dashed")
         ax.annotate(number.format(mean), (xs[-1] + 0.12, mean), va="center", fontsize=8)
-    ax.set_xticks(range(len(CASES)), [case[2] for case in CASES], fontsize=8)
+    ax.set_xticks(range(len(shown)), [f"{label}\n({len(runs[(variant, case)])} boots)" for variant, case, label in shown],
+                  fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(args.title, fontsize=10)
-    ax.legend(fontsize=7, loc="best")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(args.out)

@@ -23,7 +23,8 @@
 #   how the emulator translates each kernel's code. The plugin slows the guests: compare its MiB/s only
 #   with runs that had it too.
 # Environment: SWAPOUT_STOCK and SWAPOUT_PATCHED name other kernel directories (with a bzImage) to compare
-# in the two roles, e.g. the unpatched kernel against itself with its code laid out differently.
+# in the two roles, e.g. the unpatched kernel against itself with its code laid out differently, or two
+# versions of the series; SWAPOUT_STOCK_NAME and SWAPOUT_PATCHED_NAME say what they are in the plots.
 set -euo pipefail
 
 insns=0
@@ -92,10 +93,11 @@ summary mib_per_s MiB/s "$results"
 # The same per boot as a plot (median and min-max of each boot, mean per case), next to the results.
 py=$repo/.venv/bin/python
 if [[ -x $py ]] && "$py" -c 'import matplotlib' 2>/dev/null; then
-    "$py" "$here/plot.py" "$results" "$out/swapout.png" \
+    names=(--stock-name "${SWAPOUT_STOCK_NAME:-unpatched}" --patched-name "${SWAPOUT_PATCHED_NAME:-reference}")
+    "$py" "$here/plot.py" "$results" "$out/swapout.png" "${names[@]}" \
         --title "Swap-out, ${size} MiB x ${rounds} rounds, ${repeats} boots per kernel"
     if ((insns)); then
-        "$py" "$here/plot.py" "$counts" "$out/swapout-insns.png" --metric insns_per_page \
+        "$py" "$here/plot.py" "$counts" "$out/swapout-insns.png" --metric insns_per_page "${names[@]}" \
             --title "Guest instructions per page swapped out, ${size} MiB x ${rounds} rounds, ${repeats} boots per kernel"
     fi
 else
